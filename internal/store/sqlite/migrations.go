@@ -1,0 +1,108 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// migrations is the schema history, applied in order; migration i brings the
+// database to version i+1. It is append-only: a released migration is never
+// edited, a change is a new one at the end.
+//
+// Conventions: STRICT tables; times are INTEGER unix milliseconds (0 for the
+// zero time); string lists are JSON arrays in TEXT.
+var migrations = []string{
+	// 1: Google accounts, pending authorization transactions, MCP session
+	// bindings.
+	`
+CREATE TABLE google_accounts (
+	email           TEXT    NOT NULL PRIMARY KEY,
+	subject         TEXT    NOT NULL,
+	scopes          TEXT    NOT NULL,
+	sealed_token    BLOB,
+	needs_reconsent INTEGER NOT NULL,
+	created_at      INTEGER NOT NULL,
+	updated_at      INTEGER NOT NULL,
+	last_refresh_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE auth_transactions (
+	state           TEXT    NOT NULL PRIMARY KEY,
+	kind            TEXT    NOT NULL,
+	google_verifier TEXT    NOT NULL,
+	google_scopes   TEXT    NOT NULL,
+	login_hint      TEXT    NOT NULL,
+	session_id      TEXT    NOT NULL,
+	client_id       TEXT    NOT NULL,
+	redirect_uri    TEXT    NOT NULL,
+	client_state    TEXT    NOT NULL,
+	code_challenge  TEXT    NOT NULL,
+	resource        TEXT    NOT NULL,
+	scopes          TEXT    NOT NULL,
+	created_at      INTEGER NOT NULL,
+	expires_at      INTEGER NOT NULL
+) STRICT;
+CREATE INDEX auth_transactions_expires_at ON auth_transactions (expires_at);
+
+-- No foreign key to google_accounts: a binding is written by whoever
+-- connected the account, and DeleteGoogleAccount removes the bindings itself.
+CREATE TABLE session_bindings (
+	session_id TEXT    NOT NULL PRIMARY KEY,
+	email      TEXT    NOT NULL,
+	created_at INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX session_bindings_email ON session_bindings (email);
+CREATE INDEX session_bindings_expires_at ON session_bindings (expires_at);
+`,
+}
+
+// migrate brings db up to the latest schema. Each migration runs in its own
+// BEGIN IMMEDIATE transaction (db is the write pool), so processes opening
+// the same file at once apply each migration exactly once.
+func migrate(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version    INTEGER NOT NULL PRIMARY KEY,
+	applied_at INTEGER NOT NULL
+) STRICT`); err != nil {
+		return err
+	}
+	var current int
+	if err := db.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&current); err != nil {
+		return err
+	}
+	if current > len(migrations) {
+		return fmt.Errorf("the database is at schema version %d but this drivemcp knows only up to %d: run a newer drivemcp", current, len(migrations))
+	}
+	for i := current; i < len(migrations); i++ {
+		if err := applyMigration(ctx, db, i+1, migrations[i]); err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+func applyMigration(ctx context.Context, db *sql.DB, version int, ddl string) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	// Another process may have applied it since we looked.
+	var applied int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?", version).Scan(&applied); err != nil {
+		return err
+	}
+	if applied > 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, ddl); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", version, time.Now().UnixMilli()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,61 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/drivemcp/drivemcp/internal/store"
+)
+
+// BindSession creates or replaces the binding for b.SessionID.
+func (s *Store) BindSession(ctx context.Context, b store.SessionBinding) error {
+	_, err := s.write.ExecContext(ctx, `INSERT INTO session_bindings (session_id, email, created_at, expires_at)
+		VALUES (?, ?, ?, ?)
+		ON CONFLICT (session_id) DO UPDATE SET email = excluded.email,
+			created_at = excluded.created_at, expires_at = excluded.expires_at`,
+		b.SessionID, b.Email, millis(b.CreatedAt), millis(b.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("sqlite: binding session: %w", err)
+	}
+	return nil
+}
+
+// GetSessionBinding returns the binding, or store.ErrNotFound if there is none
+// or it has expired at now.
+func (s *Store) GetSessionBinding(ctx context.Context, sessionID string, now time.Time) (store.SessionBinding, error) {
+	b := store.SessionBinding{SessionID: sessionID}
+	var created, expires int64
+	err := s.read.QueryRowContext(ctx, `SELECT email, created_at, expires_at FROM session_bindings
+		WHERE session_id = ? AND expires_at >= ?`, sessionID, now.UnixMilli()).Scan(&b.Email, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.SessionBinding{}, fmt.Errorf("sqlite: session binding: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return store.SessionBinding{}, fmt.Errorf("sqlite: reading session binding: %w", err)
+	}
+	b.CreatedAt, b.ExpiresAt = fromMillis(created), fromMillis(expires)
+	return b, nil
+}
+
+// DeleteSessionBinding removes the binding if there is one.
+func (s *Store) DeleteSessionBinding(ctx context.Context, sessionID string) error {
+	if _, err := s.write.ExecContext(ctx, `DELETE FROM session_bindings WHERE session_id = ?`, sessionID); err != nil {
+		return fmt.Errorf("sqlite: deleting session binding: %w", err)
+	}
+	return nil
+}
+
+// DeleteExpired removes transactions and bindings that expired before now.
+// Each DELETE is atomic on its own; running it twice at once just finds less
+// to do the second time.
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
+	for _, table := range []string{"auth_transactions", "session_bindings"} {
+		if _, err := s.write.ExecContext(ctx, `DELETE FROM `+table+` WHERE expires_at < ?`, now.UnixMilli()); err != nil {
+			return fmt.Errorf("sqlite: deleting expired %s: %w", table, err)
+		}
+	}
+	return nil
+}

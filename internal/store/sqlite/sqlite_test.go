@@ -1,0 +1,325 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/drivemcp/drivemcp/internal/store"
+	"github.com/drivemcp/drivemcp/internal/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.RunTests(t, func(t *testing.T) store.Store {
+		return openAt(t, filepath.Join(t.TempDir(), "drivemcp.db"))
+	})
+}
+
+// openAt opens path and closes it at the end of the test; closing twice is
+// harmless.
+func openAt(t *testing.T, path string) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", path, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestOpen_CreatesPrivateFileAndDirectory(t *testing.T) {
+	// '?', '#' and '%' would be taken for URI syntax if not escaped.
+	dir := filepath.Join(t.TempDir(), "data dir?#%", "drivemcp")
+	s := openAt(t, filepath.Join(dir, "drivemcp.db"))
+	if !filepath.IsAbs(s.Path()) || s.Path() != filepath.Join(dir, "drivemcp.db") {
+		t.Errorf("Path() = %q", s.Path())
+	}
+	if _, err := os.Stat(s.Path()); err != nil {
+		t.Fatalf("database file not at Path(): %v", err)
+	}
+	if runtime.GOOS != "windows" {
+		for path, want := range map[string]os.FileMode{dir: 0o700, s.Path(): 0o600} {
+			if info, err := os.Stat(path); err != nil || info.Mode().Perm() != want {
+				t.Errorf("%s: mode %v, %v; want %#o", path, info.Mode().Perm(), err, want)
+			}
+		}
+	}
+}
+
+func TestOpen_EveryConnectionHasThePragmas(t *testing.T) {
+	s := openAt(t, filepath.Join(t.TempDir(), "drivemcp.db"))
+	want := map[string]string{
+		"journal_mode": "wal",
+		"busy_timeout": strconv.FormatInt(busyTimeout.Milliseconds(), 10),
+		"foreign_keys": "1",
+		"synchronous":  "1", // NORMAL
+	}
+	for name, pool := range map[string]struct {
+		db    *sql.DB
+		conns int
+	}{"write": {s.write, 1}, "read": {s.read, readConns}} {
+		// Hold every connection of the pool at once, so each one is
+		// checked, not just the first idle one again and again.
+		var held []*sql.Conn
+		for i := range pool.conns {
+			conn, err := pool.db.Conn(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			held = append(held, conn)
+			for pragma, value := range want {
+				var got string
+				if err := conn.QueryRowContext(t.Context(), "PRAGMA "+pragma).Scan(&got); err != nil {
+					t.Fatalf("%s pool conn %d: PRAGMA %s: %v", name, i, pragma, err)
+				}
+				if got != value {
+					t.Errorf("%s pool conn %d: %s = %s, want %s", name, i, pragma, got, value)
+				}
+			}
+		}
+		for _, conn := range held {
+			conn.Close()
+		}
+	}
+	if _, err := s.read.ExecContext(t.Context(), "DELETE FROM google_accounts"); err == nil {
+		t.Error("the read pool accepted a write; it must be query_only")
+	}
+}
+
+func TestOpen_MigrationsRunOnceAndReopenIsANoOp(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "drivemcp.db")
+	first := openAt(t, path)
+	versions := appliedVersions(t, first)
+	if len(versions) != len(migrations) {
+		t.Fatalf("applied %v, want %d migrations", versions, len(migrations))
+	}
+	first.Close()
+
+	again := openAt(t, path)
+	if got := appliedVersions(t, again); strings.Join(got, ",") != strings.Join(versions, ",") {
+		t.Errorf("reopen changed schema_migrations from %v to %v", versions, got)
+	}
+}
+
+func appliedVersions(t *testing.T, s *Store) []string {
+	t.Helper()
+	rows, err := s.read.QueryContext(t.Context(), "SELECT version || '@' || applied_at FROM schema_migrations ORDER BY version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestOpen_RefusesANewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "drivemcp.db")
+	s := openAt(t, path)
+	if _, err := s.write.ExecContext(t.Context(), "INSERT INTO schema_migrations VALUES (?, 0)", len(migrations)+1); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err := Open(t.Context(), path)
+	if err == nil || !strings.Contains(err.Error(), "newer drivemcp") {
+		t.Errorf("Open of a database from a newer release: err = %v, want one asking for a newer drivemcp", err)
+	}
+}
+
+func TestOpen_ConcurrentOpensOfAFreshFileAgree(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "drivemcp.db")
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			s, err := Open(t.Context(), path)
+			if err != nil {
+				t.Errorf("Open: %v", err)
+				return
+			}
+			s.Close()
+		})
+	}
+	wg.Wait()
+	if got := appliedVersions(t, openAt(t, path)); len(got) != len(migrations) {
+		t.Errorf("schema_migrations = %v after concurrent opens", got)
+	}
+}
+
+func TestDataPersistsAcrossReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "drivemcp.db")
+	s := openAt(t, path)
+	ctx := t.Context()
+	want, err := s.UpsertGoogleAccount(ctx, "ada@example.com", func(a store.GoogleAccount, _ bool) (store.GoogleAccount, error) {
+		a.Subject, a.Scopes, a.SealedToken = "sub", []string{"openid"}, []byte{0, 1, 2}
+		return a, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expires := time.Now().Add(time.Hour)
+	if err := s.BindSession(ctx, store.SessionBinding{SessionID: "sid", Email: want.Email, CreatedAt: time.Now(), ExpiresAt: expires}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateAuthTransaction(ctx, store.AuthTransaction{State: "st", Kind: store.FlowDirect, ExpiresAt: expires}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openAt(t, path)
+	got, err := s.GetGoogleAccount(ctx, want.Email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Subject != want.Subject || string(got.SealedToken) != string(want.SealedToken) || !got.UpdatedAt.Equal(want.UpdatedAt) {
+		t.Errorf("after reopen: %+v, want %+v", got, want)
+	}
+	if _, err := s.GetSessionBinding(ctx, "sid", time.Now()); err != nil {
+		t.Errorf("binding after reopen: %v", err)
+	}
+	if _, err := s.TakeAuthTransaction(ctx, "st", time.Now()); err != nil {
+		t.Errorf("transaction after reopen: %v", err)
+	}
+}
+
+// Two Stores on one file stand in for two drivemcp processes: only SQLite's
+// own lock (BEGIN IMMEDIATE) keeps their updaters apart.
+func TestTwoStoresOnOneFile_UpdatesAreSerialized(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "drivemcp.db")
+	stores := []*Store{openAt(t, path), openAt(t, path)}
+	ctx := t.Context()
+	const email, perStore = "ada@example.com", 25
+	if _, err := stores[0].UpsertGoogleAccount(ctx, email, func(a store.GoogleAccount, _ bool) (store.GoogleAccount, error) {
+		a.SealedToken = []byte("0")
+		return a, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	var running atomic.Int32
+	var wg sync.WaitGroup
+	for _, s := range stores {
+		for range perStore {
+			wg.Go(func() {
+				_, err := s.UpdateGoogleAccount(ctx, email, func(a store.GoogleAccount) (store.GoogleAccount, error) {
+					if running.Add(1) > 1 {
+						t.Error("updaters in two processes ran at once")
+					}
+					defer running.Add(-1)
+					n, err := strconv.Atoi(string(a.SealedToken))
+					time.Sleep(time.Millisecond)
+					a.SealedToken = []byte(strconv.Itoa(n + 1))
+					return a, err
+				})
+				if err != nil {
+					t.Errorf("UpdateGoogleAccount: %v", err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	for i, s := range stores {
+		got, err := s.GetGoogleAccount(ctx, email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got.SealedToken) != strconv.Itoa(2*perStore) {
+			t.Errorf("store %d sees counter %s, want %d", i, got.SealedToken, 2*perStore)
+		}
+	}
+}
+
+func TestTwoStoresOnOneFile_OneTakerWins(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "drivemcp.db")
+	a, b := openAt(t, path), openAt(t, path)
+	now := time.Now()
+	if err := a.CreateAuthTransaction(t.Context(), store.AuthTransaction{State: "st", Kind: store.FlowDirect, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 10 {
+		s := []*Store{a, b}[i%2]
+		wg.Go(func() {
+			_, err := s.TakeAuthTransaction(t.Context(), "st", now)
+			switch {
+			case err == nil:
+				wins.Add(1)
+			case !errors.Is(err, store.ErrNotFound):
+				t.Errorf("Take: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Errorf("%d takers won across two processes, want 1", wins.Load())
+	}
+}
+
+func TestTwoStoresOnOneFile_LockWaitHonoursContextAndReadsGoOn(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "drivemcp.db")
+	a, b := openAt(t, path), openAt(t, path)
+	ctx := t.Context()
+	if _, err := a.UpsertGoogleAccount(ctx, "ada@example.com", func(acct store.GoogleAccount, _ bool) (store.GoogleAccount, error) {
+		acct.SealedToken = []byte("before")
+		return acct, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	inside, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		_, err := a.UpdateGoogleAccount(ctx, "ada@example.com", func(acct store.GoogleAccount) (store.GoogleAccount, error) {
+			close(inside)
+			<-release
+			acct.SealedToken = []byte("after")
+			return acct, nil
+		})
+		done <- err
+	}()
+	<-inside
+
+	got, err := b.GetGoogleAccount(ctx, "ada@example.com")
+	if err != nil || string(got.SealedToken) != "before" {
+		t.Errorf("read from the other process while locked = %q, %v; want the committed value", got.SealedToken, err)
+	}
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = b.UpdateGoogleAccount(short, "ada@example.com", func(acct store.GoogleAccount) (store.GoogleAccount, error) {
+		t.Error("the other process's updater ran while the account was held")
+		return acct, nil
+	})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("waiting on another process's lock past the deadline: err = %v, want DeadlineExceeded", err)
+	}
+	if waited := time.Since(start); waited > 3*time.Second {
+		t.Errorf("gave up after %v; the deadline was 100ms", waited)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.GetGoogleAccount(ctx, "ada@example.com"); err != nil || string(got.SealedToken) != "after" {
+		t.Errorf("after release the other process reads %q, %v", got.SealedToken, err)
+	}
+}

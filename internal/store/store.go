@@ -1,0 +1,150 @@
+// Package store defines drivemcp's persistent state: Google accounts with their
+// sealed grants, pending authorization transactions and MCP session bindings.
+//
+// Every backend (sqlite, postgres) implements Store and passes the conformance
+// suite in the storetest package. Read-modify-write happens through updater
+// functions so that each backend can run it in its own transaction, which is
+// what lets two replicas on one database behave as one server.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors every backend returns (wrapped or not) so callers can use errors.Is.
+var (
+	// ErrNotFound means the requested record does not exist (or has expired
+	// and is treated as absent).
+	ErrNotFound = errors.New("store: not found")
+	// ErrAlreadyExists means a create collided with an existing key.
+	ErrAlreadyExists = errors.New("store: already exists")
+)
+
+// GoogleAccount is one Google user whose grant drivemcp holds. Email is the
+// key: it is what users see and type, stored lower-cased.
+type GoogleAccount struct {
+	Email   string // lower-cased; primary key
+	Subject string // Google's stable "sub" claim
+	// Scopes are the Google scopes the grant covers.
+	Scopes []string
+	// SealedToken is the oauth2.Token as JSON, sealed by package secrets.
+	// The store never sees it in the clear.
+	SealedToken []byte
+	// NeedsReconsent is set when Google answered invalid_grant: the refresh
+	// token is dead and the user must go through consent again.
+	NeedsReconsent bool
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	// LastRefreshAt is when the access token was last refreshed at Google.
+	LastRefreshAt time.Time
+}
+
+// FlowKind tells the one Google callback which flow a transaction belongs to.
+type FlowKind string
+
+const (
+	// FlowDirect is start_google_auth / drivemcp login: the callback binds
+	// the MCP session (if any) to the account and shows a success page.
+	FlowDirect FlowKind = "direct"
+	// FlowProxy is the OAuth authorization-server flow: the callback mints
+	// our own authorization code and redirects to the MCP client.
+	FlowProxy FlowKind = "proxy"
+)
+
+// AuthTransaction is a pending trip to Google's consent page, keyed by the
+// state parameter we sent. It is single use and expires.
+type AuthTransaction struct {
+	State string // random, sent to Google as "state"; primary key
+	Kind  FlowKind
+	// GoogleVerifier is our PKCE verifier for the Google leg.
+	GoogleVerifier string
+	// GoogleScopes are the scopes requested from Google.
+	GoogleScopes []string
+	// LoginHint is the email the user said they would use (may be empty).
+	LoginHint string
+
+	// Direct flow: the MCP session to bind once the account is known.
+	SessionID string
+
+	// Proxy flow: the MCP client's own authorization request, replayed to it
+	// once Google has answered.
+	ClientID      string
+	RedirectURI   string
+	ClientState   string
+	CodeChallenge string // S256
+	Resource      string
+	Scopes        []string // our scopes granted to the client
+
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// SessionBinding ties an MCP session to the Google account that the direct
+// flow connected in it.
+type SessionBinding struct {
+	SessionID string // primary key
+	Email     string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Store is drivemcp's persistence. Implementations must be safe for
+// concurrent use, and for use by several processes sharing one database.
+type Store interface {
+	// OAuthStore is embedded here once every backend implements it.
+
+	// GetGoogleAccount returns the account, or ErrNotFound.
+	GetGoogleAccount(ctx context.Context, email string) (GoogleAccount, error)
+	// ListGoogleAccounts returns all accounts ordered by email.
+	ListGoogleAccounts(ctx context.Context) ([]GoogleAccount, error)
+	// UpsertGoogleAccount reads the account (exists=false and a zero value
+	// with only Email set if it is new), calls update, and writes the result,
+	// all in one transaction that excludes other writers of the same account
+	// (in every process). If update returns an error nothing is written and
+	// that error is returned. The backend sets CreatedAt/UpdatedAt. The
+	// result is written under email: an updater may leave Email empty;
+	// returning a different Email is an error and nothing is written.
+	// update must be short and must not call the Store's write methods: on
+	// SQLite it holds the database's write lock while it runs.
+	UpsertGoogleAccount(ctx context.Context, email string,
+		update func(old GoogleAccount, exists bool) (GoogleAccount, error)) (GoogleAccount, error)
+	// UpdateGoogleAccount is UpsertGoogleAccount for an existing account:
+	// ErrNotFound if there is none. The updater holds the account's lock for
+	// its whole run, so a Google refresh done inside it happens once across
+	// replicas.
+	UpdateGoogleAccount(ctx context.Context, email string,
+		update func(old GoogleAccount) (GoogleAccount, error)) (GoogleAccount, error)
+	// DeleteGoogleAccount removes the account and every session binding to
+	// it. ErrNotFound if there was none.
+	DeleteGoogleAccount(ctx context.Context, email string) error
+
+	// CreateAuthTransaction stores a pending flow. ErrAlreadyExists if the
+	// state is taken.
+	CreateAuthTransaction(ctx context.Context, tx AuthTransaction) error
+	// TakeAuthTransaction atomically removes and returns the transaction for
+	// state. Expired (ExpiresAt before now; ExpiresAt is the last valid
+	// instant) or unknown: ErrNotFound. Of two
+	// concurrent takers at most one succeeds.
+	TakeAuthTransaction(ctx context.Context, state string, now time.Time) (AuthTransaction, error)
+
+	// BindSession creates or replaces the binding for b.SessionID.
+	BindSession(ctx context.Context, b SessionBinding) error
+	// GetSessionBinding returns the binding, or ErrNotFound if there is none
+	// or it has expired at now.
+	GetSessionBinding(ctx context.Context, sessionID string, now time.Time) (SessionBinding, error)
+	// DeleteSessionBinding removes the binding; no error if there was none.
+	DeleteSessionBinding(ctx context.Context, sessionID string) error
+
+	// DeleteExpired removes transactions, bindings, authorization codes and
+	// tokens that expired before now (tokens and codes are kept for a day
+	// past expiry, so that a late replay is still recognised and answered
+	// invalid_grant). Safe to run concurrently from several processes.
+	DeleteExpired(ctx context.Context, now time.Time) error
+
+	// Ping reports whether the database answers (for /readyz).
+	Ping(ctx context.Context) error
+	// Close releases the database.
+	Close() error
+}
