@@ -1,0 +1,294 @@
+package googleemu
+
+import (
+	"net/http"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The Drive model: files and folders, who may see them, and how they render
+// as Drive v3 resources. Handlers are in drive_files.go, upload.go and
+// drive_permissions.go.
+
+const (
+	mimeFolder       = "application/vnd.google-apps.folder"
+	mimeDocument     = "application/vnd.google-apps.document"
+	mimeSpreadsheet  = "application/vnd.google-apps.spreadsheet"
+	mimePresentation = "application/vnd.google-apps.presentation"
+	googleAppsPrefix = "application/vnd.google-apps."
+)
+
+type driveFile struct {
+	id, name, mimeType, description string
+	parents                         []string
+	owner                           string // email
+	clientID                        string // the OAuth client that created it (drive.file visibility)
+	trashed                         bool
+	created, modified               time.Time
+	seq                             int64 // creation order, the tie-breaker for every sort
+	version                         int64
+	isRoot                          bool
+	content                         blob // nil for folders
+	md5                             string
+	perms                           []*permission
+}
+
+func (f *driveFile) isFolder() bool { return f.mimeType == mimeFolder }
+
+func (f *driveFile) size() int64 {
+	if f.content == nil {
+		return 0
+	}
+	return f.content.size()
+}
+
+// hasBinaryContent is what Drive can download with alt=media and checksum.
+func (f *driveFile) hasBinaryContent() bool {
+	return !strings.HasPrefix(f.mimeType, googleAppsPrefix)
+}
+
+type permission struct {
+	id, typ, role, email, domain string
+	allowDiscovery               bool
+}
+
+// Roles, ordered so that a greater value grants more.
+const (
+	roleNone = iota
+	roleReader
+	roleCommenter
+	roleWriter
+	roleOwner
+)
+
+func roleRank(role string) int {
+	switch role {
+	case "reader":
+		return roleReader
+	case "commenter":
+		return roleCommenter
+	case "writer", "fileOrganizer", "organizer":
+		return roleWriter
+	case "owner":
+		return roleOwner
+	}
+	return roleNone
+}
+
+// caller is who a Drive request acts as, from its access token.
+type caller struct {
+	user     *user
+	clientID string
+	scopes   []string
+}
+
+func (c caller) has(scopes ...string) bool {
+	return slices.ContainsFunc(scopes, func(s string) bool { return slices.Contains(c.scopes, s) })
+}
+
+// seesAllFiles: only drive.file restricts a token to the files its client created.
+func (c caller) seesAllFiles() bool {
+	return c.has(scopeDrive, scopeDriveReadonly, scopeDriveMeta, scopeDriveMetaRO)
+}
+
+func (c caller) canRead() bool {
+	return c.has(scopeDrive, scopeDriveFile, scopeDriveReadonly, scopeDriveMeta, scopeDriveMetaRO)
+}
+
+func (c caller) canWrite() bool { return c.has(scopeDrive, scopeDriveFile) }
+
+// authenticate resolves the bearer token of a Drive request. write says
+// whether the request changes anything, which read-only scopes may not.
+func (e *Emulator) authenticate(r *http.Request, write bool) (caller, *driveErr) {
+	tok := bearerToken(r)
+	e.mu.Lock()
+	t, ok := e.lookupAccessLocked(tok)
+	var c caller
+	if ok {
+		c = caller{user: e.userLocked(t.email), clientID: t.clientID, scopes: t.scopes}
+	}
+	e.mu.Unlock()
+	if tok == "" {
+		return c, &driveErr{code: 401, reason: "required", message: "Request is missing required authentication credential. " +
+			"Expected OAuth 2 access token, login cookie or other valid authentication credential.",
+			location: "Authorization", locationType: "header",
+			wwwAuthenticate: `Bearer realm="https://accounts.google.com/"`}
+	}
+	if !ok {
+		return c, &driveErr{code: 401, reason: "authError", message: "Request had invalid authentication credentials. " +
+			"Expected OAuth 2 access token, login cookie or other valid authentication credential.",
+			location: "Authorization", locationType: "header",
+			wwwAuthenticate: `Bearer realm="https://accounts.google.com/", error="invalid_token"`}
+	}
+	if !c.canRead() || (write && !c.canWrite()) {
+		return c, &driveErr{code: 403, reason: "insufficientPermissions", message: "Request had insufficient authentication scopes.",
+			wwwAuthenticate: `Bearer realm="https://accounts.google.com/", error="insufficient_scope", scope="` +
+				scopeDrive + " " + scopeDriveFile + `"`}
+	}
+	return c, nil
+}
+
+// drive wraps a Drive API handler with authentication; every method but GET writes.
+func (e *Emulator) drive(h func(http.ResponseWriter, *http.Request, caller)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, err := e.authenticate(r, r.Method != http.MethodGet)
+		if err != nil {
+			writeDriveError(w, *err)
+			return
+		}
+		h(w, r, c)
+	}
+}
+
+// resolveID maps the 'root' alias to the caller's My Drive.
+func resolveID(id string, c caller) string {
+	if id == "root" {
+		return c.user.rootID
+	}
+	return id
+}
+
+// accessLocked reports the caller's role on f, and whether f shows up in the
+// caller's listings (owned, or shared with them by name or domain; a link
+// shared with anyone can be opened but is not listed). Permissions on a
+// folder apply to everything inside it, as in Drive.
+func (e *Emulator) accessLocked(f *driveFile, c caller) (role int, listed bool) {
+	if f.isRoot {
+		if f.owner == c.user.email {
+			return roleOwner, false
+		}
+		return roleNone, false
+	}
+	if !c.seesAllFiles() && f.clientID != c.clientID {
+		return roleNone, false
+	}
+	if f.owner == c.user.email {
+		return roleOwner, true
+	}
+	_, domain, _ := strings.Cut(c.user.email, "@")
+	cur := f
+	for depth := 0; cur != nil && depth < 64; depth++ {
+		for _, p := range cur.perms {
+			r := roleRank(p.role)
+			switch {
+			case (p.typ == "user" || p.typ == "group") && p.email == c.user.email,
+				p.typ == "domain" && strings.EqualFold(p.domain, domain):
+				role, listed = max(role, r), true
+			case p.typ == "anyone":
+				role = max(role, r)
+			}
+		}
+		if len(cur.parents) == 0 {
+			break
+		}
+		cur = e.files[cur.parents[0]]
+	}
+	return role, listed
+}
+
+// fileLocked finds a file the caller may at least read, else Drive's 404
+// (Drive does not reveal that a file exists to someone who cannot see it).
+func (e *Emulator) fileLocked(id string, c caller) (*driveFile, int, *driveErr) {
+	f, ok := e.files[resolveID(id, c)]
+	if !ok {
+		return nil, roleNone, ptr(errFileNotFound(id))
+	}
+	role, _ := e.accessLocked(f, c)
+	if role == roleNone {
+		return nil, roleNone, ptr(errFileNotFound(id))
+	}
+	return f, role, nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// isAncestorLocked reports whether a is f or one of its ancestors.
+func (e *Emulator) isAncestorLocked(a string, f *driveFile) bool {
+	for cur, depth := f, 0; cur != nil && depth < 64; depth++ {
+		if cur.id == a {
+			return true
+		}
+		if len(cur.parents) == 0 {
+			return false
+		}
+		cur = e.files[cur.parents[0]]
+	}
+	return false
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// webViewLink is where a person opens the file in a browser.
+func webViewLink(f *driveFile) string {
+	switch f.mimeType {
+	case mimeFolder:
+		return "https://drive.google.com/drive/folders/" + f.id
+	case mimeDocument:
+		return "https://docs.google.com/document/d/" + f.id + "/edit"
+	case mimeSpreadsheet:
+		return "https://docs.google.com/spreadsheets/d/" + f.id + "/edit"
+	case mimePresentation:
+		return "https://docs.google.com/presentation/d/" + f.id + "/edit"
+	}
+	return "https://drive.google.com/file/d/" + f.id + "/view"
+}
+
+// resourceLocked renders f as a complete Drive v3 File; the fields mask trims it.
+func (e *Emulator) resourceLocked(f *driveFile, c caller) map[string]any {
+	owner := e.users[f.owner]
+	res := map[string]any{
+		"kind":              "drive#file",
+		"id":                f.id,
+		"name":              f.name,
+		"mimeType":          f.mimeType,
+		"starred":           false,
+		"trashed":           f.trashed,
+		"explicitlyTrashed": f.trashed,
+		"spaces":            []string{"drive"},
+		"version":           strconv.FormatInt(f.version, 10),
+		"createdTime":       formatTime(f.created),
+		"modifiedTime":      formatTime(f.modified),
+		"webViewLink":       webViewLink(f),
+		"ownedByMe":         f.owner == c.user.email,
+		"shared":            len(f.perms) > 1,
+		"viewedByMe":        f.owner == c.user.email,
+		"owners": []map[string]any{{
+			"kind": "drive#user", "displayName": owner.name, "emailAddress": owner.email,
+			"me": owner.email == c.user.email, "permissionId": owner.permissionID,
+		}},
+	}
+	if f.description != "" {
+		res["description"] = f.description
+	}
+	if len(f.parents) > 0 {
+		res["parents"] = slices.Clone(f.parents)
+	}
+	ids := make([]string, len(f.perms))
+	perms := make([]map[string]any, len(f.perms))
+	for i, p := range f.perms {
+		ids[i] = p.id
+		perms[i] = e.permissionResourceLocked(p)
+	}
+	res["permissionIds"] = ids
+	if role, _ := e.accessLocked(f, c); role >= roleWriter {
+		res["permissions"] = perms // Drive shows the ACL only to those who may share
+	}
+	if !f.isFolder() {
+		size := strconv.FormatInt(f.size(), 10)
+		res["size"] = size
+		res["quotaBytesUsed"] = size
+		if f.hasBinaryContent() {
+			res["md5Checksum"] = f.md5
+			res["originalFilename"] = f.name
+			res["webContentLink"] = "https://drive.google.com/uc?id=" + f.id + "&export=download"
+			if ext := strings.TrimPrefix(path.Ext(f.name), "."); ext != "" {
+				res["fileExtension"] = ext
+				res["fullFileExtension"] = ext
+			}
+		}
+	}
+	return res
+}

@@ -1,0 +1,150 @@
+package googleemu
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"time"
+)
+
+// Test helpers: what tests look at after driving the emulator over HTTP.
+
+// File is a snapshot of a Drive file or folder.
+type File struct {
+	ID, Name, MimeType string
+	Parents            []string
+	Size               int64
+	MD5                string
+	Owner              string
+	Trashed            bool
+	CreatedTime        time.Time
+	ModifiedTime       time.Time
+	// Additions beyond the original contract.
+	Description string
+	ClientID    string // the OAuth client that created it
+}
+
+func snapshotFile(f *driveFile) File {
+	out := File{
+		ID: f.id, Name: f.name, MimeType: f.mimeType, Parents: slices.Clone(f.parents),
+		Size: f.size(), Owner: f.owner, Trashed: f.trashed,
+		CreatedTime: f.created, ModifiedTime: f.modified,
+		Description: f.description, ClientID: f.clientID,
+	}
+	if !f.isFolder() && f.hasBinaryContent() {
+		out.MD5 = f.md5
+	}
+	return out
+}
+
+// Files returns all files and folders of every owner, sorted by CreatedTime.
+// Each user's own root folder ("My Drive") is left out: tests care about what
+// was created, and File(rootID) still finds it.
+func (e *Emulator) Files() []File {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var fs []*driveFile
+	for _, f := range e.files {
+		if !f.isRoot {
+			fs = append(fs, f)
+		}
+	}
+	slices.SortFunc(fs, func(a, b *driveFile) int {
+		return cmp.Or(a.created.Compare(b.created), cmp.Compare(a.seq, b.seq))
+	})
+	out := make([]File, len(fs))
+	for i, f := range fs {
+		out[i] = snapshotFile(f)
+	}
+	return out
+}
+
+// File returns one file by id.
+func (e *Emulator) File(id string) (File, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f, ok := e.files[id]
+	if !ok {
+		return File{}, false
+	}
+	return snapshotFile(f), true
+}
+
+// OpenContent opens a file's stored bytes.
+func (e *Emulator) OpenContent(id string) (io.ReadCloser, error) {
+	e.mu.Lock()
+	f, ok := e.files[id]
+	var b blob
+	if ok {
+		b = f.content
+	}
+	e.mu.Unlock()
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("googleemu: no file %q", id)
+	case b == nil:
+		return nil, errors.New("googleemu: " + id + " is a folder and has no content")
+	}
+	return b.open()
+}
+
+// RootFolderID returns the id of a user's My Drive, creating the user if needed.
+func (e *Emulator) RootFolderID(email string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.userLocked(email).rootID
+}
+
+// Stats counts traffic.
+type Stats struct {
+	UploadBytesReceived int64          // total request-body bytes read on /upload/... paths (all requests, including ones that later fail)
+	TokenRequests       map[string]int // by grant_type
+	Requests            int64
+}
+
+// Stats returns the traffic counters so far.
+func (e *Emulator) Stats() Stats {
+	e.mu.Lock()
+	tr := maps.Clone(e.tokenRequests)
+	e.mu.Unlock()
+	return Stats{UploadBytesReceived: e.uploadBytes.Load(), TokenRequests: tr, Requests: e.requests.Load()}
+}
+
+// ExpireAccessTokens makes every access token issued so far expired, so
+// clients must refresh. Tokens issued afterwards are unaffected.
+func (e *Emulator) ExpireAccessTokens() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.now()
+	for _, t := range e.accessTokens {
+		if t.expires.After(now) {
+			t.expires = now
+		}
+	}
+}
+
+// IssuedSecrets returns every access token, refresh token and authorization
+// code ever issued, so tests can check none leaked into logs or responses.
+func (e *Emulator) IssuedSecrets() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.issued)
+}
+
+// RevokedTokens returns every token /revoke invalidated: each token named in a
+// request, followed by the other tokens of the grant that died with it.
+func (e *Emulator) RevokedTokens() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.revoked)
+}
+
+// Notifications returns the sharing emails Drive would have sent.
+func (e *Emulator) Notifications() []Notification {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.notifications)
+}
