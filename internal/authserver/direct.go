@@ -1,0 +1,51 @@
+package authserver
+
+import (
+	"context"
+	"fmt"
+
+	"golang.org/x/oauth2"
+
+	"github.com/drivemcp/drivemcp/internal/google"
+	"github.com/drivemcp/drivemcp/internal/store"
+)
+
+// DirectRequest starts the direct flow (start_google_auth, drivemcp login).
+type DirectRequest struct {
+	// SessionKey is the MCP session to bind when the login completes ("" to
+	// only store the grant).
+	SessionKey string
+	LoginHint  string
+	// ExtraScopes are Google scopes beyond the configured Drive scope
+	// (incremental authorization; Google merges them with earlier grants).
+	ExtraScopes []string
+	// ForceConsent re-asks Google for consent (and so a new refresh token).
+	ForceConsent bool
+}
+
+// StartDirect records a pending direct login and returns the Google consent
+// URL the user must open.
+func (s *Server) StartDirect(ctx context.Context, r DirectRequest) (string, error) {
+	now := s.now()
+	scopes := append(google.LoginScopes(s.driveScope), r.ExtraScopes...)
+	tx := store.AuthTransaction{
+		State:          randomToken(32),
+		Kind:           store.FlowDirect,
+		GoogleVerifier: oauth2.GenerateVerifier(),
+		GoogleScopes:   scopes,
+		LoginHint:      google.NormalizeEmail(r.LoginHint),
+		SessionID:      r.SessionKey,
+		CreatedAt:      now,
+		ExpiresAt:      now.Add(transactionTTL),
+	}
+	if err := s.store.CreateAuthTransaction(ctx, tx); err != nil {
+		return "", fmt.Errorf("recording the pending Google login: %w", err)
+	}
+	return s.grants.Upstream().AuthCodeURL(google.ConsentRequest{
+		State:        tx.State,
+		Verifier:     tx.GoogleVerifier,
+		Scopes:       scopes,
+		LoginHint:    tx.LoginHint,
+		ForceConsent: r.ForceConsent,
+	}), nil
+}

@@ -1,0 +1,272 @@
+package google
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/drivemcp/drivemcp/internal/secrets"
+	"github.com/drivemcp/drivemcp/internal/store"
+)
+
+// ErrReconsentNeeded means Google no longer honours the stored grant
+// (revoked, expired, or never had a refresh token): the user must consent
+// again. It is a user's situation, not a server fault.
+var ErrReconsentNeeded = errors.New("the Google grant must be renewed")
+
+// ErrNoAccount means no Google account with that email is connected.
+var ErrNoAccount = errors.New("no Google account connected")
+
+// refreshMargin refreshes tokens a little before Google would reject them, so
+// a long upload does not start with a token about to die.
+const refreshMargin = 2 * time.Minute
+
+// refreshTimeout bounds one refresh at Google; it stays under the SQLite
+// busy timeout (10 s) so that writers waiting on the lock do not give up.
+const refreshTimeout = 8 * time.Second
+
+// Grants holds every connected account's Google grant: it saves new ones
+// from the callback and hands out token sources that refresh and persist.
+type Grants struct {
+	store    store.Store
+	keys     *secrets.Keyring
+	upstream *Upstream
+	now      func() time.Time
+	// refreshing joins concurrent refreshes of one account in this process;
+	// the store's per-account lock joins them across processes.
+	refreshing singleflight.Group
+	// stale holds, per account, an access token Google rejected before its
+	// expiry; it is refreshed however fresh it looks.
+	stale sync.Map // email → access token
+}
+
+// NewGrants wires the grant keeper.
+func NewGrants(st store.Store, keys *secrets.Keyring, up *Upstream) *Grants {
+	return &Grants{store: st, keys: keys, upstream: up, now: time.Now}
+}
+
+// Upstream returns the Google OAuth client.
+func (g *Grants) Upstream() *Upstream { return g.upstream }
+
+// Save stores (or updates) an account's grant after a consent. Google sends
+// a refresh token only on first consent (or with prompt=consent), so an
+// existing refresh token is kept when the new token has none.
+func (g *Grants) Save(ctx context.Context, info UserInfo, tok *oauth2.Token, scopes []string) (store.GoogleAccount, error) {
+	email := NormalizeEmail(info.Email)
+	return g.store.UpsertGoogleAccount(ctx, email, func(old store.GoogleAccount, exists bool) (store.GoogleAccount, error) {
+		merged := *tok
+		if merged.RefreshToken == "" && exists && len(old.SealedToken) > 0 {
+			if prev, err := g.open(old); err == nil {
+				merged.RefreshToken = prev.RefreshToken
+			}
+		}
+		sealed, err := g.seal(email, &merged)
+		if err != nil {
+			return old, err
+		}
+		old.Email = email
+		old.Subject = info.Subject
+		old.Scopes = scopes
+		old.SealedToken = sealed
+		old.NeedsReconsent = merged.RefreshToken == ""
+		old.LastRefreshAt = g.now()
+		return old, nil
+	})
+}
+
+// Account returns a connected account.
+func (g *Grants) Account(ctx context.Context, email string) (store.GoogleAccount, error) {
+	acct, err := g.store.GetGoogleAccount(ctx, NormalizeEmail(email))
+	if errors.Is(err, store.ErrNotFound) {
+		return acct, fmt.Errorf("%w: %s", ErrNoAccount, email)
+	}
+	return acct, err
+}
+
+// Token returns a valid Google access token for the account, refreshing it
+// (once, however many callers ask at the same time) when it is about to
+// expire.
+func (g *Grants) Token(ctx context.Context, email string) (*oauth2.Token, error) {
+	email = NormalizeEmail(email)
+	acct, err := g.Account(ctx, email)
+	if err != nil {
+		return nil, err
+	}
+	if acct.NeedsReconsent {
+		return nil, fmt.Errorf("%w for %s", ErrReconsentNeeded, email)
+	}
+	tok, err := g.open(acct)
+	if err != nil {
+		return nil, err
+	}
+	if g.usable(email, tok) {
+		return tok, nil
+	}
+	v, err, _ := g.refreshing.Do(email, func() (any, error) {
+		// Detached from one caller's cancellation: the others wait on it too.
+		// Short, because the store holds the account's lock meanwhile (on
+		// SQLite, the whole database's write lock).
+		ctx := context.WithoutCancel(ctx)
+		ctx, cancel := context.WithTimeout(ctx, refreshTimeout)
+		defer cancel()
+		return g.refresh(ctx, email)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*oauth2.Token), nil
+}
+
+// refresh renews the access token under the account's store lock, re-reading
+// first: another process may have refreshed while we waited for the lock.
+func (g *Grants) refresh(ctx context.Context, email string) (*oauth2.Token, error) {
+	var fresh *oauth2.Token
+	var reconsent bool
+	_, err := g.store.UpdateGoogleAccount(ctx, email, func(acct store.GoogleAccount) (store.GoogleAccount, error) {
+		tok, err := g.open(acct)
+		if err != nil {
+			return acct, err
+		}
+		if g.usable(email, tok) {
+			fresh = tok
+			return acct, nil
+		}
+		if acct.NeedsReconsent || tok.RefreshToken == "" {
+			return acct, fmt.Errorf("%w for %s", ErrReconsentNeeded, email)
+		}
+		newTok, err := g.upstream.refresh(ctx, tok.RefreshToken)
+		if err != nil {
+			var re *oauth2.RetrieveError
+			if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
+				// Google will never accept this refresh token again:
+				// remember it, so calls fail fast with the right advice.
+				acct.NeedsReconsent = true
+				reconsent = true
+				return acct, nil
+			}
+			return acct, fmt.Errorf("refreshing the Google token for %s: %w", email, err)
+		}
+		if newTok.RefreshToken == "" {
+			newTok.RefreshToken = tok.RefreshToken
+		}
+		sealed, err := g.seal(email, newTok)
+		if err != nil {
+			return acct, err
+		}
+		acct.SealedToken = sealed
+		acct.LastRefreshAt = g.now()
+		fresh = newTok
+		return acct, nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %s", ErrNoAccount, email)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if reconsent {
+		return nil, fmt.Errorf("%w for %s: Google answered invalid_grant", ErrReconsentNeeded, email)
+	}
+	return fresh, nil
+}
+
+// usable reports whether the access token can be sent as it is: not about
+// to expire, and not rejected by Google already.
+func (g *Grants) usable(email string, tok *oauth2.Token) bool {
+	if tok.AccessToken == "" || (!tok.Expiry.IsZero() && !tok.Expiry.After(g.now().Add(refreshMargin))) {
+		return false
+	}
+	if bad, ok := g.stale.Load(email); ok {
+		if bad == tok.AccessToken {
+			return false
+		}
+		g.stale.CompareAndDelete(email, bad) // a newer token replaced it
+	}
+	return true
+}
+
+// invalidate records that Google rejected an access token.
+func (g *Grants) invalidate(email, accessToken string) {
+	if accessToken != "" {
+		g.stale.Store(email, accessToken)
+	}
+}
+
+// TokenSource is an oauth2.TokenSource for one account, bound to ctx.
+func (g *Grants) TokenSource(ctx context.Context, email string) oauth2.TokenSource {
+	return tokenSourceFunc(func() (*oauth2.Token, error) { return g.Token(ctx, email) })
+}
+
+type tokenSourceFunc func() (*oauth2.Token, error)
+
+func (f tokenSourceFunc) Token() (*oauth2.Token, error) { return f() }
+
+// HTTPClient is an http.Client that authorizes every request as the account.
+// base may be nil (http.DefaultTransport).
+func (g *Grants) HTTPClient(ctx context.Context, email string, base http.RoundTripper) *http.Client {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return &http.Client{Transport: &accountTransport{grants: g, ctx: ctx, email: NormalizeEmail(email), base: base}}
+}
+
+// Revoke ends the account's grant at Google and forgets it here. The local
+// record goes even if Google cannot be reached: the user asked to sign out.
+func (g *Grants) Revoke(ctx context.Context, email string) error {
+	email = NormalizeEmail(email)
+	acct, err := g.Account(ctx, email)
+	if err != nil {
+		return err
+	}
+	var upstreamErr error
+	if tok, err := g.open(acct); err == nil {
+		t := tok.RefreshToken
+		if t == "" {
+			t = tok.AccessToken
+		}
+		if t != "" {
+			upstreamErr = g.upstream.Revoke(ctx, t)
+		}
+	}
+	if err := g.store.DeleteGoogleAccount(ctx, email); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return upstreamErr
+}
+
+func (g *Grants) seal(email string, tok *oauth2.Token) ([]byte, error) {
+	raw, err := json.Marshal(tok)
+	if err != nil {
+		return nil, err
+	}
+	return g.keys.Seal(raw, []byte(email))
+}
+
+func (g *Grants) open(acct store.GoogleAccount) (*oauth2.Token, error) {
+	raw, err := g.keys.Open(acct.SealedToken, []byte(acct.Email))
+	if err != nil {
+		return nil, fmt.Errorf("opening the stored Google token of %s: %w", acct.Email, err)
+	}
+	var tok oauth2.Token
+	if err := json.Unmarshal(raw, &tok); err != nil {
+		return nil, fmt.Errorf("decoding the stored Google token of %s: %w", acct.Email, err)
+	}
+	return &tok, nil
+}
+
+// TokenExpiry returns when the stored access token expires, for
+// check_drive_auth; zero if unknown.
+func (g *Grants) TokenExpiry(acct store.GoogleAccount) time.Time {
+	tok, err := g.open(acct)
+	if err != nil {
+		return time.Time{}
+	}
+	return tok.Expiry
+}

@@ -1,0 +1,58 @@
+package google
+
+import (
+	"context"
+	"io"
+	"net/http"
+)
+
+// accountTransport authorizes each request as one account. When Google
+// answers 401 it marks the access token stale, so this or the next request
+// refreshes instead of failing until the token's nominal expiry (Google can
+// end access tokens early: revocation, password change, emulator resets).
+type accountTransport struct {
+	grants *Grants
+	ctx    context.Context
+	email  string
+	base   http.RoundTripper
+}
+
+func (t *accountTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, tok, err := t.send(req)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	t.grants.invalidate(t.email, tok)
+	// Replay once with a fresh token when the body can be replayed; else the
+	// caller (the uploader) sees the 401 and retries with its own body.
+	if req.Body != nil && req.GetBody == nil {
+		return resp, nil
+	}
+	if req.GetBody != nil {
+		body, err := req.GetBody()
+		if err != nil {
+			return resp, nil
+		}
+		req = req.Clone(req.Context())
+		req.Body = body
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	resp, _, err = t.send(req)
+	return resp, err
+}
+
+// send sends req with the account's current token, returning which token it used.
+func (t *accountTransport) send(req *http.Request) (*http.Response, string, error) {
+	tok, err := t.grants.Token(t.ctx, t.email)
+	if err != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, "", err
+	}
+	r := req.Clone(req.Context()) // a RoundTripper must not modify its request
+	tok.SetAuthHeader(r)
+	resp, err := t.base.RoundTrip(r)
+	return resp, tok.AccessToken, err
+}

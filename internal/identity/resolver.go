@@ -1,0 +1,157 @@
+// Package identity answers one question for every tool call: which Google
+// account does this call act as? It is the only way tools get an account, so
+// the rules below hold for every tool at once.
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/drivemcp/drivemcp/internal/google"
+	"github.com/drivemcp/drivemcp/internal/store"
+)
+
+// Method says how an identity was established.
+type Method string
+
+const (
+	// MethodOAuth: a bearer token of ours, minted after a Google login.
+	MethodOAuth Method = "oauth"
+	// MethodSession: the MCP session was bound by start_google_auth.
+	MethodSession Method = "session"
+	// MethodLocal: trusted local mode (stdio, or --auth none on loopback),
+	// by user_google_email or because only one account is connected.
+	MethodLocal Method = "local"
+)
+
+// Identity is the account a call acts as.
+type Identity struct {
+	Email  string
+	Method Method
+}
+
+// Call is what the resolver knows about one tool call.
+type Call struct {
+	// TokenSubject is the account of a verified bearer token ("" if none).
+	TokenSubject string
+	// SessionKey identifies the MCP session for direct-flow bindings ("" if
+	// the transport has no session).
+	SessionKey string
+	// ExplicitEmail is the tool's user_google_email argument ("" if absent).
+	ExplicitEmail string
+}
+
+// ErrNotAuthenticated means nothing identifies an account for this call.
+var ErrNotAuthenticated = errors.New("no Google account is connected to this session")
+
+// ErrEmailNotAllowed means user_google_email was used to pick an account
+// where only the caller's own authentication may do so.
+var ErrEmailNotAllowed = errors.New("user_google_email cannot choose the account here")
+
+// MismatchError means user_google_email names another account than the one
+// the caller authenticated as. The call is refused: an argument must never
+// reach another user's credentials.
+type MismatchError struct {
+	Asked, Authenticated string
+	Method               Method
+}
+
+func (e *MismatchError) Error() string {
+	return fmt.Sprintf("user_google_email %s does not match the account this session is signed in as (%s, via %s)", e.Asked, e.Authenticated, e.Method)
+}
+
+// AmbiguousError means several accounts are connected in local mode and the
+// call did not say which one to use.
+type AmbiguousError struct{ Emails []string }
+
+func (e *AmbiguousError) Error() string {
+	return fmt.Sprintf("%d Google accounts are connected (%s)", len(e.Emails), strings.Join(e.Emails, ", "))
+}
+
+// Resolver resolves identities; see DESIGN.md §1 for the order.
+type Resolver struct {
+	store store.Store
+	// trustedLocal: the caller is this machine's own user, so an explicit
+	// email may pick among the stored accounts.
+	trustedLocal bool
+	now          func() time.Time
+}
+
+// NewResolver builds a resolver over the store.
+func NewResolver(st store.Store, trustedLocal bool) *Resolver {
+	return &Resolver{store: st, trustedLocal: trustedLocal, now: time.Now}
+}
+
+// TrustedLocal reports whether explicit emails are honoured.
+func (r *Resolver) TrustedLocal() bool { return r.trustedLocal }
+
+// Resolve finds the account for a call: bearer token, then session binding,
+// then (trusted local mode only) the explicit email or the single account.
+func (r *Resolver) Resolve(ctx context.Context, c Call) (Identity, error) {
+	asked := google.NormalizeEmail(c.ExplicitEmail)
+	if c.TokenSubject != "" {
+		return checked(Identity{Email: google.NormalizeEmail(c.TokenSubject), Method: MethodOAuth}, asked)
+	}
+	if c.SessionKey != "" {
+		b, err := r.store.GetSessionBinding(ctx, c.SessionKey, r.now())
+		switch {
+		case err == nil:
+			return checked(Identity{Email: b.Email, Method: MethodSession}, asked)
+		case !errors.Is(err, store.ErrNotFound):
+			return Identity{}, fmt.Errorf("reading the session binding: %w", err)
+		}
+	}
+	if !r.trustedLocal {
+		if asked != "" {
+			return Identity{}, ErrEmailNotAllowed
+		}
+		return Identity{}, ErrNotAuthenticated
+	}
+	if asked != "" {
+		if _, err := r.store.GetGoogleAccount(ctx, asked); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return Identity{}, fmt.Errorf("%w: %s", google.ErrNoAccount, asked)
+			}
+			return Identity{}, err
+		}
+		return Identity{Email: asked, Method: MethodLocal}, nil
+	}
+	accounts, err := r.store.ListGoogleAccounts(ctx)
+	if err != nil {
+		return Identity{}, err
+	}
+	switch len(accounts) {
+	case 0:
+		return Identity{}, ErrNotAuthenticated
+	case 1:
+		return Identity{Email: accounts[0].Email, Method: MethodLocal}, nil
+	}
+	amb := &AmbiguousError{}
+	for _, a := range accounts {
+		amb.Emails = append(amb.Emails, a.Email)
+	}
+	return Identity{}, amb
+}
+
+func checked(id Identity, asked string) (Identity, error) {
+	if asked != "" && asked != id.Email {
+		return Identity{}, &MismatchError{Asked: asked, Authenticated: id.Email, Method: id.Method}
+	}
+	return id, nil
+}
+
+// Bind ties an MCP session to an account (the direct flow's last step).
+func (r *Resolver) Bind(ctx context.Context, sessionKey, email string, ttl time.Duration) error {
+	now := r.now()
+	return r.store.BindSession(ctx, store.SessionBinding{
+		SessionID: sessionKey, Email: google.NormalizeEmail(email), CreatedAt: now, ExpiresAt: now.Add(ttl),
+	})
+}
+
+// Unbind forgets a session's binding (sign_out).
+func (r *Resolver) Unbind(ctx context.Context, sessionKey string) error {
+	return r.store.DeleteSessionBinding(ctx, sessionKey)
+}

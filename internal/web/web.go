@@ -1,0 +1,83 @@
+// Package web renders the few HTML pages people see in their browser: the
+// "connected" page after a Google login and error pages. Templates are
+// embedded and self-contained (no external assets), so the pages work on a
+// machine without network and leak nothing to third parties.
+package web
+
+import (
+	"bytes"
+	"embed"
+	"html/template"
+	"log/slog"
+	"net/http"
+)
+
+//go:embed templates/*.html
+var files embed.FS
+
+// Pages renders drivemcp's HTML pages.
+type Pages struct {
+	t *template.Template
+}
+
+// NewPages parses the embedded templates.
+func NewPages() *Pages {
+	return &Pages{t: template.Must(template.ParseFS(files, "templates/*.html"))}
+}
+
+// Connected is the page shown when a Google account has been connected.
+type Connected struct {
+	Email string
+	// Via names what the login was for, e.g. "your MCP session".
+	Via string
+	// Note is an optional extra sentence (e.g. the account differs from the
+	// one the user said they would use).
+	Note string
+}
+
+// Error is an error page: what happened, what to do, and a reference that
+// matches the server's log line.
+type Error struct {
+	Status    int
+	Title     string
+	Message   string
+	NextStep  string
+	Reference string
+}
+
+// RenderConnected writes the connected page.
+func (p *Pages) RenderConnected(w http.ResponseWriter, data Connected) {
+	p.render(w, http.StatusOK, "connected.html", data)
+}
+
+// RenderError writes an error page with its status.
+func (p *Pages) RenderError(w http.ResponseWriter, data Error) {
+	if data.Status == 0 {
+		data.Status = http.StatusBadRequest
+	}
+	p.render(w, data.Status, "error.html", data)
+}
+
+func (p *Pages) render(w http.ResponseWriter, status int, name string, data any) {
+	var buf bytes.Buffer
+	if err := p.t.ExecuteTemplate(&buf, name, data); err != nil {
+		// Templates are fixed at build time; a failure is a bug, not input.
+		slog.Error("rendering page", "page", name, "err", err)
+		http.Error(w, "internal error rendering page", http.StatusInternalServerError)
+		return
+	}
+	SecurityHeaders(w.Header())
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// SecurityHeaders forbids framing (clickjacking of consent), sniffing and
+// referrer leaks of codes in URLs, and any script or style from elsewhere.
+func SecurityHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+}
