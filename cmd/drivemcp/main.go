@@ -1,0 +1,64 @@
+// Command drivemcp is an MCP server that uploads to and manages a user's
+// Google Drive. This file only dispatches subcommands; each lives in its own
+// file and wires packages from internal/.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `drivemcp: Google Drive for MCP clients (Claude, VS Code, MCP Inspector…)
+
+Usage:
+  drivemcp serve [flags]            run the MCP server (HTTP on --addr, or --stdio)
+  drivemcp serve --demo             try it with the built-in Google emulator (not real Google)
+  drivemcp google-emulator [flags]  run only the Google emulator (for tests and demos)
+  drivemcp version                  print the version
+
+Run "drivemcp serve -h" for the server's flags. Every flag can also be set
+with an environment variable DRIVEMCP_<FLAG> (dashes become underscores).
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "drivemcp:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stdin, stdout, stderr)
+	case "google-emulator":
+		return runEmulator(ctx, args[1:], stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "drivemcp", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}

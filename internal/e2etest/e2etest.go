@@ -1,0 +1,338 @@
+// Package e2etest starts drivemcp the way its users meet it: the real binary
+// as a process, spoken to by the official MCP client, with "Google" played by
+// the emulator on loopback. The end-to-end tests (e2e/) and the benchmarks
+// (bench/) share it; nothing else imports it.
+package e2etest
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/drivemcp/drivemcp/internal/googleemu"
+)
+
+// BuildBinary builds cmd/drivemcp into dir and returns its path.
+func BuildBinary(dir string) (string, error) {
+	root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		return "", fmt.Errorf("finding the module root: %w", err)
+	}
+	bin := filepath.Join(dir, "drivemcp")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/drivemcp")
+	build.Dir = strings.TrimSpace(string(root))
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return "", err
+	}
+	return bin, nil
+}
+
+// Google is an emulated Google on loopback.
+type Google struct {
+	*googleemu.Emulator
+	URL string
+}
+
+func StartGoogle(t testing.TB) *Google {
+	t.Helper()
+	emu, err := googleemu.New(googleemu.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(emu)
+	t.Cleanup(func() { srv.Close(); emu.Close() })
+	return &Google{Emulator: emu, URL: srv.URL}
+}
+
+// FreeAddr returns a loopback address nobody listens on right now.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// StdioServer is one drivemcp process speaking MCP on stdio.
+type StdioServer struct {
+	Session      *mcp.ClientSession
+	CallbackAddr string
+	stderr       *lockedBuffer
+	cmd          *exec.Cmd
+	onProgress   atomic.Pointer[func(*mcp.ProgressNotificationParams)]
+}
+
+type Config struct {
+	Binary      string // from BuildBinary
+	DB          string
+	UploadRoots []string
+	Google      *Google
+	ExtraArgs   []string
+}
+
+// StartStdio starts `drivemcp serve --stdio` and connects the go-sdk client.
+func StartStdio(t testing.TB, cfg Config) *StdioServer {
+	t.Helper()
+	callback := FreeAddr(t)
+	args := []string{"serve", "--stdio", "--db", cfg.DB, "--callback-addr", callback,
+		"--google-endpoint", cfg.Google.URL,
+		"--google-client-id", googleemu.DemoClientID, "--google-client-secret", googleemu.DemoClientSecret,
+		"--log-level", "debug"}
+	for _, r := range cfg.UploadRoots {
+		args = append(args, "--upload-root", r)
+	}
+	args = append(args, cfg.ExtraArgs...)
+	cmd := exec.Command(cfg.Binary, args...)
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
+	s := &StdioServer{CallbackAddr: callback, stderr: stderr, cmd: cmd}
+	client := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, &mcp.ClientOptions{
+		ProgressNotificationHandler: func(_ context.Context, req *mcp.ProgressNotificationClientRequest) {
+			if f := s.onProgress.Load(); f != nil {
+				(*f)(req.Params)
+			}
+		},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	session, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd, TerminateDuration: 5 * time.Second}, nil)
+	if err != nil {
+		t.Fatalf("connecting to drivemcp: %v\nstderr:\n%s", err, stderr)
+	}
+	s.Session = session
+	t.Cleanup(func() {
+		s.Close()
+		if t.Failed() {
+			t.Logf("drivemcp stderr:\n%s", stderr)
+		}
+	})
+	WaitListening(t, callback)
+	return s
+}
+
+func (s *StdioServer) Close() { _ = s.Session.Close() }
+
+// Stderr is what the server logged so far.
+func (s *StdioServer) Stderr() string { return s.stderr.String() }
+
+func WaitListening(t testing.TB, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("nothing listens on %s", addr)
+}
+
+// Call calls a tool and returns its result; protocol errors fail the test.
+func Call(t testing.TB, s *mcp.ClientSession, name string, args map[string]any) *mcp.CallToolResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := s.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
+	if err != nil {
+		t.Fatalf("%s: protocol error: %v", name, err)
+	}
+	return res
+}
+
+// MustCall calls a tool that must succeed.
+func MustCall(t testing.TB, s *mcp.ClientSession, name string, args map[string]any) *mcp.CallToolResult {
+	t.Helper()
+	res := Call(t, s, name, args)
+	if res.IsError {
+		t.Fatalf("%s failed: %s", name, ResultText(res))
+	}
+	return res
+}
+
+func ResultText(res *mcp.CallToolResult) string {
+	var b strings.Builder
+	for _, c := range res.Content {
+		if tc, ok := c.(*mcp.TextContent); ok {
+			b.WriteString(tc.Text)
+		}
+	}
+	return b.String()
+}
+
+func Structured(t testing.TB, res *mcp.CallToolResult) map[string]any {
+	t.Helper()
+	m, ok := res.StructuredContent.(map[string]any)
+	if !ok {
+		t.Fatalf("structuredContent is %T, want an object", res.StructuredContent)
+	}
+	return m
+}
+
+// NoRedirects is a browser that stops at each redirect, so the test can see
+// where it points.
+var NoRedirects = &http.Client{
+	Timeout:       10 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+// Consent plays the user: it opens the Google URL (the emulator consents at
+// once thanks to login_hint), follows Google's redirect to drivemcp's
+// callback, and returns the callback page.
+func Consent(t testing.TB, authURL string) (status int, page string) {
+	t.Helper()
+	u, err := url.Parse(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Query().Get("login_hint") == "" {
+		t.Fatalf("auth URL has no login_hint; tests pass user_google_email: %s", authURL)
+	}
+	resp, err := NoRedirects.Get(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("Google emulator answered %s, want a redirect", resp.Status)
+	}
+	callback := resp.Header.Get("Location")
+	resp, err = NoRedirects.Get(callback)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// Connect runs start_google_auth for email and completes the consent.
+func Connect(t testing.TB, s *mcp.ClientSession, email string) {
+	t.Helper()
+	res := MustCall(t, s, "start_google_auth", map[string]any{"user_google_email": email})
+	authURL, _ := Structured(t, res)["auth_url"].(string)
+	if authURL == "" {
+		t.Fatalf("start_google_auth gave no auth_url: %s", ResultText(res))
+	}
+	status, page := Consent(t, authURL)
+	if status != http.StatusOK || !strings.Contains(page, email) {
+		t.Fatalf("callback page: status %d\n%s", status, page)
+	}
+}
+
+// WriteRandomFile writes n pseudo-random bytes and returns the path and md5.
+func WriteRandomFile(t testing.TB, dir, name string, n int64) (string, string) {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := md5.New()
+	buf := make([]byte, 1<<20)
+	var seed uint32 = 2166136261
+	for written := int64(0); written < n; {
+		for i := range buf {
+			seed = seed*16777619 + uint32(i)
+			buf[i] = byte(seed >> 24)
+		}
+		chunk := buf[:min(int64(len(buf)), n-written)]
+		if _, err := f.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+		h.Write(chunk)
+		written += int64(len(chunk))
+	}
+	return path, hex.EncodeToString(h.Sum(nil))
+}
+
+// DriveFileMD5 reads a file's bytes back from the emulator.
+func DriveFileMD5(t testing.TB, g *Google, id string) (int64, string) {
+	t.Helper()
+	rc, err := g.OpenContent(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	h := md5.New()
+	n, err := io.Copy(h, rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n, hex.EncodeToString(h.Sum(nil))
+}
+
+func FilesNamed(g *Google, name string) []googleemu.File {
+	var out []googleemu.File
+	for _, f := range g.Files() {
+		if f.Name == name {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// lockedBuffer collects a process's stderr while tests read it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func FaultStatus(method, path string, status, times int) googleemu.Fault {
+	return googleemu.Fault{Method: method, PathPrefix: path, Status: status, Times: times}
+}
+
+func FaultDrop(method, path string, afterBytes int64) googleemu.Fault {
+	return googleemu.Fault{Method: method, PathPrefix: path, DropAfterBytes: afterBytes}
+}
+
+// CallWithProgress calls a tool, handing each progress notification the
+// server sends to onProgress.
+func (s *StdioServer) CallWithProgress(t testing.TB, params *mcp.CallToolParams, onProgress func(*mcp.ProgressNotificationParams)) *mcp.CallToolResult {
+	t.Helper()
+	s.onProgress.Store(&onProgress)
+	defer s.onProgress.Store(nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	res, err := s.Session.CallTool(ctx, params)
+	if err != nil {
+		t.Fatalf("%s: %v", params.Name, err)
+	}
+	return res
+}

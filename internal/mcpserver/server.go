@@ -1,0 +1,142 @@
+// Package mcpserver is drivemcp's MCP face: the tools, their typed inputs and
+// outputs (the schemas come from the Go types), and how a call learns which
+// Google account it acts as. Transports are the go-sdk's own.
+package mcpserver
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/drivemcp/drivemcp/internal/authserver"
+	"github.com/drivemcp/drivemcp/internal/google"
+	"github.com/drivemcp/drivemcp/internal/identity"
+)
+
+// Version is reported to clients in the initialize handshake.
+var Version = "dev"
+
+// DirectAuth starts the direct flow; authserver.Server implements it.
+type DirectAuth interface {
+	StartDirect(ctx context.Context, r authserver.DirectRequest) (string, error)
+}
+
+// Deps are what the tools need. All fields are required unless noted.
+type Deps struct {
+	Resolver *identity.Resolver
+	Grants   *google.Grants
+	Auth     DirectAuth
+	// UploadRoots are the local directories upload_file_to_drive may read.
+	UploadRoots []string
+	// Stdio marks the stdio transport: one local user, one session, whose
+	// binding survives restarts.
+	Stdio bool
+	// Transport is the base transport for Google calls (nil: default).
+	Transport http.RoundTripper
+	Logger    *slog.Logger
+	// MaxInlineBytes caps create_drive_file's content (default 32 MiB).
+	MaxInlineBytes int64
+}
+
+// stdioSessionKey is the binding key of the stdio transport: a stdio server
+// serves exactly one local user, so the binding outlives the process.
+const stdioSessionKey = "stdio:local"
+
+// tools bundles the dependencies every tool handler uses.
+type tools struct {
+	Deps
+}
+
+// New builds the MCP server with every drivemcp tool.
+func New(d Deps) *mcp.Server {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.MaxInlineBytes == 0 {
+		d.MaxInlineBytes = 32 << 20
+	}
+	t := &tools{Deps: d}
+	s := mcp.NewServer(&mcp.Implementation{Name: "drivemcp", Title: "Google Drive for MCP", Version: Version}, &mcp.ServerOptions{
+		Instructions: "Upload to and manage the user's Google Drive. Tools find the Google account on their own " +
+			"(OAuth login, or start_google_auth in this session); call check_drive_auth to see which account is used.",
+		Logger: d.Logger,
+	})
+	s.AddReceivingMiddleware(explainArgumentErrors)
+	t.addAuthTools(s)
+	t.addUploadTools(s)
+	return s
+}
+
+// sessionKey is the key of the direct-flow binding for this call's session,
+// or "" when the transport has no session (stateless HTTP).
+func (t *tools) sessionKey(req *mcp.CallToolRequest) string {
+	if t.Stdio {
+		return stdioSessionKey
+	}
+	if req.Session != nil {
+		if id := req.Session.ID(); id != "" {
+			return "mcp:" + id
+		}
+	}
+	return ""
+}
+
+// caller is what the resolver needs to know about a call.
+func (t *tools) caller(req *mcp.CallToolRequest, explicitEmail string) identity.Call {
+	c := identity.Call{SessionKey: t.sessionKey(req), ExplicitEmail: explicitEmail}
+	if req.Extra != nil && req.Extra.TokenInfo != nil {
+		c.TokenSubject = req.Extra.TokenInfo.UserID
+	}
+	return c
+}
+
+// resolve finds the account for a call or returns an error a person can act on.
+func (t *tools) resolve(ctx context.Context, req *mcp.CallToolRequest, explicitEmail string) (identity.Identity, error) {
+	id, err := t.Resolver.Resolve(ctx, t.caller(req, explicitEmail))
+	if err != nil {
+		return id, t.explain(err)
+	}
+	return id, nil
+}
+
+// httpClient is an http.Client authorized as the account, with a bound on
+// how long one Google call may hang before the uploader retries.
+func (t *tools) httpClient(ctx context.Context, email string) *http.Client {
+	c := t.Grants.HTTPClient(ctx, email, t.Transport)
+	c.Timeout = 0 // uploads stream for as long as they need; per-phase timeouts live in the transport
+	return c
+}
+
+// explainArgumentErrors rewrites the SDK's schema-validation messages into a
+// sentence that says what to do: the model reading it should fix the call.
+func explainArgumentErrors(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		res, err := next(ctx, method, req)
+		if method != "tools/call" || err != nil {
+			return res, err
+		}
+		r, ok := res.(*mcp.CallToolResult)
+		if !ok || !r.IsError || len(r.Content) != 1 {
+			return res, err
+		}
+		tc, ok := r.Content[0].(*mcp.TextContent)
+		if !ok {
+			return res, err
+		}
+		name := ""
+		if p, ok := req.GetParams().(*mcp.CallToolParamsRaw); ok {
+			name = p.Name
+		}
+		switch {
+		case strings.HasPrefix(tc.Text, `validating "arguments"`):
+			tc.Text = "The arguments do not fit " + name + "'s input schema (" +
+				strings.TrimPrefix(tc.Text, `validating "arguments": `) + "). Fix the arguments as the schema says and call it again."
+		case strings.HasPrefix(tc.Text, "json: "):
+			tc.Text = "An argument of " + name + " has the wrong type (" + tc.Text + "). Check the input schema and call it again."
+		}
+		return res, err
+	}
+}

@@ -1,0 +1,197 @@
+package mcpserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/drivemcp/drivemcp/internal/authserver"
+	"github.com/drivemcp/drivemcp/internal/google"
+	"github.com/drivemcp/drivemcp/internal/identity"
+)
+
+// AccountArg is the optional account argument every tool takes, kept for
+// compatibility with the older server. It can only choose the account in
+// trusted local mode and can never reach another user's credentials.
+type AccountArg struct {
+	UserGoogleEmail string `json:"user_google_email,omitempty" jsonschema:"optional: the Google account to act as; only needed in local mode when several accounts are connected. Never overrides the signed-in account."`
+}
+
+type startAuthIn struct {
+	AccountArg
+	ServiceName string `json:"service_name,omitempty" jsonschema:"optional, kept for compatibility; drivemcp always connects Google Drive"`
+	Force       bool   `json:"force,omitempty" jsonschema:"start a new Google consent even if this session is already connected (to switch accounts or renew access)"`
+}
+
+type startAuthOut struct {
+	AuthURL          string `json:"auth_url,omitempty" jsonschema:"the Google consent URL to open in a browser; valid for 10 minutes"`
+	AlreadyConnected string `json:"already_connected_as,omitempty" jsonschema:"the account this session already acts as, if any"`
+	Method           string `json:"method,omitempty" jsonschema:"how the connected account was authenticated: oauth, session or local"`
+	ExpiresInSeconds int    `json:"expires_in_seconds,omitempty"`
+}
+
+type checkAuthIn struct {
+	AccountArg
+}
+
+type checkAuthOut struct {
+	Authenticated  bool      `json:"authenticated"`
+	Email          string    `json:"email,omitempty"`
+	Method         string    `json:"method,omitempty" jsonschema:"oauth (bearer token), session (start_google_auth) or local (trusted local mode)"`
+	Scopes         []string  `json:"scopes,omitempty" jsonschema:"Google scopes the grant covers"`
+	TokenExpiry    time.Time `json:"token_expiry,omitzero" jsonschema:"when the current Google access token expires; drivemcp refreshes it on its own"`
+	NeedsReconsent bool      `json:"needs_reconsent,omitempty"`
+	Message        string    `json:"message"`
+}
+
+type signOutIn struct {
+	AccountArg
+	Revoke bool `json:"revoke,omitempty" jsonschema:"also revoke drivemcp's access at Google and delete the stored grant"`
+}
+
+type signOutOut struct {
+	Email   string `json:"email,omitempty"`
+	Unbound bool   `json:"unbound"`
+	Revoked bool   `json:"revoked"`
+	Message string `json:"message"`
+}
+
+func (t *tools) addAuthTools(s *mcp.Server) {
+	mcp.AddTool(s, &mcp.Tool{
+		Name:  "start_google_auth",
+		Title: "Connect a Google account",
+		Description: "Returns a Google sign-in link for this session. Open it in a browser and consent; afterwards every " +
+			"Drive tool in this session acts as that account, with no email argument needed.",
+	}, t.startGoogleAuth)
+	mcp.AddTool(s, &mcp.Tool{
+		Name:        "check_drive_auth",
+		Title:       "Which Google account is used",
+		Description: "Says which Google account the Drive tools act as, how it was authenticated, its scopes and token expiry.",
+		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true},
+	}, t.checkDriveAuth)
+	mcp.AddTool(s, &mcp.Tool{
+		Name:        "sign_out",
+		Title:       "Disconnect this session",
+		Description: "Forgets which Google account this session is bound to. With revoke: true also revokes drivemcp's access at Google and deletes the stored grant.",
+		Annotations: &mcp.ToolAnnotations{DestructiveHint: ptr(true)},
+	}, t.signOut)
+}
+
+func (t *tools) startGoogleAuth(ctx context.Context, req *mcp.CallToolRequest, in startAuthIn) (*mcp.CallToolResult, startAuthOut, error) {
+	call := t.caller(req, "")
+	if call.TokenSubject != "" && !in.Force {
+		msg := fmt.Sprintf("This connection is already signed in to Google as %s through your MCP client's OAuth login; the Drive tools use it. "+
+			"Nothing to do. (To add Drive permissions, call start_google_auth with force: true.)", call.TokenSubject)
+		return text(msg), startAuthOut{AlreadyConnected: call.TokenSubject, Method: string(identity.MethodOAuth)}, nil
+	}
+	if !in.Force {
+		id, err := t.Resolver.Resolve(ctx, identity.Call{SessionKey: call.SessionKey})
+		if err == nil && id.Method == identity.MethodSession && (in.UserGoogleEmail == "" || google.NormalizeEmail(in.UserGoogleEmail) == id.Email) {
+			msg := fmt.Sprintf("This session is already connected to Google as %s; the Drive tools use it. "+
+				"To connect another account, call start_google_auth with force: true.", id.Email)
+			return text(msg), startAuthOut{AlreadyConnected: id.Email, Method: string(id.Method)}, nil
+		}
+	}
+	if call.TokenSubject != "" && in.UserGoogleEmail != "" && google.NormalizeEmail(in.UserGoogleEmail) != google.NormalizeEmail(call.TokenSubject) {
+		return nil, startAuthOut{}, t.explain(&identity.MismatchError{Asked: in.UserGoogleEmail, Authenticated: call.TokenSubject, Method: identity.MethodOAuth})
+	}
+	loginHint := in.UserGoogleEmail
+	if loginHint == "" {
+		loginHint = call.TokenSubject
+	}
+	authURL, err := t.Auth.StartDirect(ctx, authserver.DirectRequest{
+		SessionKey:   call.SessionKey,
+		LoginHint:    loginHint,
+		ForceConsent: in.Force,
+	})
+	if err != nil {
+		return nil, startAuthOut{}, userErrorf(err, "Could not start the Google sign-in (%v). Try again in a moment.", err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Open this link in a browser and sign in to Google to connect Google Drive:\n\n%s\n\n", authURL)
+	b.WriteString("The link is valid for 10 minutes. ")
+	if call.SessionKey != "" {
+		b.WriteString("When the page says \"Google Drive connected\", come back: every Drive tool in this session will act as that account, with no email needed.")
+	} else {
+		b.WriteString("This connection has no MCP session to bind, so after signing in pass user_google_email to the tools (local mode) or use OAuth.")
+	}
+	return text(b.String()), startAuthOut{AuthURL: authURL, ExpiresInSeconds: 600}, nil
+}
+
+func (t *tools) checkDriveAuth(ctx context.Context, req *mcp.CallToolRequest, in checkAuthIn) (*mcp.CallToolResult, checkAuthOut, error) {
+	id, err := t.resolve(ctx, req, in.UserGoogleEmail)
+	if err != nil {
+		if errors.Is(err, identity.ErrNotAuthenticated) {
+			out := checkAuthOut{Message: err.Error()}
+			return text(out.Message), out, nil
+		}
+		return nil, checkAuthOut{}, err
+	}
+	acct, err := t.Grants.Account(ctx, id.Email)
+	if err != nil {
+		return nil, checkAuthOut{}, t.explain(err)
+	}
+	out := checkAuthOut{
+		Authenticated:  !acct.NeedsReconsent,
+		Email:          acct.Email,
+		Method:         string(id.Method),
+		Scopes:         acct.Scopes,
+		TokenExpiry:    t.Grants.TokenExpiry(acct).UTC(),
+		NeedsReconsent: acct.NeedsReconsent,
+	}
+	if acct.NeedsReconsent {
+		out.Message = fmt.Sprintf("This session maps to %s, but Google no longer accepts its grant: call start_google_auth with force: true and consent again.", acct.Email)
+	} else {
+		out.Message = fmt.Sprintf("Acting as %s (authenticated by %s) with scopes: %s.", acct.Email, describeMethod(id.Method), strings.Join(acct.Scopes, " "))
+	}
+	return text(out.Message), out, nil
+}
+
+func describeMethod(m identity.Method) string {
+	switch m {
+	case identity.MethodOAuth:
+		return "your MCP client's OAuth login"
+	case identity.MethodSession:
+		return "start_google_auth in this session"
+	default:
+		return "local mode"
+	}
+}
+
+func (t *tools) signOut(ctx context.Context, req *mcp.CallToolRequest, in signOutIn) (*mcp.CallToolResult, signOutOut, error) {
+	id, err := t.resolve(ctx, req, in.UserGoogleEmail)
+	if err != nil {
+		return nil, signOutOut{}, err
+	}
+	out := signOutOut{Email: id.Email}
+	if key := t.sessionKey(req); key != "" {
+		if err := t.Resolver.Unbind(ctx, key); err != nil {
+			return nil, signOutOut{}, userErrorf(err, "Could not forget this session's account (%v). Try again in a moment.", err)
+		}
+		out.Unbound = id.Method == identity.MethodSession
+	}
+	if in.Revoke {
+		if err := t.Grants.Revoke(ctx, id.Email); err != nil && !errors.Is(err, google.ErrNoAccount) {
+			return nil, out, userErrorf(err, "The stored grant of %s was deleted, but Google could not be told to revoke it (%v). "+
+				"You can also remove drivemcp at https://myaccount.google.com/permissions.", id.Email, err)
+		}
+		out.Revoked = true
+		out.Message = fmt.Sprintf("Signed out: drivemcp's access to %s was revoked at Google and its stored grant deleted.", id.Email)
+	} else {
+		out.Message = fmt.Sprintf("This session no longer acts as %s. The grant stays stored for other sessions; pass revoke: true to delete it.", id.Email)
+		if id.Method == identity.MethodOAuth {
+			out.Message = fmt.Sprintf("This connection is signed in as %s by your MCP client's OAuth token, which stays valid until it expires or your client logs out. Pass revoke: true to end drivemcp's access to the account altogether.", id.Email)
+		}
+	}
+	return text(out.Message), out, nil
+}
+
+func text(s string) *mcp.CallToolResult {
+	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: s}}}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,263 @@
+package mcpserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/drivemcp/drivemcp/internal/drive"
+)
+
+type uploadFileIn struct {
+	AccountArg
+	FilePath string `json:"filepath" jsonschema:"path of the local file to upload; absolute, or relative to an upload root"`
+	FolderID string `json:"folder_id,omitempty" jsonschema:"Drive folder to upload into (default: root, i.e. My Drive)"`
+	FileName string `json:"filename,omitempty" jsonschema:"name of the file in Drive (default: the local file's name)"`
+	MimeType string `json:"mime_type,omitempty" jsonschema:"MIME type (default: guessed from the name and content)"`
+}
+
+type createFileIn struct {
+	AccountArg
+	FileName      string `json:"file_name" jsonschema:"name of the new file in Drive"`
+	Content       string `json:"content,omitempty" jsonschema:"text content of the file"`
+	ContentBase64 string `json:"content_base64,omitempty" jsonschema:"binary content, base64-encoded (instead of content)"`
+	FileURL       string `json:"fileUrl,omitempty" jsonschema:"an http(s) URL whose body becomes the file (instead of content)"`
+	FolderID      string `json:"folder_id,omitempty" jsonschema:"Drive folder to create the file in (default: root)"`
+	MimeType      string `json:"mime_type,omitempty" jsonschema:"MIME type (default: text/plain for content, guessed otherwise)"`
+}
+
+// uploadOut describes a file now in Drive.
+type uploadOut struct {
+	FileID      string `json:"file_id"`
+	Name        string `json:"name"`
+	MimeType    string `json:"mime_type"`
+	Size        int64  `json:"size"`
+	MD5         string `json:"md5,omitempty" jsonschema:"md5 checksum Drive computed; drivemcp checked it against its own"`
+	FolderID    string `json:"folder_id,omitempty"`
+	WebViewLink string `json:"web_view_link,omitempty"`
+	Account     string `json:"account"`
+}
+
+func (t *tools) addUploadTools(s *mcp.Server) {
+	mcp.AddTool(s, &mcp.Tool{
+		Name:  "upload_file_to_drive",
+		Title: "Upload a local file to Google Drive",
+		Description: "Streams a local file (inside the server's upload roots) to Google Drive with a resumable upload, " +
+			"reports progress, survives network errors, and verifies the checksum Drive reports.",
+	}, t.uploadFile)
+	mcp.AddTool(s, &mcp.Tool{
+		Name:        "create_drive_file",
+		Title:       "Create a Google Drive file from content",
+		Description: "Creates a file in Google Drive from text (content) or bytes (content_base64).",
+	}, t.createFile)
+}
+
+func (t *tools) uploadFile(ctx context.Context, req *mcp.CallToolRequest, in uploadFileIn) (*mcp.CallToolResult, uploadOut, error) {
+	if strings.TrimSpace(in.FilePath) == "" {
+		return nil, uploadOut{}, userErrorf(nil, "filepath is empty: give the path of the local file to upload.")
+	}
+	id, err := t.resolve(ctx, req, in.UserGoogleEmail)
+	if err != nil {
+		return nil, uploadOut{}, err
+	}
+	f, err := openInRoots(t.UploadRoots, in.FilePath)
+	if err != nil {
+		return nil, uploadOut{}, t.explainOpen(in.FilePath, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, uploadOut{}, userErrorf(err, "Could not read %s (%v).", in.FilePath, err)
+	}
+	name := in.FileName
+	if name == "" {
+		name = filepath.Base(f.Name())
+	}
+	mimeType := in.MimeType
+	if mimeType == "" {
+		mimeType = guessMIME(name, io.NewSectionReader(f, 0, 512))
+	}
+	src := drive.Source{ReaderAt: f, Size: fi.Size()}
+	return t.upload(ctx, req, id.Email, name, mimeType, in.FolderID, src)
+}
+
+func (t *tools) createFile(ctx context.Context, req *mcp.CallToolRequest, in createFileIn) (*mcp.CallToolResult, uploadOut, error) {
+	if strings.TrimSpace(in.FileName) == "" {
+		return nil, uploadOut{}, userErrorf(nil, "file_name is empty: say what the new Drive file should be called.")
+	}
+	given := 0
+	for _, s := range []string{in.Content, in.ContentBase64, in.FileURL} {
+		if s != "" {
+			given++
+		}
+	}
+	if given > 1 {
+		return nil, uploadOut{}, userErrorf(nil, "Give only one of content, content_base64 and fileUrl.")
+	}
+	if in.FileURL != "" {
+		return nil, uploadOut{}, userErrorf(nil, "fileUrl is not supported by this server yet: download the file and pass its bytes as content_base64, or text as content.")
+	}
+	id, err := t.resolve(ctx, req, in.UserGoogleEmail)
+	if err != nil {
+		return nil, uploadOut{}, err
+	}
+	var data []byte
+	mimeType := in.MimeType
+	if in.ContentBase64 != "" {
+		if int64(base64.StdEncoding.DecodedLen(len(in.ContentBase64))) > t.MaxInlineBytes {
+			return nil, uploadOut{}, userErrorf(nil, "content_base64 is larger than %d MiB: save the file locally and use upload_file_to_drive instead.", t.MaxInlineBytes>>20)
+		}
+		data, err = decodeBase64(in.ContentBase64)
+		if err != nil {
+			return nil, uploadOut{}, userErrorf(err, "content_base64 is not valid base64 (%v): encode the bytes with standard base64 and call again.", err)
+		}
+		if mimeType == "" {
+			mimeType = guessMIME(in.FileName, bytes.NewReader(data))
+		}
+	} else {
+		if int64(len(in.Content)) > t.MaxInlineBytes {
+			return nil, uploadOut{}, userErrorf(nil, "content is larger than %d MiB: save the file locally and use upload_file_to_drive instead.", t.MaxInlineBytes>>20)
+		}
+		data = []byte(in.Content)
+		if mimeType == "" {
+			mimeType = mime.TypeByExtension(filepath.Ext(in.FileName))
+			if mimeType == "" || !strings.HasPrefix(mimeType, "text/") {
+				mimeType = "text/plain; charset=utf-8"
+			}
+		}
+	}
+	src := drive.Source{ReaderAt: bytes.NewReader(data), Size: int64(len(data))}
+	return t.upload(ctx, req, id.Email, in.FileName, mimeType, in.FolderID, src)
+}
+
+// upload sends src to Drive as the account, reporting progress to the client
+// when it asked for it.
+func (t *tools) upload(ctx context.Context, req *mcp.CallToolRequest, email, name, mimeType, folderID string, src drive.Source) (*mcp.CallToolResult, uploadOut, error) {
+	if folderID == "" {
+		folderID = "root"
+	}
+	up := &drive.Uploader{
+		Client:   t.httpClient(ctx, email),
+		Endpoint: t.Grants.Upstream().Endpoints().UploadBase,
+	}
+	started := time.Now()
+	file, err := up.Upload(ctx, drive.FileMeta{Name: name, MimeType: mimeType, Parents: []string{folderID}}, src, progressReporter(ctx, req))
+	if err != nil {
+		return nil, uploadOut{}, t.explainUpload(name, folderID, err)
+	}
+	t.Logger.Info("uploaded", "bytes", file.Size, "duration", time.Since(started).Round(time.Millisecond))
+	out := uploadOut{
+		FileID: file.ID, Name: file.Name, MimeType: file.MimeType, Size: file.Size, MD5: file.MD5,
+		WebViewLink: file.WebViewLink, Account: email, FolderID: folderID,
+	}
+	if len(file.Parents) > 0 {
+		out.FolderID = file.Parents[0]
+	}
+	msg := fmt.Sprintf("Uploaded %q (%s) to Google Drive as %s. File id: %s.", out.Name, humanBytes(out.Size), email, out.FileID)
+	if out.WebViewLink != "" {
+		msg += " Link: " + out.WebViewLink
+	}
+	return text(msg), out, nil
+}
+
+// progressReporter sends MCP progress notifications when the client gave a
+// progress token; otherwise it is nil and the uploader reports nothing.
+func progressReporter(ctx context.Context, req *mcp.CallToolRequest) drive.Progress {
+	if req.Params == nil || req.Session == nil {
+		return nil
+	}
+	token := req.Params.GetProgressToken()
+	if token == nil {
+		return nil
+	}
+	return func(sent, total int64) {
+		p := &mcp.ProgressNotificationParams{ProgressToken: token, Progress: float64(sent)}
+		if total > 0 {
+			p.Total = float64(total)
+			p.Message = fmt.Sprintf("%s of %s", humanBytes(sent), humanBytes(total))
+		}
+		_ = req.Session.NotifyProgress(ctx, p) // progress is best effort
+	}
+}
+
+func (t *tools) explainOpen(name string, err error) error {
+	switch {
+	case errors.Is(err, errOutsideRoots):
+		if len(t.UploadRoots) == 0 {
+			return userErrorf(err, "This server reads no local files: it was started without --upload-root. Use create_drive_file with the content instead, or restart it with --upload-root DIR.")
+		}
+		return userErrorf(err, "%s is outside the directories this server may upload from (%s). Move or copy the file into one of them, or give a path inside one.",
+			name, strings.Join(t.UploadRoots, ", "))
+	case errors.Is(err, fs.ErrNotExist):
+		return userErrorf(err, "There is no file %s in the upload roots (%s). Check the path and call again.", name, strings.Join(t.UploadRoots, ", "))
+	case errors.Is(err, fs.ErrPermission):
+		return userErrorf(err, "The server may not read %s (permission denied).", name)
+	}
+	return userErrorf(err, "Could not open %s: %v.", name, err)
+}
+
+func (t *tools) explainUpload(name, folderID string, err error) error {
+	var api *drive.APIError
+	switch {
+	case errors.As(err, &api) && api.Status == http.StatusNotFound:
+		return userErrorf(err, "Drive has no folder %q that this account can write to. Check folder_id (omit it to upload to My Drive).", folderID)
+	case errors.As(err, &api) && (api.Status == http.StatusForbidden || api.Status == http.StatusUnauthorized):
+		return userErrorf(err, "Google refused the upload of %q: %s. The account may lack permission on the folder, or the grant lacks a Drive scope (call start_google_auth with force: true).", name, api.Message)
+	case errors.As(err, &api):
+		return userErrorf(err, "Google rejected the upload of %q: %s (HTTP %d).", name, api.Message, api.Status)
+	case errors.Is(err, drive.ErrChecksumMismatch):
+		return userErrorf(err, "The upload of %q finished but Drive's checksum differs from the local file's (%v): the file may have changed while uploading. Upload it again.", name, err)
+	case errors.Is(err, drive.ErrSourceChanged):
+		return userErrorf(err, "%q changed size while it was being uploaded. Upload it again once it is no longer being written.", name)
+	case errors.Is(err, context.Canceled):
+		return userErrorf(err, "The upload of %q was cancelled; nothing was created in Drive.", name)
+	}
+	if e := t.explain(err); e != err {
+		return e
+	}
+	return userErrorf(err, "The upload of %q failed: %v. Try again; a retry starts a fresh upload and cannot create a duplicate of this one.", name, err)
+}
+
+func guessMIME(name string, head io.Reader) string {
+	if m := mime.TypeByExtension(filepath.Ext(name)); m != "" {
+		return m
+	}
+	buf := make([]byte, 512)
+	n, _ := io.ReadFull(head, buf)
+	return http.DetectContentType(buf[:n])
+}
+
+func decodeBase64(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			return b, nil
+		}
+	}
+	_, err := base64.StdEncoding.DecodeString(s)
+	return nil, err
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
