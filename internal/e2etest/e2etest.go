@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"golang.org/x/oauth2"
 
 	"github.com/drivemcp/drivemcp/internal/googleemu"
 )
@@ -53,7 +54,13 @@ type Google struct {
 
 func StartGoogle(t testing.TB) *Google {
 	t.Helper()
-	emu, err := googleemu.New(googleemu.Options{Dir: t.TempDir()})
+	return StartGoogleOnDisk(t, t.TempDir())
+}
+
+// StartGoogleOnDisk is StartGoogle keeping uploaded bytes under dir.
+func StartGoogleOnDisk(t testing.TB, dir string) *Google {
+	t.Helper()
+	emu, err := googleemu.New(googleemu.Options{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,6 +140,9 @@ func StartStdio(t testing.TB, cfg Config) *StdioServer {
 }
 
 func (s *StdioServer) Close() { _ = s.Session.Close() }
+
+// PID is the server process's id (for measuring its memory).
+func (s *StdioServer) PID() int { return s.cmd.Process.Pid }
 
 // Stderr is what the server logged so far.
 func (s *StdioServer) Stderr() string { return s.stderr.String() }
@@ -335,4 +345,30 @@ func (s *StdioServer) CallWithProgress(t testing.TB, params *mcp.CallToolParams,
 		t.Fatalf("%s: %v", params.Name, err)
 	}
 	return res
+}
+
+// AccessToken logs email in at the emulator directly (no drivemcp) and
+// returns a Google access token, for reference clients such as curl.
+func AccessToken(t testing.TB, g *Google, email string) string {
+	t.Helper()
+	cfg := oauth2.Config{
+		ClientID: googleemu.DemoClientID, ClientSecret: googleemu.DemoClientSecret,
+		Endpoint:    oauth2.Endpoint{AuthURL: g.URL + "/o/oauth2/v2/auth", TokenURL: g.URL + "/token"},
+		RedirectURL: "http://127.0.0.1:1/cb",
+		Scopes:      []string{"openid", "email", "https://www.googleapis.com/auth/drive.file"},
+	}
+	resp, err := NoRedirects.Get(cfg.AuthCodeURL("s", oauth2.SetAuthURLParam("login_hint", email)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := cfg.Exchange(context.Background(), loc.Query().Get("code"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.AccessToken
 }

@@ -1,0 +1,142 @@
+// Package bench measures drivemcp against references in the same run on the
+// same machine: absolute numbers are noisy on shared machines, ratios are
+// not. Run with `make bench`.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/drivemcp/drivemcp/internal/e2etest"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "drivemcp-bench-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary, err = e2etest.BuildBinary(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "building drivemcp:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// BenchmarkUpload uploads one file through upload_file_to_drive (the real
+// binary over stdio, the emulator keeping files on disk) and, in the same
+// run, the same file with curl in one PUT to a resumable session of the same
+// emulator: the loopback ceiling. It reports both rates, their ratio and
+// drivemcp's peak RSS.
+//
+// Sizes: BENCH_UPLOAD_SIZES (MiB, comma-separated; default 256,1024).
+func BenchmarkUpload(b *testing.B) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		b.Fatal("curl is needed as the reference uploader: apt-get install curl")
+	}
+	sizes := []int64{256, 1024}
+	if env := os.Getenv("BENCH_UPLOAD_SIZES"); env != "" {
+		sizes = nil
+		for _, f := range strings.Split(env, ",") {
+			n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+			if err != nil {
+				b.Fatalf("BENCH_UPLOAD_SIZES: %v", err)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	for _, mib := range sizes {
+		b.Run(fmt.Sprintf("%dMiB", mib), func(b *testing.B) {
+			size := mib << 20
+			data := b.TempDir()
+			path, _ := e2etest.WriteRandomFile(b, data, "payload.bin", size)
+			g := e2etest.StartGoogleOnDisk(b, b.TempDir())
+			token := e2etest.AccessToken(b, g, "bench@example.com")
+			s := e2etest.StartStdio(b, e2etest.Config{Binary: binary, DB: filepath.Join(b.TempDir(), "db"), UploadRoots: []string{data}, Google: g})
+			e2etest.Connect(b, s.Session, "bench@example.com")
+			b.ResetTimer()
+			var ours, curl time.Duration
+			for range b.N {
+				curl += curlUpload(b, g.URL, token, path, size)
+				ours += toolUpload(b, s.Session, path)
+			}
+			b.StopTimer()
+			rss := peakRSS(b, s.PID())
+			oursRate := float64(size*int64(b.N)) / ours.Seconds() / 1e6
+			curlRate := float64(size*int64(b.N)) / curl.Seconds() / 1e6
+			b.ReportMetric(oursRate, "MB/s")
+			b.ReportMetric(curlRate, "curl-MB/s")
+			b.ReportMetric(oursRate/curlRate, "ratio")
+			b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MiB")
+			b.ReportMetric(0, "ns/op") // the wall time of the whole loop says nothing here
+		})
+	}
+}
+
+func toolUpload(b *testing.B, s *mcp.ClientSession, path string) time.Duration {
+	start := time.Now()
+	e2etest.MustCall(b, s, "upload_file_to_drive", map[string]any{"filepath": path})
+	return time.Since(start)
+}
+
+// curlUpload opens a resumable session as Google's docs describe and sends
+// the whole file with one curl PUT, streamed from disk (-T).
+func curlUpload(b *testing.B, base, token, path string, size int64) time.Duration {
+	req, _ := http.NewRequest(http.MethodPost, base+"/upload/drive/v3/files?uploadType=resumable",
+		strings.NewReader(`{"name":"curl.bin"}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json; charset=UTF-8")
+	req.Header.Set("X-Upload-Content-Length", strconv.FormatInt(size, 10))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp.Body.Close()
+	session := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusOK || session == "" {
+		b.Fatalf("starting a resumable session: %s", resp.Status)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "curl", "-sS", "-f", "-o", os.DevNull, "-T", path,
+		"-H", fmt.Sprintf("Content-Range: bytes 0-%d/%d", size-1, size), "-H", "Expect:", session)
+	start := time.Now()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("curl: %v\n%s", err, out)
+	}
+	return time.Since(start)
+}
+
+// peakRSS reads the high-water mark of a process's resident memory.
+func peakRSS(b *testing.B, pid int) int64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatalf("reading peak RSS: %v", err)
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	b.Fatal("no VmHWM in /proc status")
+	return 0
+}
