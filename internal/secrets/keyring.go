@@ -8,8 +8,10 @@
 package secrets
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -42,6 +44,7 @@ var (
 // with NewKeyring; it is safe for concurrent use.
 type Keyring struct {
 	keys []ringKey
+	raw  [][]byte // for deriving purpose-bound keys; never leaves the package
 }
 
 type ringKey struct {
@@ -68,6 +71,7 @@ func NewKeyring(keys ...[]byte) (*Keyring, error) {
 			return nil, fmt.Errorf("secrets: key %d of %d: %w", i+1, len(keys), err)
 		}
 		ring.keys = append(ring.keys, ringKey{id: keyID(key), aead: aead})
+		ring.raw = append(ring.raw, bytes.Clone(key))
 	}
 	return ring, nil
 }
@@ -139,4 +143,20 @@ func additionalData(header, associatedData []byte) []byte {
 	aad := make([]byte, 0, len(header)+len(associatedData))
 	aad = append(aad, header...)
 	return append(aad, associatedData...)
+}
+
+// DeriveKeys returns one 32-byte key per configured key, for a purpose other
+// than sealing (signing cookies, CSRF tokens), derived with HKDF so that a
+// key used for one purpose reveals nothing about another. The first signs;
+// all verify, so key rotation keeps cookies valid.
+func (k *Keyring) DeriveKeys(purpose string) [][]byte {
+	out := make([][]byte, 0, len(k.raw))
+	for _, key := range k.raw {
+		derived, err := hkdf.Key(sha256.New, key, nil, "drivemcp "+purpose, KeySize)
+		if err != nil {
+			panic(err) // only for impossible lengths
+		}
+		out = append(out, derived)
+	}
+	return out
 }

@@ -148,3 +148,16 @@ func BenchmarkOpen(b *testing.B) {
 		}
 	}
 }
+
+func TestDeriveKeys_PurposeBoundAndRotating(t *testing.T) {
+	a, b := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
+	ring, _ := NewKeyring(a, b)
+	cookies, csrf := ring.DeriveKeys("cookies"), ring.DeriveKeys("csrf")
+	if len(cookies) != 2 || bytes.Equal(cookies[0], csrf[0]) || bytes.Equal(cookies[0], a) {
+		t.Fatal("derived keys must differ per purpose and from the sealing key")
+	}
+	rotated, _ := NewKeyring(b, a)
+	if !bytes.Equal(rotated.DeriveKeys("cookies")[1], cookies[0]) {
+		t.Fatal("an old key must still derive the same verifying key after rotation")
+	}
+}

@@ -51,6 +51,9 @@ const (
 	// FlowProxy is the OAuth authorization-server flow: the callback mints
 	// our own authorization code and redirects to the MCP client.
 	FlowProxy FlowKind = "proxy"
+	// FlowConsent is an MCP client's authorization request waiting for the
+	// user's answer on our consent page; it never reaches Google's callback.
+	FlowConsent FlowKind = "consent"
 )
 
 // AuthTransaction is a pending trip to Google's consent page, keyed by the
@@ -93,7 +96,7 @@ type SessionBinding struct {
 // Store is drivemcp's persistence. Implementations must be safe for
 // concurrent use, and for use by several processes sharing one database.
 type Store interface {
-	// OAuthStore is embedded here once every backend implements it.
+	OAuthStore
 
 	// GetGoogleAccount returns the account, or ErrNotFound.
 	GetGoogleAccount(ctx context.Context, email string) (GoogleAccount, error)

@@ -47,3 +47,22 @@ func decodeList(column, s string) ([]string, error) {
 	}
 	return list, nil
 }
+
+// nullBytes stores an empty byte slice as NULL, which reads back as nil.
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+// stamp is the stored form of a time that marks something done (a code
+// redeemed, a token revoked). The zero time is refused: stored as 0 it would
+// read as "never", leaving the code redeemable or the token live.
+func stamp(t time.Time) (int64, error) {
+	ms := millis(t)
+	if ms == 0 {
+		return 0, fmt.Errorf("no time given: the zero time would be stored as %q", "never")
+	}
+	return ms, nil
+}

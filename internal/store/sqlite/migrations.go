@@ -57,6 +57,61 @@ CREATE TABLE session_bindings (
 CREATE INDEX session_bindings_email ON session_bindings (email);
 CREATE INDEX session_bindings_expires_at ON session_bindings (expires_at);
 `,
+
+	// 2: the authorization server's clients, authorization codes and tokens.
+	// Codes and tokens are keyed by the hex SHA-256 of their value; they are
+	// marked redeemed, rotated or revoked rather than deleted, and
+	// DeleteExpired removes them a day after expiry. No foreign keys to
+	// clients: a client_id may be a metadata document URL that is never
+	// registered here.
+	`
+CREATE TABLE clients (
+	id                         TEXT    NOT NULL PRIMARY KEY,
+	secret_hash                BLOB,
+	name                       TEXT    NOT NULL,
+	redirect_uris              TEXT    NOT NULL,
+	grant_types                TEXT    NOT NULL,
+	response_types             TEXT    NOT NULL,
+	token_endpoint_auth_method TEXT    NOT NULL,
+	application_type           TEXT    NOT NULL,
+	scope                      TEXT    NOT NULL,
+	client_uri                 TEXT    NOT NULL,
+	logo_uri                   TEXT    NOT NULL,
+	created_at                 INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE auth_codes (
+	hash           TEXT    NOT NULL PRIMARY KEY,
+	client_id      TEXT    NOT NULL,
+	redirect_uri   TEXT    NOT NULL,
+	code_challenge TEXT    NOT NULL,
+	resource       TEXT    NOT NULL,
+	scopes         TEXT    NOT NULL,
+	email          TEXT    NOT NULL,
+	family_id      TEXT    NOT NULL,
+	created_at     INTEGER NOT NULL,
+	expires_at     INTEGER NOT NULL,
+	redeemed_at    INTEGER NOT NULL
+) STRICT;
+CREATE INDEX auth_codes_expires_at ON auth_codes (expires_at);
+
+CREATE TABLE tokens (
+	hash       TEXT    NOT NULL PRIMARY KEY,
+	kind       TEXT    NOT NULL,
+	family_id  TEXT    NOT NULL,
+	client_id  TEXT    NOT NULL,
+	email      TEXT    NOT NULL,
+	resource   TEXT    NOT NULL,
+	scopes     TEXT    NOT NULL,
+	created_at INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL,
+	rotated_at INTEGER NOT NULL,
+	successor  BLOB,
+	revoked_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX tokens_family_id ON tokens (family_id);
+CREATE INDEX tokens_expires_at ON tokens (expires_at);
+`,
 }
 
 // migrate brings db up to the latest schema. Each migration runs in its own

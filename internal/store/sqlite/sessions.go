@@ -47,15 +47,3 @@ func (s *Store) DeleteSessionBinding(ctx context.Context, sessionID string) erro
 	}
 	return nil
 }
-
-// DeleteExpired removes transactions and bindings that expired before now.
-// Each DELETE is atomic on its own; running it twice at once just finds less
-// to do the second time.
-func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
-	for _, table := range []string{"auth_transactions", "session_bindings"} {
-		if _, err := s.write.ExecContext(ctx, `DELETE FROM `+table+` WHERE expires_at < ?`, now.UnixMilli()); err != nil {
-			return fmt.Errorf("sqlite: deleting expired %s: %w", table, err)
-		}
-	}
-	return nil
-}

@@ -38,10 +38,11 @@ const readConns = 4
 
 // Store is a store.Store on one SQLite file.
 //
-// An updater passed to UpsertGoogleAccount or UpdateGoogleAccount holds the
-// database's only write lock while it runs: it may read through the Store,
-// but a write through it would wait for the updater itself until its context
-// ends. And it should be quick (a Google refresh with a timeout well under
+// An updater passed to UpsertGoogleAccount or UpdateGoogleAccount, like the
+// rotate function passed to RotateRefreshToken, holds the database's only
+// write lock while it runs: it may read through the Store, but a write
+// through it would wait for the updater itself until its context ends. And
+// it should be quick (a Google refresh with a timeout well under
 // busyTimeout), since every other write waits for it.
 type Store struct {
 	path string

@@ -183,6 +183,10 @@ func testLockWaitHonoursContext(t *testing.T, s store.Store) {
 
 func testCanceledContext(t *testing.T, s store.Store) {
 	putAccount(t, s, store.GoogleAccount{Email: "ada@example.com"})
+	mustCreateClient(t, s, confidentialClient("mcp_client"))
+	mustCreateAuthCode(t, s, authCode("code"))
+	refresh := refreshToken("refresh", "fam")
+	mustCreateTokens(t, s, refresh)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 
@@ -212,6 +216,20 @@ func testCanceledContext(t *testing.T, s store.Store) {
 		"DeleteSessionBinding": func() error { return s.DeleteSessionBinding(ctx, "sid") },
 		"DeleteExpired":        func() error { return s.DeleteExpired(ctx, at) },
 		"Ping":                 func() error { return s.Ping(ctx) },
+		"CreateClient":         func() error { return s.CreateClient(ctx, confidentialClient("mcp_new")) },
+		"GetClient":            func() error { _, err := s.GetClient(ctx, "mcp_client"); return err },
+		"CreateAuthCode":       func() error { return s.CreateAuthCode(ctx, authCode("new-code")) },
+		"RedeemAuthCode":       func() error { _, err := s.RedeemAuthCode(ctx, "code", at); return err },
+		"CreateTokens":         func() error { return s.CreateTokens(ctx, accessToken("new-token", "fam")) },
+		"GetToken":             func() error { _, err := s.GetToken(ctx, "refresh"); return err },
+		"RotateRefreshToken": func() error {
+			return s.RotateRefreshToken(ctx, "refresh", func(old store.Token) (store.Token, []store.Token, error) {
+				t.Error("rotate ran with a canceled context")
+				return old, nil, nil
+			})
+		},
+		"RevokeToken":  func() error { return s.RevokeToken(ctx, "refresh", at) },
+		"RevokeFamily": func() error { return s.RevokeFamily(ctx, "fam", at) },
 	}
 	for name, call := range calls {
 		if err := call(); !errors.Is(err, context.Canceled) {
@@ -227,6 +245,17 @@ func testCanceledContext(t *testing.T, s store.Store) {
 	if _, err := s.GetSessionBinding(t.Context(), "sid", at); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("session bound under a canceled context: %v", err)
 	}
+	if _, err := s.GetClient(t.Context(), "mcp_new"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("client created under a canceled context: %v", err)
+	}
+	if _, err := s.RedeemAuthCode(t.Context(), "new-code", at); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("code created under a canceled context: %v", err)
+	}
+	if _, err := s.RedeemAuthCode(t.Context(), "code", at); err != nil {
+		t.Errorf("code redeemed under a canceled context: %v", err)
+	}
+	wantTokenGone(t, s, "new-token")
+	wantTokens(t, s, refresh) // neither rotated nor revoked
 }
 
 // A caller that gives up while its updater runs (say, the Google refresh

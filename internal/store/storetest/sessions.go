@@ -19,6 +19,7 @@ var sessionTests = []test{
 var deleteExpiredTests = []test{
 	{name: "RemovesOnlyExpiredRows", run: testDeleteExpired},
 	{name: "ConcurrentCallersAreFine", run: testDeleteExpiredConcurrently},
+	{name: "KeepsCodesAndTokensADayPastExpiry", run: testDeleteExpiredCodesAndTokens},
 }
 
 func mustBind(t *testing.T, s store.Store, b store.SessionBinding) {

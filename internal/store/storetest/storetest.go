@@ -25,6 +25,10 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"GoogleAccountLocking", lockingTests},
 		{"AuthTransaction", authTransactionTests},
 		{"SessionBinding", sessionTests},
+		{"Client", clientTests},
+		{"AuthCode", authCodeTests},
+		{"Token", tokenTests},
+		{"TokenRotation", rotationTests},
 		{"DeleteExpired", deleteExpiredTests},
 		{"Lifecycle", lifecycleTests},
 	}
@@ -138,5 +142,55 @@ func bindingDiff(got, want store.SessionBinding) string {
 	d.check(got.Email == want.Email, "Email", got.Email, want.Email)
 	d.check(sameInstant(got.CreatedAt, want.CreatedAt), "CreatedAt", got.CreatedAt, want.CreatedAt)
 	d.check(sameInstant(got.ExpiresAt, want.ExpiresAt), "ExpiresAt", got.ExpiresAt, want.ExpiresAt)
+	return d.String()
+}
+
+func clientDiff(got, want store.Client) string {
+	var d diffs
+	d.check(got.ID == want.ID, "ID", got.ID, want.ID)
+	d.check(sameBytes(got.SecretHash, want.SecretHash), "SecretHash", got.SecretHash, want.SecretHash)
+	d.check(got.Name == want.Name, "Name", got.Name, want.Name)
+	d.check(sameStrings(got.RedirectURIs, want.RedirectURIs), "RedirectURIs", got.RedirectURIs, want.RedirectURIs)
+	d.check(sameStrings(got.GrantTypes, want.GrantTypes), "GrantTypes", got.GrantTypes, want.GrantTypes)
+	d.check(sameStrings(got.ResponseTypes, want.ResponseTypes), "ResponseTypes", got.ResponseTypes, want.ResponseTypes)
+	d.check(got.TokenEndpointAuthMethod == want.TokenEndpointAuthMethod, "TokenEndpointAuthMethod", got.TokenEndpointAuthMethod, want.TokenEndpointAuthMethod)
+	d.check(got.ApplicationType == want.ApplicationType, "ApplicationType", got.ApplicationType, want.ApplicationType)
+	d.check(got.Scope == want.Scope, "Scope", got.Scope, want.Scope)
+	d.check(got.ClientURI == want.ClientURI, "ClientURI", got.ClientURI, want.ClientURI)
+	d.check(got.LogoURI == want.LogoURI, "LogoURI", got.LogoURI, want.LogoURI)
+	d.check(sameInstant(got.CreatedAt, want.CreatedAt), "CreatedAt", got.CreatedAt, want.CreatedAt)
+	return d.String()
+}
+
+func authCodeDiff(got, want store.AuthCode) string {
+	var d diffs
+	d.check(got.Hash == want.Hash, "Hash", got.Hash, want.Hash)
+	d.check(got.ClientID == want.ClientID, "ClientID", got.ClientID, want.ClientID)
+	d.check(got.RedirectURI == want.RedirectURI, "RedirectURI", got.RedirectURI, want.RedirectURI)
+	d.check(got.CodeChallenge == want.CodeChallenge, "CodeChallenge", got.CodeChallenge, want.CodeChallenge)
+	d.check(got.Resource == want.Resource, "Resource", got.Resource, want.Resource)
+	d.check(sameStrings(got.Scopes, want.Scopes), "Scopes", got.Scopes, want.Scopes)
+	d.check(got.Email == want.Email, "Email", got.Email, want.Email)
+	d.check(got.FamilyID == want.FamilyID, "FamilyID", got.FamilyID, want.FamilyID)
+	d.check(sameInstant(got.CreatedAt, want.CreatedAt), "CreatedAt", got.CreatedAt, want.CreatedAt)
+	d.check(sameInstant(got.ExpiresAt, want.ExpiresAt), "ExpiresAt", got.ExpiresAt, want.ExpiresAt)
+	d.check(sameInstant(got.RedeemedAt, want.RedeemedAt), "RedeemedAt", got.RedeemedAt, want.RedeemedAt)
+	return d.String()
+}
+
+func tokenDiff(got, want store.Token) string {
+	var d diffs
+	d.check(got.Hash == want.Hash, "Hash", got.Hash, want.Hash)
+	d.check(got.Kind == want.Kind, "Kind", got.Kind, want.Kind)
+	d.check(got.FamilyID == want.FamilyID, "FamilyID", got.FamilyID, want.FamilyID)
+	d.check(got.ClientID == want.ClientID, "ClientID", got.ClientID, want.ClientID)
+	d.check(got.Email == want.Email, "Email", got.Email, want.Email)
+	d.check(got.Resource == want.Resource, "Resource", got.Resource, want.Resource)
+	d.check(sameStrings(got.Scopes, want.Scopes), "Scopes", got.Scopes, want.Scopes)
+	d.check(sameInstant(got.CreatedAt, want.CreatedAt), "CreatedAt", got.CreatedAt, want.CreatedAt)
+	d.check(sameInstant(got.ExpiresAt, want.ExpiresAt), "ExpiresAt", got.ExpiresAt, want.ExpiresAt)
+	d.check(sameInstant(got.RotatedAt, want.RotatedAt), "RotatedAt", got.RotatedAt, want.RotatedAt)
+	d.check(sameBytes(got.Successor, want.Successor), "Successor", got.Successor, want.Successor)
+	d.check(sameInstant(got.RevokedAt, want.RevokedAt), "RevokedAt", got.RevokedAt, want.RevokedAt)
 	return d.String()
 }
