@@ -1,0 +1,134 @@
+package netguard
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+)
+
+// fakeResolver answers from a table; it never touches the network.
+type fakeResolver struct {
+	mu      sync.Mutex
+	answers map[string][]string
+	asked   []string
+}
+
+func (r *fakeResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.asked = append(r.asked, host)
+	list, ok := r.answers[host]
+	if !ok {
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	addrs := make([]netip.Addr, len(list))
+	for i, s := range list {
+		addrs[i] = netip.MustParseAddr(s)
+	}
+	return addrs, nil
+}
+
+// refusingDial stands in for the real dial in tests that must refuse before
+// connecting: it records the call and connects nowhere.
+func refusingDial(t *testing.T, called *int) dialFunc {
+	return func(_ context.Context, network, address string) (net.Conn, error) {
+		t.Errorf("dial(%s, %s) was called; the address should have been refused first", network, address)
+		*called++
+		return nil, errors.New("test dial refuses everything")
+	}
+}
+
+func TestDialer_RefusesInternalAnswersWithoutDialling(t *testing.T) {
+	tests := []struct {
+		name    string
+		answers []string
+		policy  Policy
+		class   string
+	}{
+		{"private", []string{"10.0.0.1"}, Policy{}, "a private address"},
+		{"metadata", []string{"169.254.169.254"}, Policy{AllowLoopback: true, AllowPrivate: true}, "the cloud metadata address"},
+		{"mapped metadata", []string{"::ffff:169.254.169.254"}, Policy{AllowLoopback: true, AllowPrivate: true}, "the cloud metadata address"},
+		{"ula", []string{"fd00::1"}, Policy{AllowLoopback: true}, "a private (unique local) address"},
+		{"loopback", []string{"127.0.0.1"}, Policy{}, "a loopback address"},
+		{"unspecified", []string{"0.0.0.0"}, Policy{AllowLoopback: true, AllowPrivate: true}, `an unspecified ("this network") address`},
+		// One bad answer spoils the lot: a rebinding attacker returns a
+		// public address next to an internal one.
+		{"public then private", []string{"93.184.215.14", "10.0.0.1"}, Policy{}, "a private address"},
+		{"public then metadata", []string{"2001:4860::8888", "169.254.169.254"}, Policy{}, "the cloud metadata address"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var called int
+			tt.policy.Resolver = &fakeResolver{answers: map[string][]string{"evil.test": tt.answers}}
+			d := &dialer{policy: tt.policy, dial: refusingDial(t, &called)}
+			_, err := d.DialContext(t.Context(), "tcp", "evil.test:443")
+			if !errors.Is(err, ErrBlockedAddress) {
+				t.Fatalf("DialContext = %v, want ErrBlockedAddress", err)
+			}
+			var be *BlockedError
+			if !errors.As(err, &be) || be.Class != tt.class || be.Host != "evil.test" {
+				t.Fatalf("error = %#v, want class %q for evil.test", be, tt.class)
+			}
+			if called != 0 {
+				t.Fatalf("dial called %d times", called)
+			}
+		})
+	}
+}
+
+func TestDialer_ChecksLiteralAddressesToo(t *testing.T) {
+	var called int
+	r := &fakeResolver{}
+	d := &dialer{policy: Policy{Resolver: r}, dial: refusingDial(t, &called)}
+	for _, addr := range []string{"10.0.0.1:80", "[fe80::1%25eth0]:80", "[::ffff:169.254.169.254]:80", "169.254.169.254:80"} {
+		if _, err := d.DialContext(t.Context(), "tcp", addr); !errors.Is(err, ErrBlockedAddress) {
+			t.Errorf("DialContext(%s) = %v, want ErrBlockedAddress", addr, err)
+		}
+	}
+	if len(r.asked) != 0 {
+		t.Errorf("resolver asked about %v; literal addresses need no lookup", r.asked)
+	}
+}
+
+func TestDialer_DialsOnlyTheCheckedAddress(t *testing.T) {
+	var dialled []string
+	d := &dialer{
+		policy: Policy{Resolver: &fakeResolver{answers: map[string][]string{"docs.test": {"::ffff:93.184.215.14", "2001:4860::8888"}}}},
+		dial: func(_ context.Context, _, address string) (net.Conn, error) {
+			dialled = append(dialled, address) // never connects anywhere
+			return nil, errors.New("test: unreachable")
+		},
+	}
+	if _, err := d.DialContext(t.Context(), "tcp", "docs.test:443"); err == nil {
+		t.Fatal("DialContext succeeded with a dial that always fails")
+	}
+	want := []string{"93.184.215.14:443", "[2001:4860::8888]:443"}
+	if len(dialled) != 2 || dialled[0] != want[0] || dialled[1] != want[1] {
+		t.Fatalf("dialled %v, want %v (resolved IPs, never the name)", dialled, want)
+	}
+}
+
+func TestControl_RechecksTheSocketAddress(t *testing.T) {
+	check := control(Policy{AllowLoopback: true})
+	for address, allowed := range map[string]bool{
+		"127.0.0.1:443":         true,
+		"[::1]:443":             true,
+		"10.0.0.1:443":          false,
+		"169.254.169.254:80":    false,
+		"[fd00::1]:443":         false,
+		"[::ffff:10.0.0.1]:443": false,
+		"0.0.0.0:80":            false,
+		"not an address":        false,
+	} {
+		err := check("tcp", address, nil)
+		if (err == nil) != allowed {
+			t.Errorf("control(%s) = %v, want allowed=%v", address, err, allowed)
+		}
+		if err != nil && !errors.Is(err, ErrBlockedAddress) {
+			t.Errorf("control(%s) = %v, want ErrBlockedAddress", address, err)
+		}
+	}
+}
