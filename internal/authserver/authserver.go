@@ -1,27 +1,39 @@
 // Package authserver is drivemcp's side of every login: it starts trips to
 // Google's consent page, owns the one Google callback both flows share, and
-// (for MCP clients) acts as an OAuth 2.1 authorization server in front of
-// Google.
+// for MCP clients acts as an OAuth 2.1 authorization server in front of
+// Google (discovery, registration, authorize with consent, token,
+// revocation), minting its own opaque tokens: Google's never leave the
+// server.
 package authserver
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"log/slog"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/drivemcp/drivemcp/internal/google"
 	"github.com/drivemcp/drivemcp/internal/identity"
+	"github.com/drivemcp/drivemcp/internal/secrets"
 	"github.com/drivemcp/drivemcp/internal/store"
 	"github.com/drivemcp/drivemcp/internal/web"
 )
 
 // Lifetimes of the records a login leaves behind.
 const (
-	// transactionTTL bounds how long a user may take on Google's pages.
+	// transactionTTL bounds how long a user may take on the consent and
+	// Google pages.
 	transactionTTL = 10 * time.Minute
 	// bindingTTL is how long a direct-flow login keeps an MCP session bound.
 	bindingTTL = 30 * 24 * time.Hour
+	// codeTTL is the life of our authorization codes (RFC 6749 advises ≤ 10 min).
+	codeTTL = 5 * time.Minute
+	// consentCookieTTL is how long a remembered consent lasts.
+	consentCookieTTL = 90 * 24 * time.Hour
 )
 
 // Server holds what the login endpoints share.
@@ -33,6 +45,16 @@ type Server struct {
 	log        *slog.Logger
 	driveScope string // the Google Drive scope every consent asks for
 	now        func() time.Time
+
+	issuer     string // our base URL: RFC 8414 issuer, RFC 9207 iss
+	resource   string // <base>/mcp, the only audience of our tokens
+	scope      string // our one OAuth scope, named after the Drive scope
+	keys       *secrets.Keyring
+	signer     *signer
+	cimd       *ClientMetadataDocuments // nil: CIMD off
+	accessTTL  time.Duration
+	refreshTTL time.Duration
+	grace      time.Duration
 }
 
 // Options configure a Server.
@@ -43,6 +65,16 @@ type Options struct {
 	Pages      *web.Pages
 	Logger     *slog.Logger
 	DriveScope string // a Google scope URL, e.g. google.ScopeDriveFile
+	// BaseURL is the public URL of this server (issuer; resource is BaseURL + "/mcp").
+	BaseURL string
+	// Keys seal rotation results and derive the cookie and CSRF signing keys,
+	// so every replica sharing --secret-key agrees.
+	Keys *secrets.Keyring
+	// ClientMetadataDocuments enables https client_ids (nil: only registered clients).
+	ClientMetadataDocuments *ClientMetadataDocuments
+	AccessTokenTTL          time.Duration // default 1h
+	RefreshTokenTTL         time.Duration // default 30 days, renewed on each rotation
+	RefreshGrace            time.Duration // default 30s
 }
 
 // New builds the login server.
@@ -56,10 +88,55 @@ func New(o Options) *Server {
 	if o.DriveScope == "" {
 		o.DriveScope = google.ScopeDriveFile
 	}
-	return &Server{
+	if o.AccessTokenTTL == 0 {
+		o.AccessTokenTTL = time.Hour
+	}
+	if o.RefreshTokenTTL == 0 {
+		o.RefreshTokenTTL = 30 * 24 * time.Hour
+	}
+	if o.RefreshGrace == 0 {
+		o.RefreshGrace = 30 * time.Second
+	}
+	base := strings.TrimRight(o.BaseURL, "/")
+	s := &Server{
 		store: o.Store, grants: o.Grants, resolver: o.Resolver, pages: o.Pages,
 		log: o.Logger, driveScope: o.DriveScope, now: time.Now,
+		issuer: base, resource: base + "/mcp", scope: ourScope(o.DriveScope),
+		keys: o.Keys, cimd: o.ClientMetadataDocuments,
+		accessTTL: o.AccessTokenTTL, refreshTTL: o.RefreshTokenTTL, grace: o.RefreshGrace,
 	}
+	if o.Keys != nil {
+		s.signer = newSigner(o.Keys.DeriveKeys("cookie and csrf signing"))
+	}
+	return s
+}
+
+// Resource is the protected resource our tokens are for: <base>/mcp.
+func (s *Server) Resource() string { return s.resource }
+
+// Scope is the OAuth scope tools need (named after the Drive scope).
+func (s *Server) Scope() string { return s.scope }
+
+// ourScope names our OAuth scope after the Google Drive scope it stands for
+// ("drive.file", "drive.readonly", "drive"), so a person reading a consent
+// or a token sees the same word Google uses.
+func ourScope(googleScope string) string {
+	return strings.TrimPrefix(googleScope, "https://www.googleapis.com/auth/")
+}
+
+// Routes registers the authorization server's endpoints and the Google
+// callback on mux.
+func (s *Server) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("/oauth2callback", s.HandleGoogleCallback)
+	mux.HandleFunc("/.well-known/oauth-protected-resource", s.handleResourceMetadata)
+	mux.HandleFunc("/.well-known/oauth-protected-resource/mcp", s.handleResourceMetadata)
+	mux.HandleFunc("/.well-known/oauth-authorization-server", s.handleServerMetadata)
+	mux.HandleFunc("/.well-known/openid-configuration", s.handleServerMetadata)
+	mux.HandleFunc("/oauth/register", s.handleRegister)
+	mux.HandleFunc("/oauth/authorize", s.handleAuthorize)
+	mux.HandleFunc("/oauth/consent", s.handleConsent)
+	mux.HandleFunc("/oauth/token", s.handleToken)
+	mux.HandleFunc("/oauth/revoke", s.handleRevoke)
 }
 
 // randomToken returns n random bytes, base64url-encoded: states, codes and
@@ -68,4 +145,11 @@ func randomToken(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// hashToken is how our codes and tokens are stored: a leaked database does
+// not leak usable credentials.
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
 }

@@ -45,11 +45,21 @@ func (s *Server) HandleGoogleCallback(w http.ResponseWriter, r *http.Request) {
 			Message: "drivemcp could not read its database.", NextStep: "Try again in a moment."}, err)
 		return
 	}
+	if tx.Kind == store.FlowConsent { // a consent id is not a Google state
+		s.fail(w, r, web.Error{Title: "Sign-in link expired or already used",
+			Message: "This link is not a Google sign-in in progress.", NextStep: "Go back to the application and connect again."}, nil)
+		return
+	}
 	if gErr := q.Get("error"); gErr != "" {
 		s.googleRefused(w, r, tx, gErr)
 		return
 	}
 	acct, info, err := s.completeGoogleLogin(ctx, tx, q.Get("code"))
+	if err != nil && tx.Kind == store.FlowProxy {
+		s.log.Warn("google sign-in failed", "flow", tx.Kind, "err", err.Error())
+		s.redirectError(w, r, tx.RedirectURI, tx.ClientState, errServerError, "the Google sign-in did not complete; try again")
+		return
+	}
 	if err != nil {
 		s.fail(w, r, web.Error{Status: http.StatusBadGateway, Title: "Google sign-in did not complete",
 			Message:  "Google did not accept the sign-in: " + err.Error() + ".",
@@ -59,6 +69,8 @@ func (s *Server) HandleGoogleCallback(w http.ResponseWriter, r *http.Request) {
 	switch tx.Kind {
 	case store.FlowDirect:
 		s.finishDirect(w, r, tx, acct, info)
+	case store.FlowProxy:
+		s.finishProxy(w, r, tx, acct)
 	default:
 		s.fail(w, r, web.Error{Status: http.StatusInternalServerError, Title: "Unknown sign-in kind",
 			Message: "This sign-in belongs to a flow this server does not know."}, fmt.Errorf("transaction kind %q", tx.Kind))
@@ -120,6 +132,14 @@ func (s *Server) finishDirect(w http.ResponseWriter, r *http.Request, tx store.A
 // googleRefused handles Google's own error answer (the user clicked Deny, or
 // the request was wrong).
 func (s *Server) googleRefused(w http.ResponseWriter, r *http.Request, tx store.AuthTransaction, code string) {
+	if tx.Kind == store.FlowProxy {
+		if code != errAccessDenied {
+			s.log.Warn("google refused a proxy sign-in", "google_error", code)
+			code = errServerError
+		}
+		s.redirectError(w, r, tx.RedirectURI, tx.ClientState, code, "the Google sign-in was not completed")
+		return
+	}
 	if code == "access_denied" {
 		s.fail(w, r, web.Error{Status: http.StatusForbidden, Title: "Access not granted",
 			Message:  "You declined to give drivemcp access to Google Drive, so nothing was connected.",

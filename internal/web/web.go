@@ -45,6 +45,26 @@ type Error struct {
 	Reference string
 }
 
+// Consent is the page where a person approves an MCP client.
+type Consent struct {
+	ClientName   string
+	ClientID     string
+	LogoURI      string // only an https logo from the client's metadata
+	RedirectHost string
+	Scopes       []string // plain-words descriptions
+	ConsentID    string
+	CSRF         string
+	Action       string
+	// Verified is true for clients identified by a metadata document at an
+	// https URL they control; self-registered names are unverified claims.
+	Verified bool
+}
+
+// RenderConsent writes the consent page.
+func (p *Pages) RenderConsent(w http.ResponseWriter, data Consent) {
+	p.render(w, http.StatusOK, "consent.html", data)
+}
+
 // RenderConnected writes the connected page.
 func (p *Pages) RenderConnected(w http.ResponseWriter, data Connected) {
 	p.render(w, http.StatusOK, "connected.html", data)
@@ -75,7 +95,7 @@ func (p *Pages) render(w http.ResponseWriter, status int, name string, data any)
 // SecurityHeaders forbids framing (clickjacking of consent), sniffing and
 // referrer leaks of codes in URLs, and any script or style from elsewhere.
 func SecurityHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")

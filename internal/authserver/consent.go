@@ -1,0 +1,182 @@
+package authserver
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/drivemcp/drivemcp/internal/store"
+	"github.com/drivemcp/drivemcp/internal/web"
+)
+
+// The consent step defends against the confused deputy: a client that
+// registered itself could otherwise get a Google login for whoever follows
+// its link. The user sees who asks, where the answer goes and what for,
+// and the form can only be submitted by the browser that loaded it.
+const (
+	csrfCookie       = "drivemcp_csrf"
+	consentPurpose   = "consent"
+	csrfPurpose      = "csrf"
+	consentCookieFor = "drivemcp_consent_"
+)
+
+// askConsent stores the pending request and shows the consent page.
+func (s *Server) askConsent(w http.ResponseWriter, r *http.Request, req authorizeRequest) {
+	now := s.now()
+	tx := store.AuthTransaction{
+		State: randomToken(32), Kind: store.FlowConsent, LoginHint: req.loginHint,
+		ClientID: req.client.ID, RedirectURI: req.redirectURI, ClientState: req.state,
+		CodeChallenge: req.codeChallenge, Resource: req.resource, Scopes: req.scopes,
+		CreatedAt: now, ExpiresAt: now.Add(transactionTTL),
+	}
+	if err := s.store.CreateAuthTransaction(r.Context(), tx); err != nil {
+		s.log.Error("recording a consent request", "err", err)
+		s.redirectError(w, r, req.redirectURI, req.state, errTemporarilyUnavailable, "the sign-in could not be recorded; try again")
+		return
+	}
+	nonce := s.csrfNonce(w, r)
+	redirect, _ := url.Parse(req.redirectURI)
+	page := web.Consent{
+		ClientName:   req.client.Name,
+		ClientID:     req.client.ID,
+		RedirectHost: redirectHost(redirect),
+		Scopes:       describeScopes(req.scopes),
+		ConsentID:    tx.State,
+		CSRF:         s.signer.sign(csrfPurpose, tx.State, nonce),
+		Action:       s.issuer + "/oauth/consent",
+		Verified:     IsClientMetadataURL(req.client.ID),
+	}
+	if strings.HasPrefix(req.client.LogoURI, "https://") {
+		page.LogoURI = req.client.LogoURI
+	}
+	s.pages.RenderConsent(w, page)
+}
+
+// csrfNonce returns this browser's CSRF nonce, setting the cookie if the
+// browser has none yet. The form's token is a MAC over the consent id and
+// this nonce, so a form posted from another browser fails.
+func (s *Server) csrfNonce(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 && len(c.Value) <= 64 {
+		return c.Value
+	}
+	nonce := randomToken(32)
+	http.SetCookie(w, &http.Cookie{
+		Name: csrfCookie, Value: nonce, Path: "/oauth/", HttpOnly: true,
+		Secure: strings.HasPrefix(s.issuer, "https://"), SameSite: http.SameSiteLaxMode,
+	})
+	return nonce
+}
+
+// handleConsent receives the user's answer.
+func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		s.fail(w, r, web.Error{Status: http.StatusMethodNotAllowed, Title: "Wrong request method", Message: "The consent form is submitted with POST."}, nil)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		s.fail(w, r, web.Error{Title: "Invalid consent form", Message: "The form could not be read.", NextStep: "Go back to the application and connect again."}, err)
+		return
+	}
+	if origin := r.Header.Get("Origin"); origin != "" && origin != "null" && origin != originOf(s.issuer) {
+		s.fail(w, r, web.Error{Status: http.StatusForbidden, Title: "Consent refused", Message: "The consent form was sent from another site.",
+			NextStep: "If you did not mean to connect an application, close this page."}, errors.New("foreign origin "+origin))
+		return
+	}
+	consentID := r.PostForm.Get("consent_id")
+	cookie, err := r.Cookie(csrfCookie)
+	if consentID == "" || err != nil || !s.signer.verify(r.PostForm.Get("csrf"), csrfPurpose, consentID, cookie.Value) {
+		s.fail(w, r, web.Error{Status: http.StatusForbidden, Title: "Consent could not be verified",
+			Message:  "This consent form did not come from this browser's sign-in page (its security token does not match).",
+			NextStep: "Go back to the application and connect again; if you did not start a connection, close this page."}, errors.New("csrf check failed"))
+		return
+	}
+	tx, err := s.store.TakeAuthTransaction(r.Context(), consentID, s.now())
+	if err != nil || tx.Kind != store.FlowConsent {
+		s.fail(w, r, web.Error{Title: "Sign-in request expired",
+			Message: "This consent page was already answered, or it was open for more than 10 minutes.", NextStep: "Go back to the application and connect again."}, err)
+		return
+	}
+	if r.PostForm.Get("decision") != "allow" {
+		s.redirectError(w, r, tx.RedirectURI, tx.ClientState, errAccessDenied, "the user declined")
+		return
+	}
+	if r.PostForm.Get("remember") != "" {
+		s.rememberConsent(w, tx.ClientID, tx.RedirectURI)
+	}
+	client, err := s.lookupClient(r.Context(), tx.ClientID)
+	if err != nil {
+		s.redirectError(w, r, tx.RedirectURI, tx.ClientState, errTemporarilyUnavailable, "the client could not be loaded; try again")
+		return
+	}
+	s.sendToGoogle(w, r, authorizeRequest{
+		client: client, redirectURI: tx.RedirectURI, state: tx.ClientState, codeChallenge: tx.CodeChallenge,
+		resource: tx.Resource, scopes: tx.Scopes, loginHint: tx.LoginHint,
+	})
+}
+
+// consentCookieName is per client, so remembering one client says nothing
+// about another.
+func consentCookieName(clientID string) string {
+	sum := sha256.Sum256([]byte(clientID))
+	return consentCookieFor + hex.EncodeToString(sum[:8])
+}
+
+func (s *Server) rememberConsent(w http.ResponseWriter, clientID, redirectURI string) {
+	exp := s.now().Add(consentCookieTTL)
+	http.SetCookie(w, &http.Cookie{
+		Name: consentCookieName(clientID), Value: s.signer.sealValue(consentPurpose, clientID+"\n"+redirectURI, exp),
+		Path: "/oauth/", Expires: exp, HttpOnly: true, Secure: strings.HasPrefix(s.issuer, "https://"), SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// consentRemembered reports whether this browser approved this client for
+// this exact redirect URI before; a new redirect URI asks again.
+func (s *Server) consentRemembered(r *http.Request, clientID, redirectURI string) bool {
+	c, err := r.Cookie(consentCookieName(clientID))
+	if err != nil {
+		return false
+	}
+	payload, ok := s.signer.openValue(consentPurpose, c.Value, s.now())
+	return ok && payload == clientID+"\n"+redirectURI
+}
+
+func redirectHost(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	if u.Host != "" {
+		return u.Host
+	}
+	return u.Scheme + ":"
+}
+
+func originOf(base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return base
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// describeScopes says in plain words what each scope lets the client do.
+func describeScopes(scopes []string) []string {
+	var out []string
+	for _, sc := range scopes {
+		switch sc {
+		case "drive.file":
+			out = append(out, "Upload files to your Google Drive, and see, edit and delete the files it created there")
+		case "drive.readonly":
+			out = append(out, "See and download all your Google Drive files")
+		case "drive":
+			out = append(out, "See, edit, create and delete all your Google Drive files")
+		default:
+			out = append(out, sc)
+		}
+	}
+	return out
+}

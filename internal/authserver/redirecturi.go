@@ -1,0 +1,94 @@
+package authserver
+
+import (
+	"errors"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// forbiddenSchemes can run code or read local files in a browser: never a
+// redirect target, whatever the client says.
+var forbiddenSchemes = map[string]bool{
+	"javascript": true, "data": true, "file": true, "vbscript": true, "about": true, "blob": true, "filesystem": true,
+}
+
+// checkRedirectURI validates a redirect URI at registration: https, or http
+// on a loopback address (RFC 8252 §7.3), or for native apps a private-use
+// scheme (RFC 8252 §7.1). It returns whether the URI implies a native app.
+func checkRedirectURI(raw string, applicationType string) (native bool, err error) {
+	if raw == "" || len(raw) > 2000 {
+		return false, errors.New("a redirect URI is empty or longer than 2000 characters")
+	}
+	if strings.ContainsAny(raw, " \t\r\n\x00\\") {
+		return false, errors.New("a redirect URI contains white space, a backslash or a control character")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() {
+		return false, errors.New("a redirect URI is not an absolute URI")
+	}
+	scheme := strings.ToLower(u.Scheme)
+	switch {
+	case forbiddenSchemes[scheme]:
+		return false, errors.New("redirect URIs with the " + scheme + ": scheme are not allowed")
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return false, errors.New("a redirect URI must not contain a fragment (RFC 6749 §3.1.2)")
+	case u.User != nil:
+		return false, errors.New("a redirect URI must not contain user information")
+	case scheme == "https":
+		if u.Hostname() == "" {
+			return false, errors.New("an https redirect URI needs a host")
+		}
+		return false, nil
+	case scheme == "http":
+		if !isLoopbackHost(u.Hostname()) {
+			return false, errors.New("http redirect URIs are only allowed on loopback (127.0.0.1, [::1] or localhost); use https")
+		}
+		return false, nil
+	default:
+		if applicationType == "web" {
+			return false, errors.New("web applications must use https (or loopback http) redirect URIs; register as application_type native for a private-use scheme")
+		}
+		if u.Opaque == "" && u.Host == "" && u.Path == "" {
+			return false, errors.New("a private-use redirect URI needs a path")
+		}
+		return true, nil
+	}
+}
+
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// redirectMatches compares a requested redirect URI with a registered one:
+// exactly, except that a loopback URI may use any port (RFC 8252 §7.3),
+// since native apps get a fresh port from the OS for each login.
+func redirectMatches(registered, requested string) bool {
+	if registered == requested {
+		return true
+	}
+	r, err1 := url.Parse(registered)
+	q, err2 := url.Parse(requested)
+	if err1 != nil || err2 != nil || r.Scheme != "http" || q.Scheme != "http" {
+		return false
+	}
+	if !isLoopbackHost(r.Hostname()) || r.Hostname() != q.Hostname() {
+		return false
+	}
+	return r.Path == q.Path && r.RawQuery == q.RawQuery && q.Fragment == "" && q.User == nil
+}
+
+// registeredRedirect returns the client's registered URI that the request
+// names, or false.
+func registeredRedirect(registered []string, requested string) (string, bool) {
+	for _, uri := range registered {
+		if redirectMatches(uri, requested) {
+			return requested, true
+		}
+	}
+	return "", false
+}
