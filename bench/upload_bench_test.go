@@ -4,6 +4,7 @@
 package bench
 
 import (
+	"flag"
 	"context"
 	"fmt"
 	"net/http"
@@ -24,6 +25,10 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if flag.Lookup("test.bench").Value.String() == "" {
+		os.Exit(m.Run()) // plain `go test ./...`: nothing to build for
+	}
 	dir, err := os.MkdirTemp("", "drivemcp-bench-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -20,6 +20,7 @@ import (
 	"github.com/drivemcp/drivemcp/internal/googleemu"
 	"github.com/drivemcp/drivemcp/internal/identity"
 	"github.com/drivemcp/drivemcp/internal/mcpserver"
+	"github.com/drivemcp/drivemcp/internal/netguard"
 	"github.com/drivemcp/drivemcp/internal/secrets"
 	"github.com/drivemcp/drivemcp/internal/store"
 	"github.com/drivemcp/drivemcp/internal/store/sqlite"
@@ -53,7 +54,8 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	resolver := identity.NewResolver(st, cfg.TrustedLocal())
 	auth := authserver.New(authserver.Options{
 		Store: st, Grants: grants, Resolver: resolver, Pages: web.NewPages(), Logger: log,
-		DriveScope: google.DriveScope(cfg.DriveScope),
+		DriveScope: google.DriveScope(cfg.DriveScope), BaseURL: cfg.BaseURL, Keys: keys,
+		ClientMetadataDocuments: authserver.NewClientMetadataDocuments(netguard.NewClient(netguard.Policy{}, netguard.Options{}), 0),
 	})
 	mcpSrv := mcpserver.New(mcpserver.Deps{
 		Resolver: resolver, Grants: grants, Auth: auth, UploadRoots: cfg.UploadRoots,
@@ -101,11 +103,15 @@ func openStore(ctx context.Context, cfg *config.Config) (store.Store, *secrets.K
 
 func serveHTTP(ctx context.Context, cfg *config.Config, mcpSrv *mcp.Server, auth *authserver.Server, st store.Store, log *slog.Logger) error {
 	mux := http.NewServeMux()
-	addCommonRoutes(mux, auth, st)
-	mcpHandler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return mcpSrv }, &mcp.StreamableHTTPOptions{
+	addHealthRoutes(mux, st)
+	auth.Routes(mux)
+	var mcpHandler http.Handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return mcpSrv }, &mcp.StreamableHTTPOptions{
 		Logger:         log,
 		SessionTimeout: 30 * time.Minute,
 	})
+	if cfg.Auth == config.AuthOAuth {
+		mcpHandler = auth.ProtectMCP(mcpHandler)
+	}
 	mux.Handle("/mcp", mcpHandler)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -117,7 +123,8 @@ func serveHTTP(ctx context.Context, cfg *config.Config, mcpSrv *mcp.Server, auth
 
 func serveStdio(ctx context.Context, cfg *config.Config, mcpSrv *mcp.Server, auth *authserver.Server, st store.Store, stdin io.Reader, stdout io.Writer, log *slog.Logger) error {
 	mux := http.NewServeMux()
-	addCommonRoutes(mux, auth, st)
+	addHealthRoutes(mux, st)
+	mux.HandleFunc("/oauth2callback", auth.HandleGoogleCallback)
 	ln, err := net.Listen("tcp", cfg.CallbackAddr)
 	if err != nil {
 		return fmt.Errorf("--callback-addr %s (the Google callback of stdio mode): %w", cfg.CallbackAddr, err)
@@ -140,10 +147,8 @@ type nopWriteCloser struct{ io.Writer }
 
 func (nopWriteCloser) Close() error { return nil }
 
-// addCommonRoutes serves what both transports need: the Google callback and
-// health checks.
-func addCommonRoutes(mux *http.ServeMux, auth *authserver.Server, st store.Store) {
-	mux.HandleFunc("/oauth2callback", auth.HandleGoogleCallback)
+// addHealthRoutes serves liveness and readiness checks.
+func addHealthRoutes(mux *http.ServeMux, st store.Store) {
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = io.WriteString(w, "ok\n")

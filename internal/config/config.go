@@ -211,9 +211,7 @@ func (c *Config) finishAuth() error {
 		return nil // stdio has no HTTP /mcp to protect; the caller is the local user
 	}
 	if c.Auth == "" {
-		// Until the OAuth authorization server lands, HTTP serves loopback
-		// only, unauthenticated.
-		c.Auth = AuthNone
+		c.Auth = AuthOAuth
 	}
 	switch c.Auth {
 	case AuthNone:
@@ -221,7 +219,10 @@ func (c *Config) finishAuth() error {
 			return fmt.Errorf("--auth none lets anyone who can reach %s act as any stored Google account: it is only allowed on a loopback address such as 127.0.0.1:8080", c.Addr)
 		}
 	case AuthOAuth:
-		return errors.New("--auth oauth is not available yet in this build: use --auth none on a loopback --addr, or --stdio")
+		u, _ := url.Parse(c.BaseURL)
+		if u.Scheme != "https" && !isLoopbackHost(u.Hostname()) {
+			return fmt.Errorf("--base-url %s: OAuth needs https except on loopback; put drivemcp behind a TLS proxy and give its https URL", c.BaseURL)
+		}
 	default:
 		return fmt.Errorf("--auth %q is not one of oauth, none", c.Auth)
 	}
@@ -264,18 +265,19 @@ func DefaultDBPath(getenv func(string) string) string {
 	return filepath.Join(dir, "drivemcp", "drivemcp.db")
 }
 
-// IsLoopbackAddr reports whether a listen address only accepts connections
-// from this machine.
-func IsLoopbackAddr(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
+func isLoopbackHost(host string) bool {
 	if host == "localhost" {
 		return true
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// IsLoopbackAddr reports whether a listen address only accepts connections
+// from this machine.
+func IsLoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	return err == nil && isLoopbackHost(host)
 }
 
 // loadClientSecrets reads the JSON the Google Cloud console offers for

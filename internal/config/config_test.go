@@ -18,7 +18,7 @@ func TestParseServe_Defaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != "127.0.0.1:8080" || c.BaseURL != "http://127.0.0.1:8080" || c.Auth != AuthNone || c.DriveScope != ScopeFile {
+	if c.Addr != "127.0.0.1:8080" || c.BaseURL != "http://127.0.0.1:8080" || c.Auth != AuthOAuth || c.DriveScope != ScopeFile {
 		t.Fatalf("defaults: %+v", c)
 	}
 	if c.DB != "/home/u/.local/share/drivemcp/drivemcp.db" {
@@ -95,6 +95,7 @@ func TestParseServe_ErrorsNameTheFlag(t *testing.T) {
 	}{
 		{[]string{"--auth", "none", "--addr", "0.0.0.0:8080"}, nil, "--auth none"},
 		{[]string{"--auth", "basic"}, nil, "--auth"},
+		{[]string{"--addr", "0.0.0.0:8080"}, nil, "needs https"},
 		{[]string{"--addr", "nope"}, nil, "--addr"},
 		{[]string{"--base-url", "ftp://x"}, nil, "--base-url"},
 		{[]string{"--google-endpoint", "http://x/path"}, nil, "--google-endpoint"},

@@ -1,0 +1,115 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/modelcontextprotocol/go-sdk/oauthex"
+
+	"github.com/drivemcp/drivemcp/internal/e2etest"
+)
+
+// connectOAuth connects the official Go SDK client to drivemcp over HTTP; the
+// SDK discovers the authorization server, registers, and runs the
+// authorization code flow with PKCE, while browser plays the user.
+func connectOAuth(t *testing.T, base string, browser *e2etest.Browser) *mcp.ClientSession {
+	t.Helper()
+	const redirect = "http://127.0.0.1:47913/callback"
+	handler, err := auth.NewAuthorizationCodeHandler(&auth.AuthorizationCodeHandlerConfig{
+		DynamicClientRegistrationConfig: &auth.DynamicClientRegistrationConfig{Metadata: &oauthex.ClientRegistrationMetadata{
+			ClientName:              "drivemcp e2e (Go SDK)",
+			RedirectURIs:            []string{redirect},
+			GrantTypes:              []string{"authorization_code", "refresh_token"},
+			TokenEndpointAuthMethod: "none",
+		}},
+		RedirectURL: redirect,
+		AuthorizationCodeFetcher: func(ctx context.Context, args *auth.AuthorizationArgs) (*auth.AuthorizationResult, error) {
+			back, err := browser.Run(ctx, args.URL, redirect)
+			if err != nil {
+				return nil, err
+			}
+			q := back.Query()
+			return &auth.AuthorizationResult{Code: q.Get("code"), State: q.Get("state"), Iss: q.Get("iss")}, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := mcp.NewClient(&mcp.Implementation{Name: "e2e-oauth", Version: "1"}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	session, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: base + "/mcp", OAuthHandler: handler}, nil)
+	if err != nil {
+		t.Fatalf("connecting with OAuth: %v", err)
+	}
+	t.Cleanup(func() { session.Close() })
+	return session
+}
+
+// A remote MCP client logs in through drivemcp's authorization server; the
+// tools act as the Google account that logged in, with no start_google_auth
+// and no email argument.
+func TestOAuth_GoSDKClientLogsInAndUploads(t *testing.T) {
+	g := e2etest.StartGoogle(t)
+	srv := e2etest.StartHTTP(t, e2etest.Config{Binary: binary, DB: filepath.Join(t.TempDir(), "db"), Google: g})
+	browser := e2etest.NewBrowser("carol@example.com")
+	s := connectOAuth(t, srv.BaseURL, browser)
+
+	who := e2etest.Structured(t, e2etest.MustCall(t, s, "check_drive_auth", nil))
+	if who["email"] != "carol@example.com" || who["method"] != "oauth" {
+		t.Fatalf("check_drive_auth = %v", who)
+	}
+	e2etest.MustCall(t, s, "create_drive_file", map[string]any{"file_name": "from-oauth.txt", "content": "hello"})
+	files := e2etest.FilesNamed(g, "from-oauth.txt")
+	if len(files) != 1 || files[0].Owner != "carol@example.com" {
+		t.Fatalf("files = %+v", files)
+	}
+	// The consent page was shown, and Google was visited: the user saw who asked.
+	var sawConsent, sawGoogle bool
+	for _, u := range browser.Visited {
+		sawConsent = sawConsent || strings.Contains(u, "/oauth/consent")
+		sawGoogle = sawGoogle || strings.HasPrefix(u, g.URL)
+	}
+	if !sawConsent || !sawGoogle {
+		t.Fatalf("browser path: %v", browser.Visited)
+	}
+	// An explicit email cannot reach another account over OAuth.
+	res := e2etest.Call(t, s, "create_drive_file", map[string]any{"file_name": "as-bob.txt", "content": "x", "user_google_email": "bob@example.com"})
+	if !res.IsError || len(e2etest.FilesNamed(g, "as-bob.txt")) != 0 {
+		t.Fatalf("cross-user call: %s", e2etest.ResultText(res))
+	}
+}
+
+// Without a token, /mcp answers 401 with a challenge that tells the client
+// where to find the authorization server and which scope to ask for.
+func TestOAuth_UnauthenticatedChallenge(t *testing.T) {
+	g := e2etest.StartGoogle(t)
+	srv := e2etest.StartHTTP(t, e2etest.Config{Binary: binary, DB: filepath.Join(t.TempDir(), "db"), Google: g})
+	for name, header := range map[string]string{"no token": "", "bad token": "Bearer dmcp_at_forged"} {
+		req, _ := http.NewRequest(http.MethodPost, srv.BaseURL+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
+		req.Header.Set("Content-Type", "application/json")
+		if header != "" {
+			req.Header.Set("Authorization", header)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		ch := resp.Header.Get("WWW-Authenticate")
+		if resp.StatusCode != http.StatusUnauthorized ||
+			!strings.Contains(ch, `resource_metadata="`+srv.BaseURL+`/.well-known/oauth-protected-resource/mcp"`) ||
+			!strings.Contains(ch, `scope="drive.file"`) {
+			t.Fatalf("%s: %s %q", name, resp.Status, ch)
+		}
+		if header != "" && !strings.Contains(ch, `error="invalid_token"`) {
+			t.Fatalf("%s: challenge lacks error=invalid_token: %q", name, ch)
+		}
+	}
+}

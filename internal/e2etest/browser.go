@@ -1,0 +1,169 @@
+package e2etest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/net/html"
+)
+
+// Browser plays a person at the consent and Google sign-in pages, without a
+// real browser: it follows redirects, fills the forms it knows and submits
+// them, carrying cookies like a browser. The Chromium tests drive the real
+// thing; this one keeps the protocol tests fast.
+type Browser struct {
+	Email    string // typed into the Google emulator's sign-in page
+	Deny     bool   // press Deny on the consent page
+	Remember bool   // tick "remember my answer"
+	// Visited lists every URL the browser loaded, for assertions.
+	Visited []string
+	client  *http.Client
+}
+
+// NewBrowser makes a browser with an empty cookie jar.
+func NewBrowser(email string) *Browser {
+	jar, _ := cookiejar.New(nil)
+	return &Browser{Email: email, client: &http.Client{
+		Jar: jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// Run opens start and acts until the browser is sent to a URL beginning
+// with stop (the client's redirect URI), which it returns without loading.
+func (b *Browser) Run(ctx context.Context, start, stop string) (*url.URL, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, start, nil)
+	if err != nil {
+		return nil, err
+	}
+	for step := 0; step < 12; step++ {
+		b.Visited = append(b.Visited, req.URL.String())
+		resp, err := b.client.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		if loc := resp.Header.Get("Location"); resp.StatusCode >= 300 && resp.StatusCode < 400 && loc != "" {
+			next, err := req.URL.Parse(loc)
+			if err != nil {
+				return nil, err
+			}
+			if strings.HasPrefix(next.String(), stop) {
+				return next, nil
+			}
+			req, err = http.NewRequestWithContext(ctx, http.MethodGet, next.String(), nil)
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("%s answered %s: %s", req.URL, resp.Status, pageText(body))
+		}
+		req, err = b.submit(ctx, req.URL, body)
+		if err != nil {
+			return nil, fmt.Errorf("on %s: %w", req.URL, err)
+		}
+	}
+	return nil, fmt.Errorf("no redirect to %s after 12 pages", stop)
+}
+
+// submit fills the page's form as a person would.
+func (b *Browser) submit(ctx context.Context, page *url.URL, body []byte) (*http.Request, error) {
+	f, err := parseForm(body)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case f.id == "consent":
+		f.values.Set("decision", "allow")
+		if b.Deny {
+			f.values.Set("decision", "deny")
+		}
+		if b.Remember {
+			f.values.Set("remember", "1")
+		}
+	case f.hasField["email"]:
+		f.values.Set("email", b.Email)
+		f.values.Set("action", "allow")
+	default:
+		return nil, fmt.Errorf("a page with a form this browser does not know: %s", pageText(body))
+	}
+	action, err := page.Parse(f.action)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, action.String(), strings.NewReader(f.values.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", page.Scheme+"://"+page.Host)
+	return req, nil
+}
+
+type form struct {
+	id, action string
+	values     url.Values
+	hasField   map[string]bool
+}
+
+// parseForm reads the first form of a page and its hidden inputs.
+func parseForm(page []byte) (*form, error) {
+	doc, err := html.Parse(strings.NewReader(string(page)))
+	if err != nil {
+		return nil, err
+	}
+	var f *form
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			switch n.Data {
+			case "form":
+				if f == nil {
+					f = &form{id: attr(n, "id"), action: attr(n, "action"), values: url.Values{}, hasField: map[string]bool{}}
+				}
+			case "input":
+				if f != nil && attr(n, "name") != "" {
+					f.hasField[attr(n, "name")] = true
+					if attr(n, "type") == "hidden" {
+						f.values.Set(attr(n, "name"), attr(n, "value"))
+					}
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	if f == nil {
+		return nil, fmt.Errorf("no form on the page: %s", pageText(page))
+	}
+	return f, nil
+}
+
+func attr(n *html.Node, name string) string {
+	for _, a := range n.Attr {
+		if a.Key == name {
+			return a.Val
+		}
+	}
+	return ""
+}
+
+// pageText is a page shortened for error messages.
+func pageText(body []byte) string {
+	s := string(body)
+	if len(s) > 600 {
+		s = s[:600] + "…"
+	}
+	return s
+}

@@ -1,0 +1,88 @@
+package e2etest
+
+import (
+	"net/http"
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/drivemcp/drivemcp/internal/googleemu"
+)
+
+// HTTPServer is one `drivemcp serve` process on a loopback address.
+type HTTPServer struct {
+	BaseURL string
+	cmd     *exec.Cmd
+	stderr  *lockedBuffer
+}
+
+// StartHTTP starts `drivemcp serve` on a free loopback port (OAuth by
+// default; cfg.ExtraArgs may say --auth none) and waits until it is ready.
+func StartHTTP(t testing.TB, cfg Config) *HTTPServer {
+	t.Helper()
+	addr := FreeAddr(t)
+	args := []string{"serve", "--addr", addr, "--db", cfg.DB,
+		"--google-endpoint", cfg.Google.URL,
+		"--google-client-id", googleemu.DemoClientID, "--google-client-secret", googleemu.DemoClientSecret,
+		"--log-level", "debug"}
+	for _, r := range cfg.UploadRoots {
+		args = append(args, "--upload-root", r)
+	}
+	args = append(args, cfg.ExtraArgs...)
+	cmd := exec.Command(cfg.Binary, args...)
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	stderr := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = stderr, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &HTTPServer{BaseURL: "http://" + addr, cmd: cmd, stderr: stderr}
+	t.Cleanup(func() {
+		s.Stop()
+		if t.Failed() {
+			t.Logf("drivemcp (HTTP) output:\n%s", stderr)
+		}
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get(s.BaseURL + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("drivemcp did not become ready on %s:\n%s", addr, stderr)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// Stop ends the server as a service manager would: SIGTERM, then waits.
+func (s *HTTPServer) Stop() {
+	if s.cmd.ProcessState != nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// Kill ends the server abruptly (kill -9).
+func (s *HTTPServer) Kill() {
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+}
+
+// Output is what the server printed so far.
+func (s *HTTPServer) Output() string { return s.stderr.String() }
+
