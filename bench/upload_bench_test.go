@@ -4,8 +4,8 @@
 package bench
 
 import (
-	"flag"
 	"context"
+	"flag"
 	"fmt"
 	"net/http"
 	"os"
