@@ -66,6 +66,13 @@ func (s *Server) HandleGoogleCallback(w http.ResponseWriter, r *http.Request) {
 			NextStep: "Start the sign-in again. If it keeps failing, the server's Google client settings may be wrong."}, err)
 		return
 	}
+	if acct.NeedsReconsent && !tx.ForceConsent {
+		// Google sends a refresh token only on a first consent; it withheld
+		// one (it remembers an earlier grant we no longer hold), so without
+		// this the account would stop working within the hour.
+		s.askGoogleAgain(w, r, tx, acct.Email)
+		return
+	}
 	switch tx.Kind {
 	case store.FlowDirect:
 		s.finishDirect(w, r, tx, acct, info)
@@ -98,6 +105,23 @@ func (s *Server) completeGoogleLogin(ctx context.Context, tx store.AuthTransacti
 	}
 	s.log.Info("google account connected", "flow", tx.Kind, "account", info.Email)
 	return acct, info, nil
+}
+
+// askGoogleAgain repeats the trip to Google with prompt=consent, under a
+// new state, for the same pending flow.
+func (s *Server) askGoogleAgain(w http.ResponseWriter, r *http.Request, tx store.AuthTransaction, email string) {
+	now := s.now()
+	tx.State, tx.GoogleVerifier, tx.ForceConsent = randomToken(32), oauth2.GenerateVerifier(), true
+	tx.LoginHint, tx.CreatedAt, tx.ExpiresAt = email, now, now.Add(transactionTTL)
+	if err := s.store.CreateAuthTransaction(r.Context(), tx); err != nil {
+		s.fail(w, r, web.Error{Status: http.StatusServiceUnavailable, Title: "Storage unavailable",
+			Message: "drivemcp could not record the sign-in.", NextStep: "Try again in a moment."}, err)
+		return
+	}
+	s.log.Info("google withheld a refresh token; asking for consent again", "account", email)
+	http.Redirect(w, r, s.grants.Upstream().AuthCodeURL(google.ConsentRequest{
+		State: tx.State, Verifier: tx.GoogleVerifier, Scopes: tx.GoogleScopes, LoginHint: email, ForceConsent: true,
+	}), http.StatusFound)
 }
 
 // grantedScopes prefers what Google says it granted (the user may untick

@@ -34,6 +34,7 @@ func (s *Server) StartDirect(ctx context.Context, r DirectRequest) (string, erro
 		GoogleVerifier: oauth2.GenerateVerifier(),
 		GoogleScopes:   scopes,
 		LoginHint:      google.NormalizeEmail(r.LoginHint),
+		ForceConsent:   r.ForceConsent,
 		SessionID:      r.SessionKey,
 		CreatedAt:      now,
 		ExpiresAt:      now.Add(transactionTTL),

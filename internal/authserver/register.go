@@ -224,4 +224,3 @@ func quoteShort(s string) string {
 	}
 	return `"` + cleanText(s, 60) + `"`
 }
-

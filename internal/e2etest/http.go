@@ -85,4 +85,3 @@ func (s *HTTPServer) Kill() {
 
 // Output is what the server printed so far.
 func (s *HTTPServer) Output() string { return s.stderr.String() }
-

@@ -101,7 +101,9 @@ func TestClient_LoopbackRefusedByDefault(t *testing.T) {
 
 func TestClient_LocalhostRefusedByDefault(t *testing.T) {
 	srv := newCountingServer(t, false, ok)
-	c := NewClient(Policy{}, Options{Schemes: []string{"http"}})
+	// A fake resolver: the test must not depend on (or send) a DNS query.
+	r := &fakeResolver{answers: map[string][]string{"localhost": {"::1", "127.0.0.1"}}}
+	c := NewClient(Policy{Resolver: r}, Options{Schemes: []string{"http"}})
 	_, err := get(t, c, "http://localhost:"+port(t, srv.Server)+"/")
 	if !errors.Is(err, ErrBlockedAddress) {
 		t.Fatalf("GET = %v, want ErrBlockedAddress", err)

@@ -67,6 +67,9 @@ type AuthTransaction struct {
 	GoogleScopes []string
 	// LoginHint is the email the user said they would use (may be empty).
 	LoginHint string
+	// ForceConsent records that Google was asked to show consent again
+	// (prompt=consent), the only way to get a new refresh token from it.
+	ForceConsent bool
 
 	// Direct flow: the MCP session to bind once the account is known.
 	SessionID string

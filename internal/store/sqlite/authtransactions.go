@@ -15,11 +15,11 @@ import (
 func (s *Store) CreateAuthTransaction(ctx context.Context, t store.AuthTransaction) error {
 	res, err := s.write.ExecContext(ctx, `INSERT INTO auth_transactions (
 		state, kind, google_verifier, google_scopes, login_hint, session_id, client_id,
-		redirect_uri, client_state, code_challenge, resource, scopes, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		redirect_uri, client_state, code_challenge, resource, scopes, created_at, expires_at, force_consent)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (state) DO NOTHING`,
 		t.State, string(t.Kind), t.GoogleVerifier, encodeList(t.GoogleScopes), t.LoginHint, t.SessionID, t.ClientID,
-		t.RedirectURI, t.ClientState, t.CodeChallenge, t.Resource, encodeList(t.Scopes), millis(t.CreatedAt), millis(t.ExpiresAt))
+		t.RedirectURI, t.ClientState, t.CodeChallenge, t.Resource, encodeList(t.Scopes), millis(t.CreatedAt), millis(t.ExpiresAt), t.ForceConsent)
 	if err != nil {
 		return fmt.Errorf("sqlite: creating auth transaction: %w", err)
 	}
@@ -46,9 +46,9 @@ func (s *Store) TakeAuthTransaction(ctx context.Context, state string, now time.
 	)
 	err := s.write.QueryRowContext(ctx, `DELETE FROM auth_transactions WHERE state = ?
 		RETURNING state, kind, google_verifier, google_scopes, login_hint, session_id, client_id,
-		redirect_uri, client_state, code_challenge, resource, scopes, created_at, expires_at`, state).
+		redirect_uri, client_state, code_challenge, resource, scopes, created_at, expires_at, force_consent`, state).
 		Scan(&t.State, &kind, &t.GoogleVerifier, &gScopes, &t.LoginHint, &t.SessionID, &t.ClientID,
-			&t.RedirectURI, &t.ClientState, &t.CodeChallenge, &t.Resource, &scopes, &created, &expires)
+			&t.RedirectURI, &t.ClientState, &t.CodeChallenge, &t.Resource, &scopes, &created, &expires, &t.ForceConsent)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.AuthTransaction{}, fmt.Errorf("sqlite: auth transaction: %w", store.ErrNotFound)
 	}

@@ -112,6 +112,10 @@ CREATE TABLE tokens (
 CREATE INDEX tokens_family_id ON tokens (family_id);
 CREATE INDEX tokens_expires_at ON tokens (expires_at);
 `,
+
+	// 3: whether a trip to Google asked for consent again (prompt=consent),
+	// so the callback can ask once more when Google withheld a refresh token.
+	`ALTER TABLE auth_transactions ADD COLUMN force_consent INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // migrate brings db up to the latest schema. Each migration runs in its own

@@ -26,6 +26,7 @@ func proxyTransaction(state string) store.AuthTransaction {
 		GoogleVerifier: "verifier-" + state,
 		GoogleScopes:   []string{"openid", "email", "https://www.googleapis.com/auth/drive.file"},
 		LoginHint:      "ada@example.com",
+		ForceConsent:   true,
 		ClientID:       "mcp_client",
 		RedirectURI:    "http://127.0.0.1:33418/callback?x=1&y=two",
 		ClientState:    "client state with spaces & symbols ✓",

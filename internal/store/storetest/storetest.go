@@ -124,6 +124,7 @@ func authTransactionDiff(got, want store.AuthTransaction) string {
 	d.check(got.GoogleVerifier == want.GoogleVerifier, "GoogleVerifier", got.GoogleVerifier, want.GoogleVerifier)
 	d.check(sameStrings(got.GoogleScopes, want.GoogleScopes), "GoogleScopes", got.GoogleScopes, want.GoogleScopes)
 	d.check(got.LoginHint == want.LoginHint, "LoginHint", got.LoginHint, want.LoginHint)
+	d.check(got.ForceConsent == want.ForceConsent, "ForceConsent", got.ForceConsent, want.ForceConsent)
 	d.check(got.SessionID == want.SessionID, "SessionID", got.SessionID, want.SessionID)
 	d.check(got.ClientID == want.ClientID, "ClientID", got.ClientID, want.ClientID)
 	d.check(got.RedirectURI == want.RedirectURI, "RedirectURI", got.RedirectURI, want.RedirectURI)
