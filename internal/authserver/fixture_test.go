@@ -11,7 +11,9 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -30,15 +32,21 @@ const testRedirect = "http://127.0.0.1:51234/callback"
 // on loopback, with the MCP endpoint replaced by a handler that echoes who
 // the token belongs to.
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *Server
 	base   string
 	google *e2etest.Google
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
+	return newTimedFixture(t, nil)
+}
+
+// newTimedFixture wraps our endpoints and the emulator in clock, when given,
+// so a benchmark can tell our time from "Google's".
+func newTimedFixture(t testing.TB, clock *serverClock) *fixture {
 	t.Helper()
-	g := e2etest.StartGoogle(t)
+	g := startGoogle(t, clock)
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db"))
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +57,11 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	hs := httptest.NewServer(mux)
+	var handler http.Handler = mux
+	if clock != nil {
+		handler = clock.wrap(mux, &clock.ours)
+	}
+	hs := httptest.NewServer(handler)
 	t.Cleanup(hs.Close)
 	up := google.NewUpstream(googleemu.DemoClientID, googleemu.DemoClientSecret, hs.URL+"/oauth2callback", google.EndpointsAt(g.URL), nil)
 	s := New(Options{
@@ -66,6 +78,33 @@ func newFixture(t *testing.T) *fixture {
 		io.WriteString(w, info.UserID)
 	})))
 	return &fixture{t: t, srv: s, base: hs.URL, google: g}
+}
+
+func startGoogle(t testing.TB, clock *serverClock) *e2etest.Google {
+	emu, err := googleemu.New(googleemu.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h http.Handler = emu
+	if clock != nil {
+		h = clock.wrap(emu, &clock.google)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() { srv.Close(); emu.Close() })
+	return &e2etest.Google{Emulator: emu, URL: srv.URL}
+}
+
+// serverClock adds up the time spent inside handlers.
+type serverClock struct {
+	ours, google atomic.Int64 // nanoseconds
+}
+
+func (c *serverClock) wrap(h http.Handler, total *atomic.Int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		h.ServeHTTP(w, r)
+		total.Add(int64(time.Since(start)))
+	})
 }
 
 // register registers a public client (or a confidential one with method).

@@ -452,3 +452,32 @@ func between(s, start, end string) string {
 	}
 	return s[:j]
 }
+
+// Google withholds the refresh token on a repeat consent. When this server
+// no longer holds one (a new database), it asks Google once more with
+// prompt=consent instead of storing a grant that dies within the hour.
+func TestCallback_WithheldRefreshTokenAsksConsentAgain(t *testing.T) {
+	f := newFixture(t)
+	id, _ := f.register("none")
+	f.tokens(id, "alice@example.com")
+	if err := f.srv.store.DeleteGoogleAccount(context.Background(), "alice@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	b := e2etest.NewBrowser("alice@example.com")
+	verifier := oauth2.GenerateVerifier()
+	back, err := b.Run(context.Background(), f.base+"/oauth/authorize?"+f.authorizeParams(id, verifier).Encode(), testRedirect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Query().Get("code") == "" {
+		t.Fatalf("no code: %v", back)
+	}
+	prompted := false
+	for _, u := range b.Visited {
+		prompted = prompted || (strings.HasPrefix(u, f.google.URL) && strings.Contains(u, "prompt=consent"))
+	}
+	acct, err := f.srv.store.GetGoogleAccount(context.Background(), "alice@example.com")
+	if err != nil || acct.NeedsReconsent || !prompted {
+		t.Fatalf("prompted=%v needsReconsent=%v err=%v\n%v", prompted, acct.NeedsReconsent, err, b.Visited)
+	}
+}
