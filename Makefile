@@ -26,6 +26,7 @@ test: vet
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./bench/...
+	$(GO) test -run '^$$' -bench OAuthRoundTrip -benchtime 300x ./internal/authserver/
 
 clean:
 	rm -rf bin

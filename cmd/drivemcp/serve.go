@@ -248,10 +248,12 @@ func printDemoBanner(w io.Writer, cfg *config.Config) {
 	fmt.Fprintf(w, `Connect an MCP client:
   MCP Inspector:  npx @modelcontextprotocol/inspector
                   Transport: Streamable HTTP   URL: %[1]s/mcp
+                  It registers and opens drivemcp's consent page: Allow, then
+                  type any email on the emulator's sign-in page.
   Claude Desktop / VS Code (stdio), in the mcpServers config:
                   {"drivemcp": {"command": %[2]q, "args": ["serve", "--stdio", "--demo"]}}
-Then call start_google_auth, open its link, type any email, and upload with
-upload_file_to_drive or create_drive_file.
+                  then call start_google_auth and open its link.
+Then upload with create_drive_file or upload_file_to_drive.
 
 `, cfg.BaseURL, exe)
 }
