@@ -20,6 +20,13 @@ import (
 // authorization code flow with PKCE, while browser plays the user.
 func connectOAuth(t *testing.T, base string, browser *e2etest.Browser) *mcp.ClientSession {
 	t.Helper()
+	return connectOAuthScoped(t, base, browser, nil)
+}
+
+// connectOAuthScoped is connectOAuth with a ScopeFilter: the client may ask
+// for other scopes than the server suggests.
+func connectOAuthScoped(t *testing.T, base string, browser *e2etest.Browser, scopeFilter func([]string) []string) *mcp.ClientSession {
+	t.Helper()
 	const redirect = "http://127.0.0.1:47913/callback"
 	handler, err := auth.NewAuthorizationCodeHandler(&auth.AuthorizationCodeHandlerConfig{
 		DynamicClientRegistrationConfig: &auth.DynamicClientRegistrationConfig{Metadata: &oauthex.ClientRegistrationMetadata{
@@ -29,6 +36,7 @@ func connectOAuth(t *testing.T, base string, browser *e2etest.Browser) *mcp.Clie
 			TokenEndpointAuthMethod: "none",
 		}},
 		RedirectURL: redirect,
+		ScopeFilter: scopeFilter,
 		AuthorizationCodeFetcher: func(ctx context.Context, args *auth.AuthorizationArgs) (*auth.AuthorizationResult, error) {
 			back, err := browser.Run(ctx, args.URL, redirect)
 			if err != nil {
@@ -111,5 +119,52 @@ func TestOAuth_UnauthenticatedChallenge(t *testing.T) {
 		if header != "" && !strings.Contains(ch, `error="invalid_token"`) {
 			t.Fatalf("%s: challenge lacks error=invalid_token: %q", name, ch)
 		}
+	}
+}
+
+// A client that asked only to read is stepped up when it calls a tool that
+// writes: drivemcp answers 403 insufficient_scope naming the scope, the SDK
+// re-authorizes with both scopes, and the call goes through.
+func TestOAuth_StepUpFromReadonlyToWrite(t *testing.T) {
+	g := e2etest.StartGoogle(t)
+	srv := e2etest.StartHTTP(t, e2etest.Config{Binary: binary, DB: filepath.Join(t.TempDir(), "db"), Google: g,
+		ExtraArgs: []string{"--drive-scope", "full"}})
+	browser := e2etest.NewBrowser("dora@example.com")
+	first := true
+	s := connectOAuthScoped(t, srv.BaseURL, browser, func(discovered []string) []string {
+		if first {
+			first = false
+			return []string{"drive.readonly"}
+		}
+		return discovered
+	})
+	logins := func() int {
+		n := 0
+		for _, u := range browser.Visited {
+			if strings.Contains(u, "/oauth/authorize?") {
+				n++
+			}
+		}
+		return n
+	}
+	if who := e2etest.Structured(t, e2etest.MustCall(t, s, "check_drive_auth", nil)); who["email"] != "dora@example.com" {
+		t.Fatalf("check_drive_auth = %v", who)
+	}
+	before := logins()
+	e2etest.MustCall(t, s, "create_drive_file", map[string]any{"file_name": "stepped-up.txt", "content": "w"})
+	if logins() != before+1 {
+		t.Fatalf("expected one step-up authorization, browser saw %d → %d", before, logins())
+	}
+	var stepUpURL string
+	for _, u := range browser.Visited {
+		if strings.Contains(u, "/oauth/authorize?") {
+			stepUpURL = u
+		}
+	}
+	if !strings.Contains(stepUpURL, "drive.file") || !strings.Contains(stepUpURL, "drive.readonly") {
+		t.Fatalf("step-up did not ask for both scopes: %s", stepUpURL)
+	}
+	if len(e2etest.FilesNamed(g, "stepped-up.txt")) != 1 {
+		t.Fatal("the write did not happen after step-up")
 	}
 }

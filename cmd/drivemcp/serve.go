@@ -54,12 +54,13 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	resolver := identity.NewResolver(st, cfg.TrustedLocal())
 	auth := authserver.New(authserver.Options{
 		Store: st, Grants: grants, Resolver: resolver, Pages: web.NewPages(), Logger: log,
-		DriveScope: google.DriveScope(cfg.DriveScope), BaseURL: cfg.BaseURL, Keys: keys,
+		DriveScope: google.DriveScope(cfg.DriveScope), AllowedDriveScopes: google.AllowedDriveScopes(cfg.DriveScope),
+		BaseURL: cfg.BaseURL, Keys: keys,
 		ClientMetadataDocuments: authserver.NewClientMetadataDocuments(netguard.NewClient(netguard.Policy{}, netguard.Options{}), 0),
 	})
 	mcpSrv := mcpserver.New(mcpserver.Deps{
 		Resolver: resolver, Grants: grants, Auth: auth, UploadRoots: cfg.UploadRoots,
-		Stdio: cfg.Stdio, Logger: log,
+		Stdio: cfg.Stdio, Logger: log, AllowedDriveScopes: google.AllowedDriveScopes(cfg.DriveScope),
 	})
 	go cleanExpired(ctx, st, log)
 
@@ -110,7 +111,7 @@ func serveHTTP(ctx context.Context, cfg *config.Config, mcpSrv *mcp.Server, auth
 		SessionTimeout: 30 * time.Minute,
 	})
 	if cfg.Auth == config.AuthOAuth {
-		mcpHandler = auth.ProtectMCP(mcpHandler)
+		mcpHandler = auth.ProtectMCP(mcpserver.RequireToolScopes(mcpHandler, auth.Scopes(), auth.InsufficientScope))
 	}
 	mux.Handle("/mcp", mcpHandler)
 	ln, err := net.Listen("tcp", cfg.Addr)

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"strings"
 
 	"golang.org/x/oauth2"
 
@@ -124,14 +123,11 @@ func (s *Server) parseAuthorize(w http.ResponseWriter, r *http.Request) (authori
 	} else if req.resource != s.resource {
 		return back(errInvalidTarget, "resource must be "+s.resource)
 	}
-	if scope := q.Get("scope"); scope != "" {
-		for _, sc := range strings.Fields(scope) {
-			if sc != s.scope {
-				return back(errInvalidScope, "scope "+quoteShort(sc)+" is not offered; use "+s.scope)
-			}
-		}
+	scopes, problem := s.checkScopes(q.Get("scope"))
+	if problem != "" {
+		return back(errInvalidScope, problem)
 	}
-	req.scopes = []string{s.scope}
+	req.scopes = scopes
 	if !containsString(client.GrantTypes, "authorization_code") {
 		return back(errUnauthorizedClient, "this client did not register the authorization_code grant")
 	}
@@ -154,7 +150,11 @@ func (s *Server) lookupClient(ctx context.Context, clientID string) (store.Clien
 // with our real client, our own state and our own PKCE pair.
 func (s *Server) sendToGoogle(w http.ResponseWriter, r *http.Request, req authorizeRequest) {
 	now := s.now()
-	scopes := google.LoginScopes(s.driveScope)
+	var drive []string
+	for _, sc := range req.scopes {
+		drive = append(drive, google.LongScope(sc))
+	}
+	scopes := google.LoginScopes(drive...)
 	tx := store.AuthTransaction{
 		State:          randomToken(32),
 		Kind:           store.FlowProxy,

@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,15 +47,19 @@ type Server struct {
 	driveScope string // the Google Drive scope every consent asks for
 	now        func() time.Time
 
-	issuer     string // our base URL: RFC 8414 issuer, RFC 9207 iss
-	resource   string // <base>/mcp, the only audience of our tokens
-	scope      string // our one OAuth scope, named after the Drive scope
-	keys       *secrets.Keyring
-	signer     *signer
-	cimd       *ClientMetadataDocuments // nil: CIMD off
-	accessTTL  time.Duration
-	refreshTTL time.Duration
-	grace      time.Duration
+	issuer   string // our base URL: RFC 8414 issuer, RFC 9207 iss
+	resource string // <base>/mcp, the only audience of our tokens
+	// scopes are our OAuth scopes, named after the Google Drive scopes they
+	// stand for ("drive.file", "drive.readonly", "drive"); defaultScope is
+	// what a client that asks for none gets.
+	scopes       []string
+	defaultScope string
+	keys         *secrets.Keyring
+	signer       *signer
+	cimd         *ClientMetadataDocuments // nil: CIMD off
+	accessTTL    time.Duration
+	refreshTTL   time.Duration
+	grace        time.Duration
 }
 
 // Options configure a Server.
@@ -64,7 +69,10 @@ type Options struct {
 	Resolver   *identity.Resolver
 	Pages      *web.Pages
 	Logger     *slog.Logger
-	DriveScope string // a Google scope URL, e.g. google.ScopeDriveFile
+	DriveScope string // the default Google Drive scope URL, e.g. google.ScopeDriveFile
+	// AllowedDriveScopes are the Google Drive scopes clients may ask for
+	// (default: just DriveScope).
+	AllowedDriveScopes []string
 	// BaseURL is the public URL of this server (issuer; resource is BaseURL + "/mcp").
 	BaseURL string
 	// Keys seal rotation results and derive the cookie and CSRF signing keys,
@@ -101,9 +109,15 @@ func New(o Options) *Server {
 	s := &Server{
 		store: o.Store, grants: o.Grants, resolver: o.Resolver, pages: o.Pages,
 		log: o.Logger, driveScope: o.DriveScope, now: time.Now,
-		issuer: base, resource: base + "/mcp", scope: ourScope(o.DriveScope),
+		issuer: base, resource: base + "/mcp", defaultScope: google.ShortScope(o.DriveScope),
 		keys: o.Keys, cimd: o.ClientMetadataDocuments,
 		accessTTL: o.AccessTokenTTL, refreshTTL: o.RefreshTokenTTL, grace: o.RefreshGrace,
+	}
+	if len(o.AllowedDriveScopes) == 0 {
+		o.AllowedDriveScopes = []string{o.DriveScope}
+	}
+	for _, sc := range o.AllowedDriveScopes {
+		s.scopes = append(s.scopes, google.ShortScope(sc))
 	}
 	if o.Keys != nil {
 		s.signer = newSigner(o.Keys.DeriveKeys("cookie and csrf signing"))
@@ -114,14 +128,33 @@ func New(o Options) *Server {
 // Resource is the protected resource our tokens are for: <base>/mcp.
 func (s *Server) Resource() string { return s.resource }
 
-// Scope is the OAuth scope tools need (named after the Drive scope).
-func (s *Server) Scope() string { return s.scope }
+// Scopes are the OAuth scopes this server offers.
+func (s *Server) Scopes() []string { return slices.Clone(s.scopes) }
 
-// ourScope names our OAuth scope after the Google Drive scope it stands for
-// ("drive.file", "drive.readonly", "drive"), so a person reading a consent
-// or a token sees the same word Google uses.
-func ourScope(googleScope string) string {
-	return strings.TrimPrefix(googleScope, "https://www.googleapis.com/auth/")
+// DefaultScope is the OAuth scope a client gets when it asks for none, and
+// the one 401 challenges name.
+func (s *Server) DefaultScope() string { return s.defaultScope }
+
+// checkScopes validates a requested scope string: every scope must be one
+// we offer ("offline_access" is accepted and ignored: refresh tokens follow
+// the client's registered grant types). Empty means the default.
+func (s *Server) checkScopes(requested string) ([]string, string) {
+	var out []string
+	for _, sc := range strings.Fields(requested) {
+		switch {
+		case sc == "offline_access":
+		case slices.Contains(s.scopes, sc):
+			if !slices.Contains(out, sc) {
+				out = append(out, sc)
+			}
+		default:
+			return nil, "scope " + quoteShort(sc) + " is not offered; this server offers " + strings.Join(s.scopes, ", ")
+		}
+	}
+	if len(out) == 0 {
+		out = []string{s.defaultScope}
+	}
+	return out, ""
 }
 
 // Routes registers the authorization server's endpoints and the Google

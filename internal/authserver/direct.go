@@ -16,9 +16,10 @@ type DirectRequest struct {
 	// only store the grant).
 	SessionKey string
 	LoginHint  string
-	// ExtraScopes are Google scopes beyond the configured Drive scope
-	// (incremental authorization; Google merges them with earlier grants).
-	ExtraScopes []string
+	// DriveScopes are the Google Drive scopes to ask for (default: the
+	// configured one). Google merges them with earlier grants
+	// (include_granted_scopes), so asking for more is incremental.
+	DriveScopes []string
 	// ForceConsent re-asks Google for consent (and so a new refresh token).
 	ForceConsent bool
 }
@@ -27,7 +28,11 @@ type DirectRequest struct {
 // URL the user must open.
 func (s *Server) StartDirect(ctx context.Context, r DirectRequest) (string, error) {
 	now := s.now()
-	scopes := append(google.LoginScopes(s.driveScope), r.ExtraScopes...)
+	drive := r.DriveScopes
+	if len(drive) == 0 {
+		drive = []string{s.driveScope}
+	}
+	scopes := google.LoginScopes(drive...)
 	tx := store.AuthTransaction{
 		State:          randomToken(32),
 		Kind:           store.FlowDirect,

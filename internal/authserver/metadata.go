@@ -38,7 +38,7 @@ func (s *Server) handleResourceMetadata(w http.ResponseWriter, r *http.Request) 
 	writeJSON(w, http.StatusOK, resourceMetadata{
 		Resource:               s.resource,
 		AuthorizationServers:   []string{s.issuer},
-		ScopesSupported:        []string{s.scope},
+		ScopesSupported:        s.scopes,
 		BearerMethodsSupported: []string{"header"},
 		ResourceName:           "drivemcp (Google Drive)",
 	})
@@ -77,7 +77,7 @@ func (s *Server) handleServerMetadata(w http.ResponseWriter, r *http.Request) {
 		TokenEndpoint:                          s.issuer + "/oauth/token",
 		RegistrationEndpoint:                   s.issuer + "/oauth/register",
 		RevocationEndpoint:                     s.issuer + "/oauth/revoke",
-		ScopesSupported:                        []string{s.scope},
+		ScopesSupported:                        s.scopes,
 		ResponseTypesSupported:                 []string{"code"},
 		ResponseModesSupported:                 []string{"query"},
 		GrantTypesSupported:                    []string{"authorization_code", "refresh_token"},

@@ -172,12 +172,11 @@ func (s *Server) validateRegistration(req registrationRequest) (store.Client, *o
 	}
 	c.RedirectURIs = req.RedirectURIs
 	if req.Scope != "" {
-		for _, sc := range strings.Fields(req.Scope) {
-			if sc != s.scope {
-				return bad(errInvalidClientMetadata, "scope "+quoteShort(sc)+" is not offered here; the only scope is "+s.scope)
-			}
+		scopes, problem := s.checkScopes(req.Scope)
+		if problem != "" {
+			return bad(errInvalidClientMetadata, problem)
 		}
-		c.Scope = s.scope
+		c.Scope = strings.Join(scopes, " ")
 	}
 	c.Name = cleanText(req.ClientName, 100)
 	var err error

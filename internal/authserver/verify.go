@@ -45,24 +45,37 @@ func (s *Server) VerifyAccessToken(ctx context.Context, token string, _ *http.Re
 }
 
 // ProtectMCP wraps the MCP handler: requests need our bearer token. It uses
-// the go-sdk middleware and adds what the SDK leaves out of the challenge:
-// the RFC 6750 error code, so clients know whether to log in or step up.
+// the go-sdk middleware and completes the challenge the SDK writes with what
+// clients need to act on it (RFC 6750 error code, MCP scope hint).
 func (s *Server) ProtectMCP(next http.Handler) http.Handler {
 	protected := auth.RequireBearerToken(s.VerifyAccessToken, &auth.RequireBearerTokenOptions{
-		ResourceMetadataURL: s.issuer + "/.well-known/oauth-protected-resource/mcp",
-		Scopes:              []string{s.scope},
+		ResourceMetadataURL: s.resourceMetadataURL(),
 	})(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hasToken := r.Header.Get("Authorization") != ""
-		protected.ServeHTTP(&challengeWriter{ResponseWriter: w, hasToken: hasToken}, r)
+		protected.ServeHTTP(&challengeWriter{ResponseWriter: w, hasToken: hasToken, scope: s.defaultScope}, r)
 	})
 }
 
-// challengeWriter adds error="invalid_token" or error="insufficient_scope"
-// to the SDK's WWW-Authenticate challenge.
+func (s *Server) resourceMetadataURL() string {
+	return s.issuer + "/.well-known/oauth-protected-resource/mcp"
+}
+
+// InsufficientScope answers 403 with the challenge that lets an MCP client
+// step up: re-authorize asking for needed (MCP authorization, scope
+// challenge handling).
+func (s *Server) InsufficientScope(w http.ResponseWriter, needed []string, description string) {
+	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer error="insufficient_scope", scope=%q, resource_metadata=%q, error_description=%q`,
+		strings.Join(needed, " "), s.resourceMetadataURL(), description))
+	writeJSON(w, http.StatusForbidden, newError(http.StatusForbidden, "insufficient_scope", description))
+}
+
+// challengeWriter adds error="invalid_token" and scope="…" to the SDK's
+// 401 challenge.
 type challengeWriter struct {
 	http.ResponseWriter
 	hasToken bool
+	scope    string
 	wrote    bool
 }
 
@@ -70,13 +83,15 @@ func (c *challengeWriter) WriteHeader(status int) {
 	if !c.wrote {
 		c.wrote = true
 		h := c.Header()
-		if ch := h.Get("WWW-Authenticate"); strings.HasPrefix(ch, "Bearer ") {
-			switch {
-			case status == http.StatusForbidden:
-				h.Set("WWW-Authenticate", `Bearer error="insufficient_scope", `+strings.TrimPrefix(ch, "Bearer "))
-			case status == http.StatusUnauthorized && c.hasToken:
-				h.Set("WWW-Authenticate", `Bearer error="invalid_token", `+strings.TrimPrefix(ch, "Bearer "))
+		if ch := h.Get("WWW-Authenticate"); status == http.StatusUnauthorized && strings.HasPrefix(ch, "Bearer ") {
+			params := strings.TrimPrefix(ch, "Bearer ")
+			if !strings.Contains(params, "scope=") {
+				params += fmt.Sprintf(", scope=%q", c.scope)
 			}
+			if c.hasToken {
+				params = `error="invalid_token", ` + params
+			}
+			h.Set("WWW-Authenticate", "Bearer "+params)
 		}
 	}
 	c.ResponseWriter.WriteHeader(status)

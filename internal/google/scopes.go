@@ -1,6 +1,9 @@
 package google
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // Google scopes drivemcp asks for.
 const (
@@ -10,6 +13,8 @@ const (
 	ScopeDriveReadonly = "https://www.googleapis.com/auth/drive.readonly"
 	ScopeDrive         = "https://www.googleapis.com/auth/drive"
 )
+
+const scopePrefix = "https://www.googleapis.com/auth/"
 
 // DriveScope maps the --drive-scope setting (file, readonly, full) to Google's
 // scope. drive.file is the default: it is the least privilege uploads need
@@ -25,9 +30,33 @@ func DriveScope(setting string) string {
 	}
 }
 
+// AllowedDriveScopes are the Drive scopes a server configured with setting
+// may ask Google for: exactly that scope, except that "full" also allows
+// the narrower ones (a client may ask for less than the most).
+func AllowedDriveScopes(setting string) []string {
+	if setting == "full" {
+		return []string{ScopeDriveFile, ScopeDriveReadonly, ScopeDrive}
+	}
+	return []string{DriveScope(setting)}
+}
+
+// ShortScope names a Google Drive scope the way drivemcp's OAuth scopes
+// and people do: "drive.file", "drive.readonly", "drive".
+func ShortScope(googleScope string) string {
+	return strings.TrimPrefix(googleScope, scopePrefix)
+}
+
+// LongScope is the Google scope URL for a short name.
+func LongScope(short string) string {
+	if strings.Contains(short, "://") || short == ScopeOpenID {
+		return short
+	}
+	return scopePrefix + short
+}
+
 // LoginScopes are the scopes of a consent: who the user is, plus Drive.
-func LoginScopes(driveScope string) []string {
-	return []string{ScopeOpenID, ScopeEmail, driveScope}
+func LoginScopes(driveScopes ...string) []string {
+	return append([]string{ScopeOpenID, ScopeEmail}, driveScopes...)
 }
 
 // CanWrite reports whether the granted scopes allow creating files.

@@ -39,6 +39,9 @@ type Deps struct {
 	Logger    *slog.Logger
 	// MaxInlineBytes caps create_drive_file's content (default 32 MiB).
 	MaxInlineBytes int64
+	// AllowedDriveScopes are the Google Drive scopes start_google_auth may
+	// ask for (default: google.ScopeDriveFile only).
+	AllowedDriveScopes []string
 }
 
 // stdioSessionKey is the binding key of the stdio transport: a stdio server
@@ -54,6 +57,9 @@ type tools struct {
 func New(d Deps) *mcp.Server {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if len(d.AllowedDriveScopes) == 0 {
+		d.AllowedDriveScopes = []string{google.ScopeDriveFile}
 	}
 	if d.MaxInlineBytes == 0 {
 		d.MaxInlineBytes = 32 << 20

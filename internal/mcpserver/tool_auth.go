@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,6 +26,7 @@ type startAuthIn struct {
 	AccountArg
 	ServiceName string `json:"service_name,omitempty" jsonschema:"optional, kept for compatibility; drivemcp always connects Google Drive"`
 	Force       bool   `json:"force,omitempty" jsonschema:"start a new Google consent even if this session is already connected (to switch accounts or renew access)"`
+	Scope       string `json:"scope,omitempty" jsonschema:"the Google Drive access to ask for: file (files drivemcp creates or you open with it), readonly (read all files) or full; default: the server's setting. Google adds it to what was granted before."`
 }
 
 type startAuthOut struct {
@@ -83,12 +85,23 @@ func (t *tools) addAuthTools(s *mcp.Server) {
 
 func (t *tools) startGoogleAuth(ctx context.Context, req *mcp.CallToolRequest, in startAuthIn) (*mcp.CallToolResult, startAuthOut, error) {
 	call := t.caller(req, "")
-	if call.TokenSubject != "" && !in.Force {
+	var driveScopes []string
+	if in.Scope != "" {
+		sc, err := t.driveScopeArg(in.Scope)
+		if err != nil {
+			return nil, startAuthOut{}, err
+		}
+		driveScopes = []string{sc}
+		if !t.grantLacks(ctx, call, sc) {
+			in.Scope = "" // already granted: nothing new to ask Google for
+		}
+	}
+	if call.TokenSubject != "" && !in.Force && in.Scope == "" {
 		msg := fmt.Sprintf("This connection is already signed in to Google as %s through your MCP client's OAuth login; the Drive tools use it. "+
 			"Nothing to do. (To add Drive permissions, call start_google_auth with force: true.)", call.TokenSubject)
 		return text(msg), startAuthOut{AlreadyConnected: call.TokenSubject, Method: string(identity.MethodOAuth)}, nil
 	}
-	if !in.Force {
+	if !in.Force && in.Scope == "" {
 		id, err := t.Resolver.Resolve(ctx, identity.Call{SessionKey: call.SessionKey})
 		if err == nil && id.Method == identity.MethodSession && (in.UserGoogleEmail == "" || google.NormalizeEmail(in.UserGoogleEmail) == id.Email) {
 			msg := fmt.Sprintf("This session is already connected to Google as %s; the Drive tools use it. "+
@@ -107,6 +120,7 @@ func (t *tools) startGoogleAuth(ctx context.Context, req *mcp.CallToolRequest, i
 		SessionKey:   call.SessionKey,
 		LoginHint:    loginHint,
 		ForceConsent: in.Force,
+		DriveScopes:  driveScopes,
 	})
 	if err != nil {
 		return nil, startAuthOut{}, userErrorf(err, "Could not start the Google sign-in (%v). Try again in a moment.", err)
@@ -120,6 +134,40 @@ func (t *tools) startGoogleAuth(ctx context.Context, req *mcp.CallToolRequest, i
 		b.WriteString("This connection has no MCP session to bind, so after signing in pass user_google_email to the tools (local mode) or use OAuth.")
 	}
 	return text(b.String()), startAuthOut{AuthURL: authURL, ExpiresInSeconds: 600}, nil
+}
+
+// driveScopeArg reads start_google_auth's scope argument.
+func (t *tools) driveScopeArg(arg string) (string, error) {
+	name := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(arg)), "drive.")
+	var sc string
+	switch name {
+	case "file", "readonly":
+		sc = google.DriveScope(name)
+	case "full", "drive":
+		sc = google.ScopeDrive
+	default:
+		return "", userErrorf(nil, "scope %q is not one of file, readonly, full. Call start_google_auth again with one of them.", arg)
+	}
+	if !slices.Contains(t.AllowedDriveScopes, sc) {
+		var allowed []string
+		for _, a := range t.AllowedDriveScopes {
+			allowed = append(allowed, google.ShortScope(a))
+		}
+		return "", userErrorf(nil, "This server may only ask Google for %s access (its --drive-scope setting), not %s. Ask its operator for --drive-scope full to allow more.",
+			strings.Join(allowed, " or "), google.ShortScope(sc))
+	}
+	return sc, nil
+}
+
+// grantLacks reports whether the account this call acts as (if any) has not
+// yet granted scope.
+func (t *tools) grantLacks(ctx context.Context, call identity.Call, scope string) bool {
+	id, err := t.Resolver.Resolve(ctx, call)
+	if err != nil {
+		return true
+	}
+	acct, err := t.Grants.Account(ctx, id.Email)
+	return err != nil || !slices.Contains(acct.Scopes, scope)
 }
 
 func (t *tools) checkDriveAuth(ctx context.Context, req *mcp.CallToolRequest, in checkAuthIn) (*mcp.CallToolResult, checkAuthOut, error) {
