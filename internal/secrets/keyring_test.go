@@ -33,7 +33,8 @@ func TestSealOpenRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(plaintext) > 0 && bytes.Contains(sealed, plaintext) {
+		// A short plaintext can appear in random bytes by chance; a long one cannot.
+		if len(plaintext) >= 16 && bytes.Contains(sealed, plaintext) {
 			t.Errorf("sealed blob contains the plaintext")
 		}
 		got, err := ring.Open(sealed, []byte("ada@example.com"))
