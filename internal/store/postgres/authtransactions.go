@@ -1,0 +1,59 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/drivemcp/drivemcp/internal/store"
+)
+
+const authTransactionColumns = `state, kind, google_verifier, google_scopes, login_hint, force_consent, session_id,
+	client_id, redirect_uri, client_state, code_challenge, resource, scopes, created_at, expires_at`
+
+// CreateAuthTransaction stores a pending flow; store.ErrAlreadyExists if the
+// state is taken.
+func (s *Store) CreateAuthTransaction(ctx context.Context, t store.AuthTransaction) error {
+	if _, err := s.pool.Exec(ctx, `INSERT INTO auth_transactions (`+authTransactionColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		t.State, string(t.Kind), t.GoogleVerifier, dbList(t.GoogleScopes), t.LoginHint, t.ForceConsent, t.SessionID,
+		t.ClientID, t.RedirectURI, t.ClientState, t.CodeChallenge, t.Resource, dbList(t.Scopes),
+		dbTime(t.CreatedAt), dbTime(t.ExpiresAt)); err != nil {
+		return wrap(ctx, "creating auth transaction", err)
+	}
+	return nil
+}
+
+// TakeAuthTransaction removes and returns the transaction for state, or
+// store.ErrNotFound if it is unknown or expired at now.
+//
+// DELETE … RETURNING is the whole transaction: of two takers, in this
+// process or another, the second waits for the first's row lock and then
+// finds the row gone. An expired transaction is deleted as well, being of no
+// further use.
+func (s *Store) TakeAuthTransaction(ctx context.Context, state string, now time.Time) (store.AuthTransaction, error) {
+	var (
+		t                store.AuthTransaction
+		kind             string
+		created, expires *time.Time
+	)
+	err := s.pool.QueryRow(ctx, `DELETE FROM auth_transactions WHERE state = $1 RETURNING `+authTransactionColumns, state).
+		Scan(&t.State, &kind, &t.GoogleVerifier, &t.GoogleScopes, &t.LoginHint, &t.ForceConsent, &t.SessionID,
+			&t.ClientID, &t.RedirectURI, &t.ClientState, &t.CodeChallenge, &t.Resource, &t.Scopes, &created, &expires)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.AuthTransaction{}, fmt.Errorf("postgres: auth transaction: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return store.AuthTransaction{}, wrap(ctx, "taking auth transaction", err)
+	}
+	t.Kind = store.FlowKind(kind)
+	t.GoogleScopes, t.Scopes = fromList(t.GoogleScopes), fromList(t.Scopes)
+	t.CreatedAt, t.ExpiresAt = fromDB(created), fromDB(expires)
+	if t.ExpiresAt.Before(instant(now)) {
+		return store.AuthTransaction{}, fmt.Errorf("postgres: auth transaction expired: %w", store.ErrNotFound)
+	}
+	return t, nil
+}
