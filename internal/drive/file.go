@@ -24,6 +24,9 @@ type File struct {
 	Size        int64 // 0 for Google Docs types, which have no stored size
 	MD5         string
 	WebViewLink string
+	// Retries counts the requests of this upload that failed and were
+	// resumed (set by Uploader.Upload only).
+	Retries int
 }
 
 // fileFields is the partial response every file call asks Drive for.

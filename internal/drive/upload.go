@@ -82,6 +82,7 @@ type upload struct {
 	committed int64  // bytes Drive has confirmed
 	failures  int    // attempts failed in a row without committed advancing
 	restarts  int    // sessions replaced after Drive lost them
+	retries   int    // failed attempts over the whole upload, for File.Retries
 }
 
 func (u *Uploader) newUpload(meta FileMeta, src Source, progress Progress) (*upload, error) {
@@ -211,6 +212,7 @@ func (up *upload) run(ctx context.Context) (File, error) {
 // one too many.
 func (up *upload) pause(ctx context.Context, cause error) error {
 	up.failures++
+	up.retries++
 	if up.failures >= up.maxAttempts {
 		return fmt.Errorf("drive: upload gave up after %d attempts in a row without progress: %w", up.failures, cause)
 	}
@@ -263,5 +265,6 @@ func (up *upload) finish(f File) (File, error) {
 		total = up.digest.sent()
 	}
 	up.progress.done(total)
+	f.Retries = up.retries
 	return f, nil
 }

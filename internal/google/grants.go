@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/drivemcp/drivemcp/internal/metrics"
 	"github.com/drivemcp/drivemcp/internal/secrets"
 	"github.com/drivemcp/drivemcp/internal/store"
 )
@@ -45,6 +46,8 @@ type Grants struct {
 	// stale holds, per account, an access token Google rejected before its
 	// expiry; it is refreshed however fresh it looks.
 	stale sync.Map // email → access token
+	// Metrics, if set, counts refresh outcomes.
+	Metrics *metrics.Metrics
 }
 
 // NewGrants wires the grant keeper.
@@ -109,7 +112,9 @@ func (g *Grants) Token(ctx context.Context, email string) (*oauth2.Token, error)
 	if g.usable(email, tok) {
 		return tok, nil
 	}
+	led := false
 	v, err, _ := g.refreshing.Do(email, func() (any, error) {
+		led = true
 		// Detached from one caller's cancellation: the others wait on it too.
 		// Short, because the store holds the account's lock meanwhile (on
 		// SQLite, the whole database's write lock).
@@ -118,6 +123,9 @@ func (g *Grants) Token(ctx context.Context, email string) (*oauth2.Token, error)
 		defer cancel()
 		return g.refresh(ctx, email)
 	})
+	if !led {
+		g.Metrics.Refresh("joined")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -135,6 +143,7 @@ func (g *Grants) refresh(ctx context.Context, email string) (*oauth2.Token, erro
 			return acct, err
 		}
 		if g.usable(email, tok) {
+			g.Metrics.Refresh("reused") // another process refreshed while we waited
 			fresh = tok
 			return acct, nil
 		}
@@ -149,8 +158,10 @@ func (g *Grants) refresh(ctx context.Context, email string) (*oauth2.Token, erro
 				// remember it, so calls fail fast with the right advice.
 				acct.NeedsReconsent = true
 				reconsent = true
+				g.Metrics.Refresh("reconsent")
 				return acct, nil
 			}
+			g.Metrics.Refresh("failed")
 			return acct, fmt.Errorf("refreshing the Google token for %s: %w", email, err)
 		}
 		if newTok.RefreshToken == "" {
@@ -163,6 +174,7 @@ func (g *Grants) refresh(ctx context.Context, email string) (*oauth2.Token, erro
 		acct.SealedToken = sealed
 		acct.LastRefreshAt = g.now()
 		fresh = newTok
+		g.Metrics.Refresh("refreshed")
 		return acct, nil
 	})
 	if errors.Is(err, store.ErrNotFound) {

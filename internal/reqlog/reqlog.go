@@ -1,0 +1,87 @@
+// Package reqlog gives every HTTP request an id and one log line, and
+// records it in the metrics. The id is returned in X-Request-Id and quoted
+// by error pages, so a user's report leads straight to the log line.
+package reqlog
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/drivemcp/drivemcp/internal/metrics"
+)
+
+type ctxKey struct{}
+
+// RequestID returns the id of the request ctx belongs to ("" outside one).
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(ctxKey{}).(string)
+	return id
+}
+
+// saneID accepts a caller's X-Request-Id only if it cannot forge log lines.
+var saneID = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
+
+// Middleware wraps h: request id, one log line per request (never the query
+// string: it can carry codes and states), metrics by route pattern.
+func Middleware(h http.Handler, log *slog.Logger, m *metrics.Metrics) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !saneID.MatchString(id) {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-Id", id)
+		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
+		h.ServeHTTP(rec, r)
+		d := time.Since(start)
+		m.HTTPRequest(r.Pattern, r.Method, rec.status, d)
+		level := slog.LevelInfo
+		switch {
+		case rec.status >= 500:
+			level = slog.LevelWarn
+		case r.Pattern == "/healthz" || r.Pattern == "/readyz" || r.Pattern == "/metrics":
+			level = slog.LevelDebug
+		}
+		log.Log(r.Context(), level, "http request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+			"route", r.Pattern, "status", rec.status, "bytes", rec.bytes, "duration_ms", float64(d.Microseconds())/1000)
+	})
+}
+
+// recorder remembers the status and size of a response. It passes Flush
+// and the rest through (Unwrap), as MCP's event streams need.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+	wrote  bool
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+func (r *recorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
