@@ -9,4 +9,6 @@
 // connection, resends the whole chunk instead of asking the session what it
 // kept. Here a file is sent in one streaming request, read straight from
 // disk, and a failure resumes from the session's own account of its bytes.
+// Everything else (list, search, content, folders, sharing) uses the
+// generated drive/v3 client, pointed at the same endpoint.
 package drive

@@ -148,3 +148,26 @@ func (e *Emulator) Notifications() []Notification {
 	defer e.mu.Unlock()
 	return slices.Clone(e.notifications)
 }
+
+// Permission is a snapshot of one entry of a file's access list.
+type Permission struct {
+	ID, Type, Role     string
+	Email, Domain      string // for user/group and domain permissions
+	AllowFileDiscovery bool
+}
+
+// Permissions returns a file's access list (its owner first), or nil if
+// there is no such file.
+func (e *Emulator) Permissions(fileID string) []Permission {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f, ok := e.files[fileID]
+	if !ok {
+		return nil
+	}
+	out := make([]Permission, len(f.perms))
+	for i, p := range f.perms {
+		out[i] = Permission{ID: p.id, Type: p.typ, Role: p.role, Email: p.email, Domain: p.domain, AllowFileDiscovery: p.allowDiscovery}
+	}
+	return out
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/drivemcp/drivemcp/internal/authserver"
 	"github.com/drivemcp/drivemcp/internal/google"
 	"github.com/drivemcp/drivemcp/internal/identity"
+	"github.com/drivemcp/drivemcp/internal/metrics"
 )
 
 // Version is reported to clients in the initialize handshake.
@@ -39,9 +40,17 @@ type Deps struct {
 	Logger    *slog.Logger
 	// MaxInlineBytes caps create_drive_file's content (default 32 MiB).
 	MaxInlineBytes int64
+	// Metrics, if set, counts uploads.
+	Metrics *metrics.Metrics
 	// AllowedDriveScopes are the Google Drive scopes start_google_auth may
 	// ask for (default: google.ScopeDriveFile only).
 	AllowedDriveScopes []string
+	// AllowPrivateURLs lets create_drive_file's fileUrl reach loopback and
+	// private addresses (--allow-private-urls). The cloud metadata service
+	// and link-local addresses stay refused.
+	AllowPrivateURLs bool
+	// MaxDownloadBytes caps a file copied from fileUrl (default 1 GiB).
+	MaxDownloadBytes int64
 }
 
 // stdioSessionKey is the binding key of the stdio transport: a stdio server
@@ -73,6 +82,7 @@ func New(d Deps) *mcp.Server {
 	s.AddReceivingMiddleware(explainArgumentErrors)
 	t.addAuthTools(s)
 	t.addUploadTools(s)
+	t.addDriveTools(s)
 	return s
 }
 

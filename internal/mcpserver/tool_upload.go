@@ -2,6 +2,7 @@ package mcpserver
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"io/fs"
 	"mime"
 	"net/http"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -21,10 +23,11 @@ import (
 
 type uploadFileIn struct {
 	AccountArg
-	FilePath string `json:"filepath" jsonschema:"path of the local file to upload; absolute, or relative to an upload root"`
-	FolderID string `json:"folder_id,omitempty" jsonschema:"Drive folder to upload into (default: root, i.e. My Drive)"`
-	FileName string `json:"filename,omitempty" jsonschema:"name of the file in Drive (default: the local file's name)"`
-	MimeType string `json:"mime_type,omitempty" jsonschema:"MIME type (default: guessed from the name and content)"`
+	FilePath   string `json:"filepath" jsonschema:"path of the local file to upload; absolute, or relative to an upload root"`
+	FolderID   string `json:"folder_id,omitempty" jsonschema:"Drive folder to upload into (default: root, i.e. My Drive)"`
+	FolderPath string `json:"folder_path,omitempty" jsonschema:"instead of folder_id: a folder path from My Drive such as Reports/2026; missing folders are created"`
+	FileName   string `json:"filename,omitempty" jsonschema:"name of the file in Drive (default: the local file's name)"`
+	MimeType   string `json:"mime_type,omitempty" jsonschema:"MIME type (default: guessed from the name and content)"`
 }
 
 type createFileIn struct {
@@ -32,8 +35,9 @@ type createFileIn struct {
 	FileName      string `json:"file_name" jsonschema:"name of the new file in Drive"`
 	Content       string `json:"content,omitempty" jsonschema:"text content of the file"`
 	ContentBase64 string `json:"content_base64,omitempty" jsonschema:"binary content, base64-encoded (instead of content)"`
-	FileURL       string `json:"fileUrl,omitempty" jsonschema:"an http(s) URL whose body becomes the file (instead of content)"`
+	FileURL       string `json:"fileUrl,omitempty" jsonschema:"an http(s) URL whose body becomes the file (instead of content); only public addresses unless the server allows private ones"`
 	FolderID      string `json:"folder_id,omitempty" jsonschema:"Drive folder to create the file in (default: root)"`
+	FolderPath    string `json:"folder_path,omitempty" jsonschema:"instead of folder_id: a folder path from My Drive such as Reports/2026; missing folders are created"`
 	MimeType      string `json:"mime_type,omitempty" jsonschema:"MIME type (default: text/plain for content, guessed otherwise)"`
 }
 
@@ -57,15 +61,19 @@ func (t *tools) addUploadTools(s *mcp.Server) {
 			"reports progress, survives network errors, and verifies the checksum Drive reports.",
 	}, t.uploadFile)
 	mcp.AddTool(s, &mcp.Tool{
-		Name:        "create_drive_file",
-		Title:       "Create a Google Drive file from content",
-		Description: "Creates a file in Google Drive from text (content) or bytes (content_base64).",
+		Name:  "create_drive_file",
+		Title: "Create a Google Drive file from content",
+		Description: "Creates a file in Google Drive from text (content), bytes (content_base64), or the body of an http(s) URL (fileUrl), " +
+			"which is streamed into Drive. Give mime_type application/vnd.google-apps.document (or .spreadsheet) to turn text into a Google Doc (or Sheet).",
 	}, t.createFile)
 }
 
 func (t *tools) uploadFile(ctx context.Context, req *mcp.CallToolRequest, in uploadFileIn) (*mcp.CallToolResult, uploadOut, error) {
 	if strings.TrimSpace(in.FilePath) == "" {
 		return nil, uploadOut{}, userErrorf(nil, "filepath is empty: give the path of the local file to upload.")
+	}
+	if err := checkFolderArgs("folder_id", in.FolderID, in.FolderPath); err != nil {
+		return nil, uploadOut{}, err
 	}
 	id, err := t.resolve(ctx, req, in.UserGoogleEmail)
 	if err != nil {
@@ -88,8 +96,12 @@ func (t *tools) uploadFile(ctx context.Context, req *mcp.CallToolRequest, in upl
 	if mimeType == "" {
 		mimeType = guessMIME(name, io.NewSectionReader(f, 0, 512))
 	}
+	folderID, err := t.uploadFolder(ctx, id.Email, in.FolderID, in.FolderPath)
+	if err != nil {
+		return nil, uploadOut{}, err
+	}
 	src := drive.Source{ReaderAt: f, Size: fi.Size()}
-	return t.upload(ctx, req, id.Email, name, mimeType, in.FolderID, src)
+	return t.upload(ctx, req, id.Email, name, mimeType, folderID, src)
 }
 
 func (t *tools) createFile(ctx context.Context, req *mcp.CallToolRequest, in createFileIn) (*mcp.CallToolResult, uploadOut, error) {
@@ -105,8 +117,11 @@ func (t *tools) createFile(ctx context.Context, req *mcp.CallToolRequest, in cre
 	if given > 1 {
 		return nil, uploadOut{}, userErrorf(nil, "Give only one of content, content_base64 and fileUrl.")
 	}
+	if err := checkFolderArgs("folder_id", in.FolderID, in.FolderPath); err != nil {
+		return nil, uploadOut{}, err
+	}
 	if in.FileURL != "" {
-		return nil, uploadOut{}, userErrorf(nil, "fileUrl is not supported by this server yet: download the file and pass its bytes as content_base64, or text as content.")
+		return t.createFromURL(ctx, req, in)
 	}
 	id, err := t.resolve(ctx, req, in.UserGoogleEmail)
 	if err != nil {
@@ -138,7 +153,66 @@ func (t *tools) createFile(ctx context.Context, req *mcp.CallToolRequest, in cre
 		}
 	}
 	src := drive.Source{ReaderAt: bytes.NewReader(data), Size: int64(len(data))}
-	return t.upload(ctx, req, id.Email, in.FileName, mimeType, in.FolderID, src)
+	if in.Content != "" && isGoogleType(mimeType) {
+		src.MediaType = "text/plain; charset=utf-8" // text Drive converts into the Google type
+	}
+	folderID, err := t.uploadFolder(ctx, id.Email, in.FolderID, in.FolderPath)
+	if err != nil {
+		return nil, uploadOut{}, err
+	}
+	return t.upload(ctx, req, id.Email, in.FileName, mimeType, folderID, src)
+}
+
+// createFromURL streams fileUrl's body into a new Drive file: nothing is
+// requested from an address the server may not reach, and nothing is held
+// in memory beyond the uploader's one chunk.
+func (t *tools) createFromURL(ctx context.Context, req *mcp.CallToolRequest, in createFileIn) (*mcp.CallToolResult, uploadOut, error) {
+	u, err := parseFileURL(in.FileURL)
+	if err != nil {
+		return nil, uploadOut{}, err
+	}
+	id, err := t.resolve(ctx, req, in.UserGoogleEmail)
+	if err != nil {
+		return nil, uploadOut{}, err
+	}
+	remote, err := openURL(ctx, t.urlPolicy(), u, t.maxDownloadBytes())
+	if err != nil {
+		if e := t.explainFetch(u, err); e != nil {
+			return nil, uploadOut{}, e
+		}
+		return nil, uploadOut{}, userErrorf(err, "Could not download fileUrl (%v). Check the URL and try again.", err)
+	}
+	defer remote.Body.Close()
+	mimeType := in.MimeType
+	if mimeType == "" {
+		mimeType = cmp.Or(remote.MediaType, mime.TypeByExtension(filepath.Ext(in.FileName)), mime.TypeByExtension(path.Ext(u.Path)), "application/octet-stream")
+	}
+	src := drive.Source{Reader: remote.Body, Size: remote.Size}
+	if isGoogleType(mimeType) {
+		src.MediaType = remote.MediaType
+	}
+	folderID, err := t.uploadFolder(ctx, id.Email, in.FolderID, in.FolderPath)
+	if err != nil {
+		return nil, uploadOut{}, err
+	}
+	res, out, err := t.upload(ctx, req, id.Email, in.FileName, mimeType, folderID, src)
+	var broken *downloadError
+	switch {
+	case err == nil:
+		return res, out, nil
+	case errors.Is(err, drive.ErrSourceChanged):
+		return nil, out, userErrorf(err, "The download of fileUrl from %s ended before the size it announced, so nothing was created. Try again.", remote.Host)
+	case errors.As(err, &broken):
+		if e := t.explainFetch(u, broken.err); e != nil {
+			return nil, out, e
+		}
+		return nil, out, userErrorf(err, "The download of fileUrl from %s broke off (%v), so nothing was created. Try again.", remote.Host, broken.err)
+	}
+	return nil, out, err
+}
+
+func isGoogleType(mimeType string) bool {
+	return strings.HasPrefix(mimeType, "application/vnd.google-apps.")
 }
 
 // upload sends src to Drive as the account, reporting progress to the client
@@ -154,9 +228,11 @@ func (t *tools) upload(ctx context.Context, req *mcp.CallToolRequest, email, nam
 	started := time.Now()
 	file, err := up.Upload(ctx, drive.FileMeta{Name: name, MimeType: mimeType, Parents: []string{folderID}}, src, progressReporter(ctx, req))
 	if err != nil {
+		t.Metrics.Upload(false, 0, 0, 0)
 		return nil, uploadOut{}, t.explainUpload(name, folderID, err)
 	}
-	t.Logger.Info("uploaded", "bytes", file.Size, "duration", time.Since(started).Round(time.Millisecond))
+	t.Metrics.Upload(true, file.Size, time.Since(started), file.Retries)
+	t.Logger.Info("uploaded", "bytes", file.Size, "retries", file.Retries, "duration", time.Since(started).Round(time.Millisecond))
 	out := uploadOut{
 		FileID: file.ID, Name: file.Name, MimeType: file.MimeType, Size: file.Size, MD5: file.MD5,
 		WebViewLink: file.WebViewLink, Account: email, FolderID: folderID,

@@ -1,0 +1,134 @@
+package mcpserver
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/drivemcp/drivemcp/internal/drive"
+)
+
+type createFolderIn struct {
+	AccountArg
+	FolderName     string `json:"folder_name,omitempty" jsonschema:"name of the new folder (may be omitted when folder_path names the folder itself)"`
+	ParentFolderID string `json:"parent_folder_id,omitempty" jsonschema:"folder to create it in (default: root, i.e. My Drive)"`
+	FolderPath     string `json:"folder_path,omitempty" jsonschema:"instead of parent_folder_id: a path from My Drive such as Reports/2026; folders on it are reused when they exist and created when not"`
+}
+
+type createFolderOut struct {
+	FolderID       string   `json:"folder_id"`
+	Name           string   `json:"name"`
+	ParentFolderID string   `json:"parent_folder_id,omitempty"`
+	Path           string   `json:"path,omitempty" jsonschema:"the folder's path from My Drive, when folder_path was given"`
+	Created        bool     `json:"created" jsonschema:"false when folder_path named a folder that already existed"`
+	CreatedPaths   []string `json:"created_paths,omitempty" jsonschema:"the folders on folder_path that did not exist and were created"`
+	WebViewLink    string   `json:"web_view_link,omitempty"`
+	Account        string   `json:"account"`
+}
+
+func (t *tools) addFolderTools(s *mcp.Server) {
+	mcp.AddTool(s, &mcp.Tool{
+		Name:  "create_drive_folder",
+		Title: "Create a Google Drive folder",
+		Description: "Creates a folder named folder_name in parent_folder_id (default: My Drive). With folder_path instead, " +
+			"makes sure the whole path exists (like mkdir -p), creating only what is missing, and puts folder_name (if given) at its end.",
+	}, t.createDriveFolder)
+}
+
+func (t *tools) createDriveFolder(ctx context.Context, req *mcp.CallToolRequest, in createFolderIn) (*mcp.CallToolResult, createFolderOut, error) {
+	name := strings.TrimSpace(in.FolderName)
+	if name == "" && strings.TrimSpace(in.FolderPath) == "" {
+		return nil, createFolderOut{}, userErrorf(nil, "folder_name is empty: say what the new folder should be called (or give folder_path, such as Reports/2026).")
+	}
+	if strings.Contains(name, "/") && in.FolderPath == "" {
+		// A slash in a Drive name is legal but almost never meant.
+		return nil, createFolderOut{}, userErrorf(nil, "folder_name %q contains a slash: to create nested folders pass it as folder_path instead; "+
+			"a single folder's name cannot contain /.", name)
+	}
+	if err := checkFolderArgs("parent_folder_id", in.ParentFolderID, in.FolderPath); err != nil {
+		return nil, createFolderOut{}, err
+	}
+	id, files, err := t.driveFiles(ctx, req, in.UserGoogleEmail)
+	if err != nil {
+		return nil, createFolderOut{}, err
+	}
+	out := createFolderOut{Account: id.Email}
+	if in.FolderPath != "" {
+		path := in.FolderPath
+		if name != "" {
+			path += "/" + name
+		}
+		fp, err := files.ResolveFolderPath(ctx, path, true)
+		if err != nil {
+			return nil, createFolderOut{}, t.explainFolderPath(ctx, id.Email, path, err)
+		}
+		out.FolderID, out.Name, out.Path, out.WebViewLink = fp.Folder.ID, fp.Folder.Name, fp.Path, fp.Folder.WebViewLink
+		out.CreatedPaths, out.Created = fp.Created, len(fp.Created) > 0
+		if len(fp.Folder.Parents) > 0 {
+			out.ParentFolderID = fp.Folder.Parents[0]
+		}
+		msg := fmt.Sprintf("The folder %s already existed; nothing was created. Folder id: %s.", fp.Path, out.FolderID)
+		if out.Created {
+			msg = fmt.Sprintf("Created %s in %s's My Drive. Folder id: %s.", strings.Join(fp.Created, ", "), id.Email, out.FolderID)
+		}
+		return text(msg), out, nil
+	}
+	parent := cmp.Or(strings.TrimSpace(in.ParentFolderID), "root")
+	folder, err := files.CreateFolder(ctx, name, parent)
+	if err != nil {
+		return nil, createFolderOut{}, t.explainDrive(ctx, id.Email, err,
+			fmt.Sprintf("Drive has no folder %q that this account can see. Check parent_folder_id (omit it to create the folder in My Drive).", parent))
+	}
+	out.FolderID, out.Name, out.WebViewLink, out.Created = folder.ID, folder.Name, folder.WebViewLink, true
+	if len(folder.Parents) > 0 {
+		out.ParentFolderID = folder.Parents[0]
+	}
+	msg := fmt.Sprintf("Created the folder %q as %s. Folder id: %s.", folder.Name, id.Email, folder.ID)
+	if folder.WebViewLink != "" {
+		msg += " Link: " + folder.WebViewLink
+	}
+	return text(msg), out, nil
+}
+
+// checkFolderArgs refuses a folder id and a folder path together: they
+// would name two places.
+func checkFolderArgs(idArg, folderID, folderPath string) error {
+	if strings.TrimSpace(folderID) != "" && strings.TrimSpace(folderPath) != "" {
+		return userErrorf(nil, "Give either %s or folder_path, not both: they name the same thing in two ways.", idArg)
+	}
+	if folderPath != "" {
+		if _, err := drive.SplitFolderPath(folderPath); err != nil {
+			return userErrorf(err, "folder_path %q names no folder: give folder names from My Drive down, separated by /, such as Reports/2026 (no . or ..).", folderPath)
+		}
+	}
+	return nil
+}
+
+// uploadFolder is where an upload goes: folderID (default My Drive), or
+// folderPath, created where missing.
+func (t *tools) uploadFolder(ctx context.Context, email, folderID, folderPath string) (string, error) {
+	if folderPath == "" {
+		return cmp.Or(strings.TrimSpace(folderID), "root"), nil
+	}
+	files, err := t.filesFor(ctx, email)
+	if err != nil {
+		return "", err
+	}
+	fp, err := files.ResolveFolderPath(ctx, folderPath, true)
+	if err != nil {
+		return "", t.explainFolderPath(ctx, email, folderPath, err)
+	}
+	return fp.Folder.ID, nil
+}
+
+func (t *tools) explainFolderPath(ctx context.Context, email, path string, err error) error {
+	var api *drive.APIError
+	if errors.Is(err, drive.ErrInvalidArgument) && !errors.As(err, &api) {
+		return userErrorf(err, "folder_path %q names no folder: give folder names from My Drive down, separated by /, such as Reports/2026 (no . or ..).", path)
+	}
+	return t.explainDrive(ctx, email, err, fmt.Sprintf("A folder on the path %q could not be found or created. Check folder_path.", path))
+}
