@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/oauth2"
 
@@ -40,7 +42,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if s.consentRemembered(r, req.client.ID, req.redirectURI) {
+	if s.consentRemembered(r, req.client.ID, req.redirectURI, req.scopes) {
 		s.sendToGoogle(w, r, req)
 		return
 	}
@@ -99,6 +101,9 @@ func (s *Server) parseAuthorize(w http.ResponseWriter, r *http.Request) (authori
 	for p, vs := range q {
 		if len(vs) > 1 {
 			return back(errInvalidRequest, "parameter "+p+" is repeated")
+		}
+		if !cleanValue(vs[0]) {
+			return back(errInvalidRequest, "parameter "+p+" is not valid UTF-8 text")
 		}
 	}
 	if len(req.state) > 2000 {
@@ -196,11 +201,18 @@ func (s *Server) finishProxy(w http.ResponseWriter, r *http.Request, tx store.Au
 		s.redirectError(w, r, tx.RedirectURI, tx.ClientState, errTemporarilyUnavailable, "the sign-in could not be recorded; try again")
 		return
 	}
+	s.metrics.OAuthOutcome("authorize", "ok")
 	q := url.Values{"code": {code}, "iss": {s.issuer}}
 	if tx.ClientState != "" {
 		q.Set("state", tx.ClientState)
 	}
 	http.Redirect(w, r, withQuery(tx.RedirectURI, q), http.StatusFound)
+}
+
+// cleanValue rejects what no legitimate parameter holds and some databases
+// refuse to store: invalid UTF-8 and NUL bytes.
+func cleanValue(v string) bool {
+	return utf8.ValidString(v) && !strings.ContainsRune(v, 0)
 }
 
 func containsString(list []string, s string) bool {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/drivemcp/drivemcp/internal/google"
 	"github.com/drivemcp/drivemcp/internal/identity"
+	"github.com/drivemcp/drivemcp/internal/metrics"
 	"github.com/drivemcp/drivemcp/internal/secrets"
 	"github.com/drivemcp/drivemcp/internal/store"
 	"github.com/drivemcp/drivemcp/internal/web"
@@ -57,6 +58,7 @@ type Server struct {
 	keys         *secrets.Keyring
 	signer       *signer
 	cimd         *ClientMetadataDocuments // nil: CIMD off
+	metrics      *metrics.Metrics
 	accessTTL    time.Duration
 	refreshTTL   time.Duration
 	grace        time.Duration
@@ -80,9 +82,10 @@ type Options struct {
 	Keys *secrets.Keyring
 	// ClientMetadataDocuments enables https client_ids (nil: only registered clients).
 	ClientMetadataDocuments *ClientMetadataDocuments
-	AccessTokenTTL          time.Duration // default 1h
-	RefreshTokenTTL         time.Duration // default 30 days, renewed on each rotation
-	RefreshGrace            time.Duration // default 30s
+	Metrics                 *metrics.Metrics // optional
+	AccessTokenTTL          time.Duration    // default 1h
+	RefreshTokenTTL         time.Duration    // default 30 days, renewed on each rotation
+	RefreshGrace            time.Duration    // default 30s
 }
 
 // New builds the login server.
@@ -110,7 +113,7 @@ func New(o Options) *Server {
 		store: o.Store, grants: o.Grants, resolver: o.Resolver, pages: o.Pages,
 		log: o.Logger, driveScope: o.DriveScope, now: time.Now,
 		issuer: base, resource: base + "/mcp", defaultScope: google.ShortScope(o.DriveScope),
-		keys: o.Keys, cimd: o.ClientMetadataDocuments,
+		keys: o.Keys, cimd: o.ClientMetadataDocuments, metrics: o.Metrics,
 		accessTTL: o.AccessTokenTTL, refreshTTL: o.RefreshTokenTTL, grace: o.RefreshGrace,
 	}
 	if len(o.AllowedDriveScopes) == 0 {

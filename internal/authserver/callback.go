@@ -10,6 +10,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/drivemcp/drivemcp/internal/google"
+	"github.com/drivemcp/drivemcp/internal/reqlog"
 	"github.com/drivemcp/drivemcp/internal/store"
 	"github.com/drivemcp/drivemcp/internal/web"
 )
@@ -26,7 +27,7 @@ func (s *Server) HandleGoogleCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	state := q.Get("state")
-	if state == "" {
+	if state == "" || !cleanValue(state) || len(state) > 200 {
 		s.fail(w, r, web.Error{Title: "Missing sign-in state",
 			Message:  "This page is where Google sends you back after a sign-in, but the link carries no state.",
 			NextStep: "Start the sign-in again from your assistant (start_google_auth) or MCP client."}, nil)
@@ -177,7 +178,11 @@ func (s *Server) googleRefused(w http.ResponseWriter, r *http.Request, tx store.
 
 // fail renders an error page and logs it under a reference the page shows.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, page web.Error, cause error) {
-	page.Reference = randomToken(6)
+	page.Reference = reqlog.RequestID(r.Context())
+	if page.Reference == "" {
+		page.Reference = randomToken(6)
+	}
+	s.metrics.OAuthOutcome("page", strings.ToLower(strings.ReplaceAll(http.StatusText(max(page.Status, 400)), " ", "_")))
 	level := s.log.Info
 	if page.Status >= 500 {
 		level = s.log.Warn

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/drivemcp/drivemcp/internal/store"
@@ -88,6 +89,9 @@ func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	consentID := r.PostForm.Get("consent_id")
+	if !cleanValue(consentID) || len(consentID) > 200 {
+		consentID = ""
+	}
 	cookie, err := r.Cookie(csrfCookie)
 	if consentID == "" || err != nil || !s.signer.verify(r.PostForm.Get("csrf"), csrfPurpose, consentID, cookie.Value) {
 		s.fail(w, r, web.Error{Status: http.StatusForbidden, Title: "Consent could not be verified",
@@ -106,7 +110,7 @@ func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.PostForm.Get("remember") != "" {
-		s.rememberConsent(w, tx.ClientID, tx.RedirectURI)
+		s.rememberConsent(w, tx.ClientID, tx.RedirectURI, tx.Scopes)
 	}
 	client, err := s.lookupClient(r.Context(), tx.ClientID)
 	if err != nil {
@@ -126,23 +130,38 @@ func consentCookieName(clientID string) string {
 	return consentCookieFor + hex.EncodeToString(sum[:8])
 }
 
-func (s *Server) rememberConsent(w http.ResponseWriter, clientID, redirectURI string) {
+func (s *Server) rememberConsent(w http.ResponseWriter, clientID, redirectURI string, scopes []string) {
 	exp := s.now().Add(consentCookieTTL)
+	payload := clientID + "\n" + redirectURI + "\n" + strings.Join(scopes, " ")
 	http.SetCookie(w, &http.Cookie{
-		Name: consentCookieName(clientID), Value: s.signer.sealValue(consentPurpose, clientID+"\n"+redirectURI, exp),
+		Name: consentCookieName(clientID), Value: s.signer.sealValue(consentPurpose, payload, exp),
 		Path: "/oauth/", Expires: exp, HttpOnly: true, Secure: strings.HasPrefix(s.issuer, "https://"), SameSite: http.SameSiteLaxMode,
 	})
 }
 
-// consentRemembered reports whether this browser approved this client for
-// this exact redirect URI before; a new redirect URI asks again.
-func (s *Server) consentRemembered(r *http.Request, clientID, redirectURI string) bool {
+// consentRemembered reports whether this browser approved this client, for
+// this exact redirect URI and at least these scopes, before. A new redirect
+// URI or a wider scope (a step-up) asks again.
+func (s *Server) consentRemembered(r *http.Request, clientID, redirectURI string, scopes []string) bool {
 	c, err := r.Cookie(consentCookieName(clientID))
 	if err != nil {
 		return false
 	}
 	payload, ok := s.signer.openValue(consentPurpose, c.Value, s.now())
-	return ok && payload == clientID+"\n"+redirectURI
+	if !ok {
+		return false
+	}
+	parts := strings.SplitN(payload, "\n", 3)
+	if len(parts) != 3 || parts[0] != clientID || parts[1] != redirectURI {
+		return false
+	}
+	approved := strings.Fields(parts[2])
+	for _, sc := range scopes {
+		if !slices.Contains(approved, sc) {
+			return false
+		}
+	}
+	return true
 }
 
 func redirectHost(u *url.URL) string {

@@ -62,6 +62,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // redirectError sends the user agent back to a verified redirect URI with
 // an RFC 6749 §4.1.2.1 error, the client's state and our issuer (RFC 9207).
 func (s *Server) redirectError(w http.ResponseWriter, r *http.Request, redirectURI, state, code, description string) {
+	s.metrics.OAuthOutcome("authorize", code)
 	q := url.Values{"error": {code}, "iss": {s.issuer}}
 	if description != "" {
 		q.Set("error_description", description)

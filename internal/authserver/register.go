@@ -77,6 +77,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	client, oerr := s.validateRegistration(req)
 	if oerr != nil {
+		s.metrics.OAuthOutcome("register", oerr.Code)
 		writeError(w, oerr)
 		return
 	}
@@ -93,6 +94,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newError(http.StatusServiceUnavailable, errTemporarilyUnavailable, "the registration could not be stored; try again"))
 		return
 	}
+	s.metrics.OAuthOutcome("register", "ok")
 	s.log.Info("client registered", "client_id", client.ID, "name", client.Name, "auth_method", client.TokenEndpointAuthMethod)
 	resp := registrationResponse{
 		ClientID: client.ID, ClientSecret: secret, ClientIDIssuedAt: client.CreatedAt.Unix(),

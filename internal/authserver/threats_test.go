@@ -481,3 +481,30 @@ func TestCallback_WithheldRefreshTokenAsksConsentAgain(t *testing.T) {
 		t.Fatalf("prompted=%v needsReconsent=%v err=%v\n%v", prompted, acct.NeedsReconsent, err, b.Visited)
 	}
 }
+
+// A remembered consent covers the scopes approved, no more: a client that
+// steps up to a wider scope is asked again.
+func TestConsent_RememberedConsentDoesNotCoverWiderScope(t *testing.T) {
+	f := newFixture(t)
+	f.srv.scopes = []string{"drive.file", "drive.readonly", "drive"}
+	id, _ := f.register("none")
+	b := e2etest.NewBrowser("alice@example.com")
+	b.Remember = true
+	q := f.authorizeParams(id, oauth2.GenerateVerifier())
+	q.Set("scope", "drive.readonly")
+	if _, err := b.Run(context.Background(), f.base+"/oauth/authorize?"+q.Encode(), testRedirect); err != nil {
+		t.Fatal(err)
+	}
+	b.Visited = nil
+	q.Set("scope", "drive.readonly drive")
+	if _, err := b.Run(context.Background(), f.base+"/oauth/authorize?"+q.Encode(), testRedirect); err != nil {
+		t.Fatal(err)
+	}
+	asked := false
+	for _, u := range b.Visited {
+		asked = asked || strings.Contains(u, "/oauth/consent")
+	}
+	if !asked {
+		t.Fatal("a consent remembered for drive.readonly was used for drive")
+	}
+}

@@ -42,6 +42,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	client, oerr := s.authenticateClient(r, form)
 	if oerr != nil {
+		s.metrics.OAuthOutcome("token", oerr.Code)
 		writeError(w, oerr)
 		return
 	}
@@ -57,10 +58,12 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		oerr = newError(http.StatusBadRequest, errUnsupportedGrantType, "grant_type must be authorization_code or refresh_token")
 	}
 	if oerr != nil {
+		s.metrics.OAuthOutcome("token", oerr.Code)
 		s.log.Info("token request refused", "client_id", client.ID, "grant_type", form.Get("grant_type"), "error", oerr.Code, "reason", oerr.Description)
 		writeError(w, oerr)
 		return
 	}
+	s.metrics.OAuthOutcome("token", "ok")
 	writeJSON(w, http.StatusOK, resp)
 }
 
@@ -78,6 +81,9 @@ func parseForm(w http.ResponseWriter, r *http.Request) (url.Values, *oauthError)
 	for k, vs := range r.PostForm {
 		if len(vs) > 1 {
 			return nil, newError(http.StatusBadRequest, errInvalidRequest, "parameter "+k+" is repeated")
+		}
+		if !cleanValue(vs[0]) {
+			return nil, newError(http.StatusBadRequest, errInvalidRequest, "parameter "+k+" is not valid UTF-8 text")
 		}
 	}
 	if len(r.URL.Query()) > 0 {
