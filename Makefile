@@ -9,7 +9,9 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 # uploader retries, the emulator): run under the race detector.
 RACE_PKGS := ./internal/authserver/... ./internal/google/... ./internal/drive/... ./internal/googleemu/... ./internal/identity/... ./internal/mcpserver/... ./internal/netguard/... ./internal/secrets/... ./internal/store/...
 
-.PHONY: build demo test test-race vet bench clean
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: build demo test test-race vet bench clean chromium node
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/drivemcp
@@ -20,7 +22,17 @@ demo: build
 vet:
 	$(GO) vet ./...
 
-test: vet
+# The browser tests (e2e/browser_test.go) drive Debian's Chromium and fail
+# without it: install it on a fresh Debian or Ubuntu machine.
+chromium:
+	@test -x /usr/bin/chromium || { $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver; }
+
+# The TypeScript SDK client and the MCP conformance suite run on Node; their
+# pinned npm packages are installed by the tests themselves (npm ci).
+node:
+	@command -v npm >/dev/null || { $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm; }
+
+test: vet chromium node
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race $(RACE_PKGS)
 

@@ -22,11 +22,18 @@ const usage = `drivemcp: Google Drive for MCP clients (Claude, VS Code, MCP Insp
 Usage:
   drivemcp serve [flags]            run the MCP server (HTTP on --addr, or --stdio)
   drivemcp serve --demo             try it with the built-in Google emulator (not real Google)
+  drivemcp login [--no-browser]     connect a Google account from this terminal
+  drivemcp accounts list [--json]   the connected Google accounts
+  drivemcp accounts revoke EMAIL    revoke an account at Google and forget it here
+  drivemcp accounts import DIR      import the older Python server's credentials/*.json
+  drivemcp upload FILE...           upload files to Drive (--folder-id, --account)
+  drivemcp doctor                   check the configuration and what it depends on
   drivemcp google-emulator [flags]  run only the Google emulator (for tests and demos)
   drivemcp version                  print the version
 
-Run "drivemcp serve -h" for the server's flags. Every flag can also be set
-with an environment variable DRIVEMCP_<FLAG> (dashes become underscores).
+Run "drivemcp <command> -h" for a command's flags. Every setting can also be
+set with an environment variable DRIVEMCP_<FLAG> (dashes become underscores)
+or in a TOML file given with --config; see docs/configuration.md.
 `
 
 func main() {
@@ -49,6 +56,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], stdin, stdout, stderr)
+	case "login":
+		return login(ctx, args[1:], stdout, stderr)
+	case "accounts":
+		return accounts(ctx, args[1:], stdout, stderr)
+	case "upload":
+		return upload(ctx, args[1:], stdout, stderr)
+	case "doctor":
+		return doctor(ctx, args[1:], stdout, stderr)
 	case "google-emulator":
 		return runEmulator(ctx, args[1:], stderr)
 	case "version", "--version", "-version":

@@ -20,17 +20,20 @@ import (
 	"github.com/drivemcp/drivemcp/internal/googleemu"
 	"github.com/drivemcp/drivemcp/internal/identity"
 	"github.com/drivemcp/drivemcp/internal/mcpserver"
+	"github.com/drivemcp/drivemcp/internal/metrics"
 	"github.com/drivemcp/drivemcp/internal/netguard"
+	"github.com/drivemcp/drivemcp/internal/reqlog"
 	"github.com/drivemcp/drivemcp/internal/secrets"
 	"github.com/drivemcp/drivemcp/internal/store"
+	"github.com/drivemcp/drivemcp/internal/store/postgres"
 	"github.com/drivemcp/drivemcp/internal/store/sqlite"
 	"github.com/drivemcp/drivemcp/internal/web"
 )
 
 func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	cfg, err := config.ParseServe(args, os.Getenv)
-	if err != nil {
-		return err
+	cfg, err := parseCommand(config.Serve(), args, stdout, stderr)
+	if cfg == nil || err != nil {
+		return err // -h printed the help (nil), or the configuration is wrong
 	}
 	log := newLogger(stderr, cfg.LogLevel)
 	mcpserver.Version = version
@@ -43,37 +46,76 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		defer stopDemo()
 	}
 
-	st, keys, err := openStore(ctx, cfg)
+	m := metrics.New()
+	rawStore, keys, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer rawStore.Close()
+	st := m.Store(rawStore)
 
-	upstream := google.NewUpstream(cfg.GoogleClientID, cfg.GoogleClientSecret, cfg.CallbackURL(), google.EndpointsAt(cfg.GoogleEndpoint), nil)
+	// Every call to Google, from any package, goes through one instrumented
+	// transport.
+	googleTransport := m.GoogleTransport(http.DefaultTransport)
+	upstream := google.NewUpstream(cfg.GoogleClientID, cfg.GoogleClientSecret, cfg.CallbackURL(), google.EndpointsAt(cfg.GoogleEndpoint),
+		&http.Client{Transport: googleTransport, Timeout: 30 * time.Second})
 	grants := google.NewGrants(st, keys, upstream)
+	grants.Metrics = m
 	resolver := identity.NewResolver(st, cfg.TrustedLocal())
 	auth := authserver.New(authserver.Options{
-		Store: st, Grants: grants, Resolver: resolver, Pages: web.NewPages(), Logger: log,
+		Store: st, Grants: grants, Resolver: resolver, Pages: web.NewPages(), Logger: log, Metrics: m,
 		DriveScope: google.DriveScope(cfg.DriveScope), AllowedDriveScopes: google.AllowedDriveScopes(cfg.DriveScope),
 		BaseURL: cfg.BaseURL, Keys: keys,
 		ClientMetadataDocuments: authserver.NewClientMetadataDocuments(netguard.NewClient(netguard.Policy{}, netguard.Options{}), 0),
 	})
 	mcpSrv := mcpserver.New(mcpserver.Deps{
-		Resolver: resolver, Grants: grants, Auth: auth, UploadRoots: cfg.UploadRoots,
-		Stdio: cfg.Stdio, Logger: log, AllowedDriveScopes: google.AllowedDriveScopes(cfg.DriveScope),
+		Resolver: resolver, Grants: grants, Auth: auth, UploadRoots: cfg.UploadRoots, Transport: googleTransport,
+		Stdio: cfg.Stdio, Logger: log, Metrics: m, AllowedDriveScopes: google.AllowedDriveScopes(cfg.DriveScope),
+		AllowPrivateURLs: cfg.AllowPrivateURLs,
+	})
+	m.GaugeFunc("drivemcp_mcp_sessions", "MCP sessions currently open.", func() float64 {
+		n := 0
+		for range mcpSrv.Sessions() {
+			n++
+		}
+		return float64(n)
 	})
 	go cleanExpired(ctx, st, log)
 
+	a := &app{cfg: cfg, log: log, store: st, auth: auth, mcp: mcpSrv, metrics: m}
 	if cfg.Stdio {
-		return serveStdio(ctx, cfg, mcpSrv, auth, st, stdin, stdout, log)
+		return a.serveStdio(ctx, stdin, stdout)
 	}
-	return serveHTTP(ctx, cfg, mcpSrv, auth, st, log)
+	return a.serveHTTP(ctx)
+}
+
+// app is a running server's parts, as the transports need them.
+type app struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	store   store.Store
+	auth    *authserver.Server
+	mcp     *mcp.Server
+	metrics *metrics.Metrics
 }
 
 // openStore opens the database and the key that seals Google tokens in it.
 func openStore(ctx context.Context, cfg *config.Config) (store.Store, *secrets.Keyring, error) {
 	if cfg.IsPostgres() {
-		return nil, nil, errors.New("--db postgres:// is not available in this build yet: use a SQLite file path")
+		keys, err := secrets.ParseKeys(cfg.SecretKey) // config requires --secret-key with Postgres
+		if err != nil {
+			return nil, nil, fmt.Errorf("--secret-key: %w", err)
+		}
+		ring, err := secrets.NewKeyring(keys...)
+		if err != nil {
+			return nil, nil, err
+		}
+		// The URL may hold a password: postgres.Open names host and database itself.
+		st, err := postgres.Open(ctx, cfg.DB)
+		if err != nil {
+			return nil, nil, fmt.Errorf("opening the PostgreSQL database: %w", err)
+		}
+		return st, ring, nil
 	}
 	st, err := sqlite.Open(ctx, cfg.DB)
 	if err != nil {
@@ -102,40 +144,39 @@ func openStore(ctx context.Context, cfg *config.Config) (store.Store, *secrets.K
 	return st, ring, nil
 }
 
-func serveHTTP(ctx context.Context, cfg *config.Config, mcpSrv *mcp.Server, auth *authserver.Server, st store.Store, log *slog.Logger) error {
-	mux := http.NewServeMux()
-	addHealthRoutes(mux, st)
-	auth.Routes(mux)
-	var mcpHandler http.Handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return mcpSrv }, &mcp.StreamableHTTPOptions{
-		Logger:         log,
+func (a *app) serveHTTP(ctx context.Context) error {
+	mux := a.commonRoutes()
+	a.auth.Routes(mux)
+	var mcpHandler http.Handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return a.mcp }, &mcp.StreamableHTTPOptions{
+		Logger:         a.log,
 		SessionTimeout: 30 * time.Minute,
+		Stateless:      a.cfg.Stateless,
 	})
-	if cfg.Auth == config.AuthOAuth {
-		mcpHandler = auth.ProtectMCP(mcpserver.RequireToolScopes(mcpHandler, auth.Scopes(), auth.InsufficientScope))
+	if a.cfg.Auth == config.AuthOAuth {
+		mcpHandler = a.auth.ProtectMCP(mcpserver.RequireToolScopes(mcpHandler, a.auth.Scopes(), a.auth.InsufficientScope))
 	}
 	mux.Handle("/mcp", mcpHandler)
-	ln, err := net.Listen("tcp", cfg.Addr)
+	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("--addr %s: %w", cfg.Addr, err)
+		return fmt.Errorf("--addr %s: %w", a.cfg.Addr, err)
 	}
-	log.Info("drivemcp listening", "mcp", cfg.BaseURL+"/mcp", "auth", cfg.Auth, "addr", ln.Addr().String())
-	return serveUntilDone(ctx, newHTTPServer(mux), ln)
+	a.log.Info("drivemcp listening", "mcp", a.cfg.BaseURL+"/mcp", "auth", a.cfg.Auth, "addr", ln.Addr().String())
+	return serveUntilDone(ctx, newHTTPServer(reqlog.Middleware(mux, a.log, a.metrics)), ln)
 }
 
-func serveStdio(ctx context.Context, cfg *config.Config, mcpSrv *mcp.Server, auth *authserver.Server, st store.Store, stdin io.Reader, stdout io.Writer, log *slog.Logger) error {
-	mux := http.NewServeMux()
-	addHealthRoutes(mux, st)
-	mux.HandleFunc("/oauth2callback", auth.HandleGoogleCallback)
-	ln, err := net.Listen("tcp", cfg.CallbackAddr)
+func (a *app) serveStdio(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
+	mux := a.commonRoutes()
+	mux.HandleFunc("/oauth2callback", a.auth.HandleGoogleCallback)
+	ln, err := net.Listen("tcp", a.cfg.CallbackAddr)
 	if err != nil {
-		return fmt.Errorf("--callback-addr %s (the Google callback of stdio mode): %w", cfg.CallbackAddr, err)
+		return fmt.Errorf("--callback-addr %s (the Google callback of stdio mode): %w", a.cfg.CallbackAddr, err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	httpDone := make(chan error, 1)
-	go func() { httpDone <- serveUntilDone(ctx, newHTTPServer(mux), ln) }()
-	log.Info("drivemcp serving MCP on stdio", "callback", cfg.CallbackURL())
-	err = mcpSrv.Run(ctx, &mcp.IOTransport{Reader: io.NopCloser(stdin), Writer: nopWriteCloser{stdout}})
+	go func() { httpDone <- serveUntilDone(ctx, newHTTPServer(reqlog.Middleware(mux, a.log, a.metrics)), ln) }()
+	a.log.Info("drivemcp serving MCP on stdio", "callback", a.cfg.CallbackURL())
+	err = a.mcp.Run(ctx, &mcp.IOTransport{Reader: io.NopCloser(stdin), Writer: nopWriteCloser{stdout}})
 	cancel()
 	<-httpDone
 	if errors.Is(err, context.Canceled) || errors.Is(err, io.EOF) {
@@ -148,23 +189,27 @@ type nopWriteCloser struct{ io.Writer }
 
 func (nopWriteCloser) Close() error { return nil }
 
-// addHealthRoutes serves liveness and readiness checks.
-func addHealthRoutes(mux *http.ServeMux, st store.Store) {
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+// commonRoutes serves what both transports need: liveness, readiness and
+// metrics.
+func (a *app) commonRoutes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = io.WriteString(w, "ok\n")
 	})
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		w.Header().Set("Content-Type", "text/plain")
-		if err := st.Ping(ctx); err != nil {
+		if err := a.store.Ping(ctx); err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = io.WriteString(w, "store unreachable\n")
 			return
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})
+	mux.Handle("GET /metrics", a.metrics.Handler())
+	return mux
 }
 
 // newHTTPServer bounds how long a client may take to send headers; bodies

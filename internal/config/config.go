@@ -1,11 +1,10 @@
-// Package config turns flags and DRIVEMCP_* environment variables into a
-// validated Config. It holds no globals: cmd/drivemcp builds one per run.
+// Package config turns flags, DRIVEMCP_* environment variables and an
+// optional TOML file into a validated Config, for every drivemcp command.
+// It holds no globals: cmd/drivemcp builds one per run.
 package config
 
 import (
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"net"
 	"net/url"
@@ -27,7 +26,7 @@ const (
 	ScopeFull     = "full"
 )
 
-// Config is everything `drivemcp serve` needs, validated.
+// Config is everything a drivemcp command needs, validated.
 type Config struct {
 	Addr         string
 	BaseURL      string // no trailing slash
@@ -37,13 +36,32 @@ type Config struct {
 	// Google OAuth client. With Demo these are the emulator's demo client.
 	GoogleClientID     string
 	GoogleClientSecret string
+	// GoogleClientSecretsFile is the Google Cloud console JSON the client
+	// was read from ("" if given directly).
+	GoogleClientSecretsFile string
+	// GoogleClientType is "web" or "installed" when the client came from a
+	// client secrets file.
+	GoogleClientType string
+	// GoogleRedirectURIs are the redirect URIs the client secrets file
+	// lists (web clients carry them), for doctor to compare with ours.
+	GoogleRedirectURIs []string
 	GoogleEndpoint     string // "" means Google's real hosts
 	SecretKey          string // base64, possibly several comma-separated
 	Auth               string
 	UploadRoots        []string
 	DriveScope         string
-	Demo               bool
-	LogLevel           string
+	// AllowPrivateURLs lets fileUrl reach loopback and private addresses.
+	AllowPrivateURLs bool
+	// Stateless serves MCP without sessions (resolved from
+	// StatelessSetting: default on with PostgreSQL).
+	Stateless        bool
+	StatelessSetting OptionalBool
+	Demo             bool
+	LogLevel         string
+	// File is the configuration file that was read (absolute), "" if none.
+	File string
+
+	origins map[string]origin
 }
 
 // IsPostgres reports whether DB names a PostgreSQL database.
@@ -51,12 +69,33 @@ func (c *Config) IsPostgres() bool {
 	return strings.HasPrefix(c.DB, "postgres://") || strings.HasPrefix(c.DB, "postgresql://")
 }
 
-// CallbackURL is the one Google redirect URI for both flows.
+// CallbackURL is the one Google redirect URI for both flows of the server.
 func (c *Config) CallbackURL() string {
 	if c.Stdio {
-		return "http://" + c.CallbackAddr + "/oauth2callback"
+		return c.LocalCallbackURL()
 	}
 	return c.BaseURL + "/oauth2callback"
+}
+
+// LocalCallbackURL is the Google redirect URI of stdio mode and of
+// `drivemcp login`: the same URL, so one entry in the Google console
+// serves both.
+func (c *Config) LocalCallbackURL() string {
+	return "http://" + c.CallbackAddr + "/oauth2callback"
+}
+
+// KeyFile is where the sealing key lives when --secret-key is not given: a
+// file beside the SQLite database. "" when the key comes from --secret-key
+// (or the database is PostgreSQL, which requires it).
+func (c *Config) KeyFile() string {
+	if c.SecretKey != "" || c.IsPostgres() || c.DB == "" {
+		return ""
+	}
+	db, err := filepath.Abs(c.DB)
+	if err != nil {
+		db = c.DB
+	}
+	return filepath.Join(filepath.Dir(db), "secret.key")
 }
 
 // TrustedLocal reports whether tool calls may name their account with
@@ -65,148 +104,126 @@ func (c *Config) TrustedLocal() bool {
 	return c.Stdio || c.Auth == AuthNone
 }
 
-// stringList is a repeatable flag.
-type stringList []string
-
-func (s *stringList) String() string     { return strings.Join(*s, string(os.PathListSeparator)) }
-func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
-
 // ParseServe parses the arguments of `drivemcp serve`. getenv is os.Getenv in
 // production and a map lookup in tests.
 func ParseServe(args []string, getenv func(string) string) (*Config, error) {
-	c := &Config{}
-	var roots stringList
-	var secretsFile string
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(new(strings.Builder)) // errors are returned, usage is printed by cmd
-	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "HTTP listen address")
-	fs.StringVar(&c.BaseURL, "base-url", "", "public URL of this server (default http://<addr>)")
-	fs.BoolVar(&c.Stdio, "stdio", false, "speak MCP on stdin/stdout")
-	fs.StringVar(&c.CallbackAddr, "callback-addr", "127.0.0.1:8765", "with --stdio: where the Google callback is served")
-	fs.StringVar(&c.DB, "db", "", "SQLite file path or postgres:// URL (default $XDG_DATA_HOME/drivemcp/drivemcp.db)")
-	fs.StringVar(&c.GoogleClientID, "google-client-id", "", "Google OAuth client id")
-	fs.StringVar(&c.GoogleClientSecret, "google-client-secret", "", "Google OAuth client secret")
-	fs.StringVar(&secretsFile, "google-client-secrets", "", "client secrets JSON downloaded from the Google Cloud console")
-	fs.StringVar(&c.GoogleEndpoint, "google-endpoint", "", "send every Google call to this base URL (emulators, tests)")
-	fs.StringVar(&c.SecretKey, "secret-key", "", "base64 of 32 bytes sealing stored Google tokens; several comma-separated keys: the first seals, all open")
-	fs.StringVar(&c.Auth, "auth", "", "oauth|none: how /mcp is protected (none only on loopback)")
-	fs.Var(&roots, "upload-root", "directory upload_file_to_drive may read (repeatable)")
-	fs.StringVar(&c.DriveScope, "drive-scope", ScopeFile, "file|readonly|full: the Google Drive scope requested")
-	fs.BoolVar(&c.Demo, "demo", false, "run the built-in Google emulator (NOT real Google) and use it")
-	fs.StringVar(&c.LogLevel, "log-level", "info", "debug|info|warn|error")
-	if err := parseWithEnv(fs, args, getenv); err != nil {
-		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q: serve takes only flags", fs.Arg(0))
-	}
-	c.UploadRoots = roots
-	if secretsFile != "" {
-		if err := c.loadClientSecrets(secretsFile); err != nil {
-			return nil, err
-		}
-	}
-	return c, c.finish(getenv)
+	return Serve().Parse(args, getenv)
 }
 
-// parseWithEnv parses args, then fills each flag not given on the command
-// line from DRIVEMCP_<NAME>, so flags win over the environment.
-func parseWithEnv(fs *flag.FlagSet, args []string, getenv func(string) string) error {
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		if given[f.Name] || err != nil {
-			return
-		}
-		env := EnvName(f.Name)
-		v := getenv(env)
-		if v == "" {
-			return
-		}
-		if _, repeatable := f.Value.(*stringList); repeatable {
-			for _, part := range filepath.SplitList(v) {
-				if part != "" {
-					_ = f.Value.Set(part)
-				}
-			}
-			return
-		}
-		if e := f.Value.Set(v); e != nil {
-			err = fmt.Errorf("environment variable %s=%q: %v", env, v, e)
-		}
-	})
-	return err
-}
+// complete fills defaults that depend on other settings and returns every
+// problem it finds. Only the settings the command takes are checked.
+func (cmd *Command) complete(getenv func(string) string) []error {
+	c, has := cmd.c, cmd.takes
+	var problems []error
+	add := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
 
-// EnvName is the environment variable that stands for a flag.
-func EnvName(flagName string) string {
-	return "DRIVEMCP_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
-}
-
-// finish fills defaults that depend on other settings and validates.
-func (c *Config) finish(getenv func(string) string) error {
-	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-		return fmt.Errorf("--addr %q is not host:port: %v", c.Addr, err)
+	if has["google-client-secrets"] && c.GoogleClientSecretsFile != "" {
+		if err := c.loadClientSecrets(); err != nil {
+			problems = append(problems, err)
+		}
 	}
-	if c.Stdio {
+	addrOK := true
+	if has["addr"] {
+		if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+			add("%s %q is not host:port: %v", c.Ref("addr"), c.Addr, err)
+			addrOK = false
+		}
+	}
+	// Serve listens on --callback-addr only with --stdio; login and doctor
+	// always need it.
+	if has["callback-addr"] && (c.Stdio || cmd.kind != kindServe) {
 		if _, _, err := net.SplitHostPort(c.CallbackAddr); err != nil {
-			return fmt.Errorf("--callback-addr %q is not host:port: %v", c.CallbackAddr, err)
+			add("%s %q is not host:port: %v", c.Ref("callback-addr"), c.CallbackAddr, err)
 		}
 	}
-	if c.BaseURL == "" {
-		c.BaseURL = "http://" + c.Addr
+	baseOK := false
+	if has["base-url"] {
+		if c.BaseURL == "" && addrOK {
+			c.BaseURL = "http://" + c.Addr
+		}
+		c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+		u, err := url.Parse(c.BaseURL)
+		switch {
+		case c.BaseURL == "" && !addrOK:
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "":
+			add("%s %q must be an absolute http(s) URL without query or fragment", c.Ref("base-url"), c.BaseURL)
+		default:
+			baseOK = true
+		}
 	}
-	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
-	u, err := url.Parse(c.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("--base-url %q must be an absolute http(s) URL without query or fragment", c.BaseURL)
-	}
-	if c.GoogleEndpoint != "" {
+	if has["google-endpoint"] && c.GoogleEndpoint != "" {
 		c.GoogleEndpoint = strings.TrimRight(c.GoogleEndpoint, "/")
 		u, err := url.Parse(c.GoogleEndpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
-			return fmt.Errorf("--google-endpoint %q must be a base URL like http://127.0.0.1:9090 (scheme and host, no path)", c.GoogleEndpoint)
+			add("%s %q must be a base URL like http://127.0.0.1:9090 (scheme and host, no path)", c.Ref("google-endpoint"), c.GoogleEndpoint)
 		}
 	}
-	switch c.DriveScope {
-	case ScopeFile, ScopeReadonly, ScopeFull:
-	default:
-		return fmt.Errorf("--drive-scope %q is not one of file, readonly, full", c.DriveScope)
+	if has["drive-scope"] {
+		switch c.DriveScope {
+		case ScopeFile, ScopeReadonly, ScopeFull:
+		default:
+			add("%s %q is not one of file, readonly, full", c.Ref("drive-scope"), c.DriveScope)
+		}
 	}
-	switch c.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		return fmt.Errorf("--log-level %q is not one of debug, info, warn, error", c.LogLevel)
+	if has["log-level"] {
+		switch c.LogLevel {
+		case "debug", "info", "warn", "error":
+		default:
+			add("%s %q is not one of debug, info, warn, error", c.Ref("log-level"), c.LogLevel)
+		}
 	}
-	if err := c.finishAuth(); err != nil {
-		return err
+	if has["auth"] {
+		if err := c.completeAuth(addrOK, baseOK); err != nil {
+			problems = append(problems, err)
+		}
 	}
-	if err := c.finishUploadRoots(getenv); err != nil {
-		return err
+	if has["upload-root"] {
+		problems = append(problems, c.completeUploadRoots(getenv)...)
 	}
-	if c.DB == "" {
-		c.DB = DefaultDBPath(getenv)
+	if has["db"] {
+		if c.DB == "" {
+			c.DB = DefaultDBPath(getenv)
+		}
+		if c.IsPostgres() && c.SecretKey == "" {
+			add("--secret-key is required with a PostgreSQL %s: every replica must seal and open Google tokens with the same key (generate one with: head -c32 /dev/urandom | base64)", c.Ref("db"))
+		}
+		// Several replicas share one PostgreSQL: without sessions any request
+		// may reach any replica.
+		c.Stateless = c.IsPostgres()
 	}
-	if c.IsPostgres() && c.SecretKey == "" {
-		return errors.New("--secret-key is required with a PostgreSQL --db: every replica must seal and open Google tokens with the same key (generate one with: head -c32 /dev/urandom | base64)")
+	if c.StatelessSetting.Given {
+		c.Stateless = c.StatelessSetting.Value
 	}
 	if c.Demo {
 		if c.GoogleEndpoint != "" {
-			return errors.New("--demo runs its own Google emulator: do not also give --google-endpoint")
+			add("%s runs its own Google emulator: do not also give %s", c.Ref("demo"), c.Ref("google-endpoint"))
 		}
-		return nil
+		return problems
 	}
-	if c.GoogleClientID == "" || c.GoogleClientSecret == "" {
-		return errors.New("a Google OAuth client is required: give --google-client-id and --google-client-secret, or --google-client-secrets FILE (see docs/google-setup.md), or try drivemcp with --demo")
+	if cmd.needsClient {
+		problems = append(problems, c.clientProblems(cmd.kind)...)
+	}
+	return problems
+}
+
+// clientProblems names what is missing of the Google OAuth client.
+func (c *Config) clientProblems(k kind) []error {
+	demo := ", or try drivemcp with --demo"
+	if k == kindLocal {
+		demo = ""
+	}
+	switch {
+	case c.GoogleClientID == "" && c.GoogleClientSecret == "":
+		return []error{fmt.Errorf("a Google OAuth client is required: give --google-client-id and --google-client-secret, or --google-client-secrets FILE (see docs/google-setup.md)%s", demo)}
+	case c.GoogleClientID == "":
+		return []error{fmt.Errorf("--google-client-id is missing: the client secret is set, but not the client id it belongs to (both are in the Google Cloud console, or give --google-client-secrets FILE)")}
+	case c.GoogleClientSecret == "":
+		return []error{fmt.Errorf("--google-client-secret is missing: the client id %s is set, but not its secret (Google Cloud console → Credentials, or give --google-client-secrets FILE)", c.GoogleClientID)}
 	}
 	return nil
 }
 
-func (c *Config) finishAuth() error {
+func (c *Config) completeAuth(addrOK, baseOK bool) error {
 	if c.Stdio {
 		return nil // stdio has no HTTP /mcp to protect; the caller is the local user
 	}
@@ -215,44 +232,62 @@ func (c *Config) finishAuth() error {
 	}
 	switch c.Auth {
 	case AuthNone:
-		if !IsLoopbackAddr(c.Addr) {
-			return fmt.Errorf("--auth none lets anyone who can reach %s act as any stored Google account: it is only allowed on a loopback address such as 127.0.0.1:8080", c.Addr)
+		if addrOK && !IsLoopbackAddr(c.Addr) {
+			return fmt.Errorf("%s lets anyone who can reach %s act as any stored Google account: it is only allowed on a loopback address such as 127.0.0.1:8080", refValue(c, "auth", "none"), c.Addr)
 		}
 	case AuthOAuth:
+		if !baseOK {
+			return nil
+		}
 		u, _ := url.Parse(c.BaseURL)
 		if u.Scheme != "https" && !isLoopbackHost(u.Hostname()) {
-			return fmt.Errorf("--base-url %s: OAuth needs https except on loopback; put drivemcp behind a TLS proxy and give its https URL", c.BaseURL)
+			return fmt.Errorf("%s %s: OAuth needs https except on loopback; put drivemcp behind a TLS proxy and give its https URL", c.Ref("base-url"), c.BaseURL)
 		}
 	default:
-		return fmt.Errorf("--auth %q is not one of oauth, none", c.Auth)
+		return fmt.Errorf("%s %q is not one of oauth, none", c.Ref("auth"), c.Auth)
 	}
 	return nil
 }
 
-// finishUploadRoots makes every root absolute and symlink-free, so the path
-// check in the upload tool compares like with like. In stdio mode the
+// refValue names a setting with its value the way it was given: "--auth
+// none", "DRIVEMCP_AUTH=none", "auth = none in FILE".
+func refValue(c *Config, name, value string) string {
+	switch c.origins[name].kind {
+	case fromEnv:
+		return EnvName(name) + "=" + value
+	case fromFile:
+		return fmt.Sprintf("%s = %q in %s", name, value, c.origins[name].file)
+	}
+	return "--" + name + " " + value
+}
+
+// completeUploadRoots makes every root absolute and symlink-free, so the
+// path check in the upload tool compares like with like. In stdio mode the
 // default root is the user's home.
-func (c *Config) finishUploadRoots(getenv func(string) string) error {
+func (c *Config) completeUploadRoots(getenv func(string) string) []error {
 	if len(c.UploadRoots) == 0 && c.Stdio {
 		if home := getenv("HOME"); home != "" {
 			c.UploadRoots = []string{home}
 		}
 	}
+	var problems []error
 	for i, r := range c.UploadRoots {
 		abs, err := filepath.Abs(r)
 		if err == nil {
 			abs, err = filepath.EvalSymlinks(abs)
 		}
 		if err != nil {
-			return fmt.Errorf("--upload-root %q: %v", r, err)
+			problems = append(problems, fmt.Errorf("%s %q: %v", c.Ref("upload-root"), r, err))
+			continue
 		}
 		fi, err := os.Stat(abs)
 		if err != nil || !fi.IsDir() {
-			return fmt.Errorf("--upload-root %q is not a directory", r)
+			problems = append(problems, fmt.Errorf("%s %q is not a directory", c.Ref("upload-root"), r))
+			continue
 		}
 		c.UploadRoots[i] = abs
 	}
-	return nil
+	return problems
 }
 
 // DefaultDBPath is $XDG_DATA_HOME/drivemcp/drivemcp.db, falling back to
@@ -280,19 +315,29 @@ func IsLoopbackAddr(addr string) bool {
 	return err == nil && isLoopbackHost(host)
 }
 
+// IsLoopbackURL reports whether an http(s) URL points at this machine.
+func IsLoopbackURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && isLoopbackHost(u.Hostname())
+}
+
 // loadClientSecrets reads the JSON the Google Cloud console offers for
-// download: {"web": {...}} or {"installed": {...}}.
-func (c *Config) loadClientSecrets(path string) error {
+// download: {"web": {...}} or {"installed": {...}}. Flags given directly
+// win over the file's values.
+func (c *Config) loadClientSecrets() error {
+	path := c.GoogleClientSecretsFile
+	ref := c.Ref("google-client-secrets")
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("--google-client-secrets: %v", err)
+		return fmt.Errorf("%s: %v", ref, err)
 	}
 	var f map[string]struct {
-		ClientID     string `json:"client_id"`
-		ClientSecret string `json:"client_secret"`
+		ClientID     string   `json:"client_id"`
+		ClientSecret string   `json:"client_secret"`
+		RedirectURIs []string `json:"redirect_uris"`
 	}
 	if err := json.Unmarshal(raw, &f); err != nil {
-		return fmt.Errorf("--google-client-secrets %s is not the JSON file from the Google Cloud console: %v", path, err)
+		return fmt.Errorf("%s %s is not the JSON file from the Google Cloud console: %v", ref, path, err)
 	}
 	for _, kind := range []string{"web", "installed"} {
 		if v, ok := f[kind]; ok && v.ClientID != "" {
@@ -302,8 +347,10 @@ func (c *Config) loadClientSecrets(path string) error {
 			if c.GoogleClientSecret == "" {
 				c.GoogleClientSecret = v.ClientSecret
 			}
+			c.GoogleClientType = kind
+			c.GoogleRedirectURIs = v.RedirectURIs
 			return nil
 		}
 	}
-	return fmt.Errorf("--google-client-secrets %s has no \"web\" or \"installed\" client with a client_id", path)
+	return fmt.Errorf("%s %s has no \"web\" or \"installed\" client with a client_id", ref, path)
 }

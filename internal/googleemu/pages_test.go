@@ -23,7 +23,7 @@ func fetchLoginPage(t *testing.T, authURL string) (string, string) {
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("login page: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	for _, want := range []string{`id="email"`, `name="email"`, `id="submit"`, `value="deny"`, `<form method="post"`} {
+	for _, want := range []string{`id="email"`, `name="email"`, `id="submit"`, `value="deny"`, `<form method="post"`, `<label for="email">`, `<html lang="en">`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("login page lacks %s", want)
 		}
@@ -55,6 +55,10 @@ func TestLoginPage_SignInRedirectsWithCode(t *testing.T) {
 	pending, page := fetchLoginPage(t, authURL)
 	if strings.Contains(page, "not Google") {
 		t.Error("non-demo page shows the demo notice")
+	}
+	// Scopes read as Google words them, with the scope itself beneath.
+	if !strings.Contains(page, "See your primary Google Account email address") || !strings.Contains(page, "<code>openid</code>") {
+		t.Errorf("scopes not described in words:\n%s", page)
 	}
 
 	// An invalid email re-renders the form.

@@ -1,7 +1,8 @@
 // Package web renders the few HTML pages people see in their browser: the
-// "connected" page after a Google login and error pages. Templates are
-// embedded and self-contained (no external assets), so the pages work on a
-// machine without network and leak nothing to third parties.
+// consent page of the OAuth flow, the "connected" page after a direct
+// Google login, and error pages. Templates are embedded and self-contained
+// (no external assets, no script), so the pages work on a machine without
+// network, leak nothing to third parties, and fit a strict CSP.
 package web
 
 import (
@@ -9,7 +10,11 @@ import (
 	"embed"
 	"html/template"
 	"log/slog"
+	"net"
 	"net/http"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 //go:embed templates/*.html
@@ -22,7 +27,31 @@ type Pages struct {
 
 // NewPages parses the embedded templates.
 func NewPages() *Pages {
-	return &Pages{t: template.Must(template.ParseFS(files, "templates/*.html"))}
+	funcs := template.FuncMap{"initial": initial, "onThisComputer": onThisComputer}
+	return &Pages{t: template.Must(template.New("pages").Funcs(funcs).ParseFS(files, "templates/*.html"))}
+}
+
+// initial is the letter shown in place of a logo for clients without one.
+func initial(name string) string {
+	r, _ := utf8.DecodeRuneInString(strings.TrimSpace(name))
+	if r == utf8.RuneError || !unicode.IsPrint(r) {
+		return "?"
+	}
+	return string(unicode.ToUpper(r))
+}
+
+// onThisComputer reports whether a redirect host is loopback, i.e. an
+// application running on the person's own machine.
+func onThisComputer(host string) bool {
+	h, _, err := net.SplitHostPort(host)
+	if err != nil {
+		h = strings.Trim(host, "[]")
+	}
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Connected is the page shown when a Google account has been connected.
@@ -30,6 +59,11 @@ type Connected struct {
 	Email string
 	// Via names what the login was for, e.g. "your MCP session".
 	Via string
+	// Client is the MCP client's name as it introduced itself (its
+	// clientInfo), if known; the page then says which application to go back to.
+	Client string
+	// Scopes says in plain words what the grant lets drivemcp do (optional).
+	Scopes []string
 	// Note is an optional extra sentence (e.g. the account differs from the
 	// one the user said they would use).
 	Note string

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/drivemcp/drivemcp/internal/authserver"
+	"github.com/drivemcp/drivemcp/internal/config"
+	"github.com/drivemcp/drivemcp/internal/google"
+	"github.com/drivemcp/drivemcp/internal/identity"
+)
+
+// login connects a Google account from a terminal with the direct flow: the
+// same pending transaction, Google URL and callback as start_google_auth,
+// with the callback served on --callback-addr as in stdio mode.
+func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cmd := config.Local("login", "[--no-browser] [--email EMAIL] [--force] [flags]", true)
+	noBrowser := cmd.Flags().Bool("no-browser", false, "print the Google URL but do not open a browser")
+	email := cmd.Flags().String("email", "", "the Google account you will sign in with (Google pre-selects it)")
+	force := cmd.Flags().Bool("force", false, "ask Google for consent again: renews an account that needs re-consent")
+	timeout := cmd.Flags().Duration("timeout", 5*time.Minute, "how long to wait for the sign-in to complete")
+	cfg, err := parseCommand(cmd, args, stdout, stderr)
+	if cfg == nil || err != nil {
+		return err
+	}
+	if len(cmd.Args()) > 0 {
+		return fmt.Errorf("unexpected argument %q: login takes only flags (the account is chosen on Google's page; --email pre-selects it)", cmd.Args()[0])
+	}
+	b, err := openBackend(ctx, cfg, true)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	auth := authserver.New(authserver.Options{
+		Store: b.store, Grants: b.grants, Resolver: identity.NewResolver(b.store, true),
+		Logger: cliLogger(stderr, cfg), Keys: b.keys, BaseURL: "http://" + cfg.CallbackAddr,
+		DriveScope: google.DriveScope(cfg.DriveScope), AllowedDriveScopes: google.AllowedDriveScopes(cfg.DriveScope),
+	})
+
+	// The callback binds this one-off key to the account that signed in:
+	// that is how login learns, through the store, who it was, even when
+	// another drivemcp (serve --stdio on the same database) answers the
+	// callback instead.
+	session := "cli-login-" + rand.Text()
+	defer b.store.DeleteSessionBinding(context.WithoutCancel(ctx), session)
+
+	failed := make(chan error, 1)
+	ln, err := net.Listen("tcp", cfg.CallbackAddr)
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		fmt.Fprintf(stderr, "Note: another program already listens on %s, probably drivemcp serve --stdio. If it uses this database (%s) it completes this login; if not, stop it or use --callback-addr.\n",
+			cfg.CallbackAddr, cfg.DB)
+	case err != nil:
+		return fmt.Errorf("%s %s: %w", cfg.Ref("callback-addr"), cfg.CallbackAddr, err)
+	default:
+		srv := newCallbackServer(auth, failed)
+		go func() { _ = srv.Serve(ln) }()
+		defer func() {
+			// Let the browser get its page before the listener goes.
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(ctx)
+		}()
+	}
+
+	authURL, err := auth.StartDirect(ctx, authserver.DirectRequest{SessionKey: session, LoginHint: *email, ForceConsent: *force})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Sign in to Google in a browser on this machine:\n\n  %s\n\n", authURL)
+	if !*noBrowser {
+		if err := openBrowser(authURL); err == nil {
+			fmt.Fprintln(stdout, "(Opened in your browser. If it did not appear, open the URL above yourself.)")
+		}
+	}
+	fmt.Fprintf(stdout, "Waiting up to %s for Google to send the browser back to %s …\n", *timeout, cfg.LocalCallbackURL())
+
+	connected, err := waitForLogin(ctx, b, session, *timeout, failed)
+	if err != nil {
+		return err
+	}
+	acct, err := b.grants.Account(ctx, connected)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Connected %s (Google scopes: %s).\n", acct.Email, shortScopes(acct.Scopes))
+	if *email != "" && google.NormalizeEmail(*email) != acct.Email {
+		fmt.Fprintf(stdout, "Note: you signed in as %s, not %s.\n", acct.Email, *email)
+	}
+	if acct.NeedsReconsent {
+		fmt.Fprintf(stdout, "Google sent no refresh token, so this connection lasts about an hour: run drivemcp login --force --email %s to renew it for good.\n", acct.Email)
+	}
+	return nil
+}
+
+// newCallbackServer serves the Google callback and reports a sign-in that
+// ended on an error page.
+func newCallbackServer(auth *authserver.Server, failed chan<- error) *http.Server {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/oauth2callback", func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		auth.HandleGoogleCallback(rec, r)
+		if rec.status >= 400 {
+			select {
+			case failed <- callbackFailure(rec.status):
+			default:
+			}
+		}
+	})
+	return &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+}
+
+// callbackFailure says in a sentence what an error page of the callback
+// means; the page in the browser has the details.
+func callbackFailure(status int) error {
+	switch status {
+	case http.StatusForbidden:
+		return errors.New("access was not granted on Google's page, so nothing was connected: run drivemcp login again and choose Allow")
+	case http.StatusBadRequest:
+		return errors.New("the sign-in link had expired or was already used: run drivemcp login again")
+	default:
+		return fmt.Errorf("the Google sign-in did not complete (HTTP %d; the browser page says why): check the Google client id and secret with drivemcp doctor, then run drivemcp login again", status)
+	}
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// waitForLogin waits until the callback has bound session to an account.
+func waitForLogin(ctx context.Context, b *backend, session string, timeout time.Duration, failed <-chan error) (string, error) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("login cancelled: %w", ctx.Err())
+		case err := <-failed:
+			return "", err
+		case <-deadline.C:
+			return "", fmt.Errorf("no sign-in completed within %s. Open the URL above and finish on Google's page; if Google showed redirect_uri_mismatch, add %s to the client's authorized redirect URIs in the Google Cloud console. Then run drivemcp login again (--timeout allows longer)",
+				timeout, b.cfg.LocalCallbackURL())
+		case <-tick.C:
+			bind, err := b.store.GetSessionBinding(ctx, session, time.Now())
+			if err == nil {
+				return bind.Email, nil
+			}
+		}
+	}
+}
+
+// openBrowser shows url in the desktop's browser, best effort: a headless
+// machine or a missing opener is fine, the URL is printed anyway.
+func openBrowser(url string) error {
+	var c *exec.Cmd
+	switch runtime.GOOS {
+	case "darwin":
+		c = exec.Command("open", url)
+	case "windows":
+		c = exec.Command("rundll32", "url.dll,FileProtocolHandler", url)
+	default:
+		if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+			return errors.New("no graphical display")
+		}
+		c = exec.Command("xdg-open", url)
+	}
+	if err := c.Start(); err != nil {
+		return err
+	}
+	go func() { _ = c.Wait() }()
+	return nil
+}
+
+// shortScopes names Google scopes the way people read them.
+func shortScopes(scopes []string) string {
+	if len(scopes) == 0 {
+		return "none"
+	}
+	short := make([]string, len(scopes))
+	for i, s := range scopes {
+		short[i] = google.ShortScope(s)
+	}
+	return strings.Join(short, ", ")
+}

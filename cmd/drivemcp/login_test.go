@@ -1,0 +1,69 @@
+package main
+
+import (
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A person runs drivemcp login, signs in on Google's page as carol, and the
+// terminal says carol is connected; the account is then listed.
+func TestLogin_CompletesThroughTheBrowser(t *testing.T) {
+	e := newCLIEnv(t)
+	out := e.login("carol@example.com")
+	if !strings.Contains(out, "Connected carol@example.com") || !strings.Contains(out, "drive.file") {
+		t.Fatalf("login output:\n%s", out)
+	}
+	if !strings.Contains(out, "/o/oauth2/v2/auth?") {
+		t.Fatalf("login printed no Google URL:\n%s", out)
+	}
+	list, _, err := e.run([]string{"accounts", "list"})
+	if err != nil || !strings.Contains(list, "carol@example.com") || !strings.Contains(list, " ok") {
+		t.Fatalf("after login, accounts list: %v\n%s", err, list)
+	}
+}
+
+// Nobody completes the sign-in: login gives up with a message that says
+// what to check, instead of hanging.
+func TestLogin_TimesOutWithAClearMessage(t *testing.T) {
+	e := newCLIEnv(t)
+	_, _, err := e.run([]string{"login", "--no-browser", "--timeout", "300ms", "--callback-addr", freeAddr(t)})
+	if err == nil || !strings.Contains(err.Error(), "no sign-in completed within 300ms") || !strings.Contains(err.Error(), "redirect_uri_mismatch") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// The callback port is taken (as by drivemcp serve --stdio): login says so
+// and still waits, since a server on the same database completes it.
+func TestLogin_CallbackPortInUseIsExplained(t *testing.T) {
+	e := newCLIEnv(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	start := time.Now()
+	_, errOut, err := e.run([]string{"login", "--no-browser", "--timeout", "300ms", "--callback-addr", ln.Addr().String()})
+	if !strings.Contains(errOut, "already listens on "+ln.Addr().String()) || err == nil || time.Since(start) < 300*time.Millisecond {
+		t.Fatalf("err %v stderr %q", err, errOut)
+	}
+}
+
+func TestLogin_NeedsAGoogleClient(t *testing.T) {
+	e := newCLIEnv(t)
+	err := run(t.Context(), []string{"login", "--db", e.db}, strings.NewReader(""), new(strings.Builder), new(strings.Builder))
+	if err == nil || !strings.Contains(err.Error(), "--google-client-id") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}

@@ -1,0 +1,126 @@
+package config
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// setting is one key of drivemcp's configuration. The same name is the
+// flag (--name), the environment variable (DRIVEMCP_NAME) and the key in a
+// configuration file.
+type setting struct {
+	name  string
+	usage string
+	// path: a relative value in a configuration file is taken relative to
+	// the file's directory, and a leading ~/ is the user's home.
+	path bool
+	bind func(fs *flag.FlagSet, c *Config, s setting)
+}
+
+// settings are every key, in the order -h and the docs list them.
+var settings = []setting{
+	str("config", "", "read settings from this TOML file (keys are the flag names; flags and environment win)", func(c *Config) *string { return &c.File }).asPath(),
+	str("addr", "127.0.0.1:8080", "HTTP listen address", func(c *Config) *string { return &c.Addr }),
+	str("base-url", "", "public URL of this server (default http://<addr>)", func(c *Config) *string { return &c.BaseURL }),
+	boolean("stdio", "speak MCP on stdin/stdout", func(c *Config) *bool { return &c.Stdio }),
+	str("callback-addr", "127.0.0.1:8765", "where the Google callback of --stdio and drivemcp login is served", func(c *Config) *string { return &c.CallbackAddr }),
+	str("db", "", "SQLite file path or postgres:// URL (default $XDG_DATA_HOME/drivemcp/drivemcp.db)", func(c *Config) *string { return &c.DB }).asPath(),
+	str("google-client-id", "", "Google OAuth client id", func(c *Config) *string { return &c.GoogleClientID }),
+	str("google-client-secret", "", "Google OAuth client secret", func(c *Config) *string { return &c.GoogleClientSecret }),
+	str("google-client-secrets", "", "client secrets JSON downloaded from the Google Cloud console", func(c *Config) *string { return &c.GoogleClientSecretsFile }).asPath(),
+	str("google-endpoint", "", "send every Google call to this base URL (emulators, tests)", func(c *Config) *string { return &c.GoogleEndpoint }),
+	str("secret-key", "", "base64 of 32 bytes sealing stored Google tokens; several comma-separated keys: the first seals, all open", func(c *Config) *string { return &c.SecretKey }),
+	str("auth", "", "oauth|none: how /mcp is protected (none only on loopback)", func(c *Config) *string { return &c.Auth }),
+	list("upload-root", "directory upload_file_to_drive may read (repeatable)", func(c *Config) *[]string { return &c.UploadRoots }).asPath(),
+	boolean("allow-private-urls", "let create_drive_file's fileUrl reach loopback and private addresses (never the cloud metadata service)", func(c *Config) *bool { return &c.AllowPrivateURLs }),
+	optionalBool("stateless", "serve MCP without sessions: any request may go to any replica, identity comes from the bearer token (default: on with a postgres:// --db)", func(c *Config) *OptionalBool { return &c.StatelessSetting }),
+	str("drive-scope", ScopeFile, "file|readonly|full: the Google Drive scope requested", func(c *Config) *string { return &c.DriveScope }),
+	boolean("demo", "run the built-in Google emulator (NOT real Google) and use it", func(c *Config) *bool { return &c.Demo }),
+	str("log-level", "info", "debug|info|warn|error", func(c *Config) *string { return &c.LogLevel }),
+}
+
+// localSettings are what the local commands (login, accounts, upload) take:
+// where the store is, how it is sealed, and how to reach Google.
+var localSettings = []string{
+	"config", "db", "secret-key", "google-client-id", "google-client-secret", "google-client-secrets",
+	"google-endpoint", "callback-addr", "drive-scope", "log-level",
+}
+
+func lookupSetting(name string) (setting, bool) {
+	for _, s := range settings {
+		if s.name == name {
+			return s, true
+		}
+	}
+	return setting{}, false
+}
+
+func (s setting) asPath() setting { s.path = true; return s }
+
+func str(name, def, usage string, field func(*Config) *string) setting {
+	return setting{name: name, usage: usage, bind: func(fs *flag.FlagSet, c *Config, s setting) {
+		fs.StringVar(field(c), s.name, def, s.usage)
+	}}
+}
+
+func boolean(name, usage string, field func(*Config) *bool) setting {
+	return setting{name: name, usage: usage, bind: func(fs *flag.FlagSet, c *Config, s setting) {
+		fs.BoolVar(field(c), s.name, false, s.usage)
+	}}
+}
+
+func optionalBool(name, usage string, field func(*Config) *OptionalBool) setting {
+	return setting{name: name, usage: usage, bind: func(fs *flag.FlagSet, c *Config, s setting) {
+		fs.Var(field(c), s.name, s.usage)
+	}}
+}
+
+// OptionalBool is a boolean setting that knows whether it was given, for
+// defaults that depend on other settings.
+type OptionalBool struct {
+	Given, Value bool
+}
+
+func (b *OptionalBool) String() string {
+	if b == nil || !b.Given {
+		return ""
+	}
+	return strconv.FormatBool(b.Value)
+}
+
+func (b *OptionalBool) Set(v string) error {
+	val, err := strconv.ParseBool(v)
+	if err != nil {
+		return fmt.Errorf("%q is not true or false", v)
+	}
+	b.Given, b.Value = true, val
+	return nil
+}
+
+// IsBoolFlag lets "--stateless" stand for "--stateless=true".
+func (b *OptionalBool) IsBoolFlag() bool { return true }
+
+func list(name, usage string, field func(*Config) *[]string) setting {
+	return setting{name: name, usage: usage, bind: func(fs *flag.FlagSet, c *Config, s setting) {
+		fs.Var((*stringList)(field(c)), s.name, s.usage)
+	}}
+}
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (s *stringList) String() string {
+	if s == nil {
+		return ""
+	}
+	return strings.Join(*s, string(os.PathListSeparator))
+}
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// EnvName is the environment variable that stands for a flag.
+func EnvName(flagName string) string {
+	return "DRIVEMCP_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
