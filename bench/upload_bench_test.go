@@ -29,19 +29,7 @@ func TestMain(m *testing.M) {
 	if flag.Lookup("test.bench").Value.String() == "" {
 		os.Exit(m.Run()) // plain `go test ./...`: nothing to build for
 	}
-	dir, err := os.MkdirTemp("", "drivemcp-bench-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binary, err = e2etest.BuildBinary(dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "building drivemcp:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	e2etest.MainWithBinary(m, &binary)
 }
 
 // BenchmarkUpload uploads one file through upload_file_to_drive (the real

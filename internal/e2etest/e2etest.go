@@ -98,20 +98,45 @@ type Config struct {
 	ExtraArgs   []string
 }
 
-// StartStdio starts `drivemcp serve --stdio` and connects the go-sdk client.
-func StartStdio(t testing.TB, cfg Config) *StdioServer {
-	t.Helper()
-	callback := FreeAddr(t)
-	args := []string{"serve", "--stdio", "--db", cfg.DB, "--callback-addr", callback,
-		"--google-endpoint", cfg.Google.URL,
+// command is `drivemcp serve` with cfg's settings and the transport's own
+// arguments, pointed at the emulator, logging at debug level.
+func (cfg Config) command(t testing.TB, transportArgs ...string) *exec.Cmd {
+	args := append([]string{"serve"}, transportArgs...)
+	args = append(args, "--db", cfg.DB, "--google-endpoint", cfg.Google.URL,
 		"--google-client-id", googleemu.DemoClientID, "--google-client-secret", googleemu.DemoClientSecret,
-		"--log-level", "debug"}
+		"--log-level", "debug")
 	for _, r := range cfg.UploadRoots {
 		args = append(args, "--upload-root", r)
 	}
 	args = append(args, cfg.ExtraArgs...)
 	cmd := exec.Command(cfg.Binary, args...)
 	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	return cmd
+}
+
+// MainWithBinary builds drivemcp once for a test binary, stores its path in
+// *binary, runs the tests and cleans up: the TestMain of e2e and bench.
+func MainWithBinary(m *testing.M, binary *string) {
+	dir, err := os.MkdirTemp("", "drivemcp-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	*binary, err = BuildBinary(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "building drivemcp:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// StartStdio starts `drivemcp serve --stdio` and connects the go-sdk client.
+func StartStdio(t testing.TB, cfg Config) *StdioServer {
+	t.Helper()
+	callback := FreeAddr(t)
+	cmd := cfg.command(t, "--stdio", "--callback-addr", callback)
 	stderr := &lockedBuffer{}
 	cmd.Stderr = stderr
 	s := &StdioServer{CallbackAddr: callback, stderr: stderr, cmd: cmd}

@@ -2,13 +2,10 @@ package e2etest
 
 import (
 	"net/http"
-	"os"
 	"os/exec"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/drivemcp/drivemcp/internal/googleemu"
 )
 
 // HTTPServer is one `drivemcp serve` process on a loopback address.
@@ -23,16 +20,7 @@ type HTTPServer struct {
 func StartHTTP(t testing.TB, cfg Config) *HTTPServer {
 	t.Helper()
 	addr := FreeAddr(t)
-	args := []string{"serve", "--addr", addr, "--db", cfg.DB,
-		"--google-endpoint", cfg.Google.URL,
-		"--google-client-id", googleemu.DemoClientID, "--google-client-secret", googleemu.DemoClientSecret,
-		"--log-level", "debug"}
-	for _, r := range cfg.UploadRoots {
-		args = append(args, "--upload-root", r)
-	}
-	args = append(args, cfg.ExtraArgs...)
-	cmd := exec.Command(cfg.Binary, args...)
-	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	cmd := cfg.command(t, "--addr", addr)
 	stderr := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = stderr, stderr
 	if err := cmd.Start(); err != nil {
