@@ -39,6 +39,7 @@ test: vet chromium node
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./bench/...
 	$(GO) test -run '^$$' -bench OAuthRoundTrip -benchtime 300x ./internal/authserver/
+	$(GO) test -run '^$$' -bench VerifyAccessTokenScale -benchtime 1x ./internal/authserver/
 
 clean:
 	rm -rf bin

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Auth modes for the HTTP transport.
@@ -56,8 +57,11 @@ type Config struct {
 	// StatelessSetting: default on with PostgreSQL).
 	Stateless        bool
 	StatelessSetting OptionalBool
-	Demo             bool
-	LogLevel         string
+	// RefreshGrace is how long a rotated refresh token still answers with
+	// the same new pair.
+	RefreshGrace time.Duration
+	Demo         bool
+	LogLevel     string
 	// File is the configuration file that was read (absolute), "" if none.
 	File string
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // setting is one key of drivemcp's configuration. The same name is the
@@ -39,6 +40,7 @@ var settings = []setting{
 	optionalBool("stateless", "serve MCP without sessions: any request may go to any replica, identity comes from the bearer token (default: on with a postgres:// --db)", func(c *Config) *OptionalBool { return &c.StatelessSetting }),
 	str("drive-scope", ScopeFile, "file|readonly|full: the Google Drive scope requested", func(c *Config) *string { return &c.DriveScope }),
 	boolean("demo", "run the built-in Google emulator (NOT real Google) and use it", func(c *Config) *bool { return &c.Demo }),
+	duration("refresh-grace", 30*time.Second, "how long a just-rotated refresh token still returns the same new pair (clients that refresh twice at once stay logged in)", func(c *Config) *time.Duration { return &c.RefreshGrace }),
 	str("log-level", "info", "debug|info|warn|error", func(c *Config) *string { return &c.LogLevel }),
 }
 
@@ -69,6 +71,12 @@ func str(name, def, usage string, field func(*Config) *string) setting {
 func boolean(name, usage string, field func(*Config) *bool) setting {
 	return setting{name: name, usage: usage, bind: func(fs *flag.FlagSet, c *Config, s setting) {
 		fs.BoolVar(field(c), s.name, false, s.usage)
+	}}
+}
+
+func duration(name string, def time.Duration, usage string, field func(*Config) *time.Duration) setting {
+	return setting{name: name, usage: usage, bind: func(fs *flag.FlagSet, c *Config, s setting) {
+		fs.DurationVar(field(c), s.name, def, s.usage)
 	}}
 }
 

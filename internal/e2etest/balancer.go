@@ -122,8 +122,8 @@ func (b *Balancer) SetPicker(p Picker) {
 	b.pick = p
 }
 
-// SendNextTo sends the next request to backend i, whatever the picker says;
-// calls queue up, one request each.
+// SendNextTo sends the next request to backend i (0 ≤ i < the number of
+// backends), whatever the picker says; calls queue up, one request each.
 func (b *Balancer) SendNextTo(i int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()

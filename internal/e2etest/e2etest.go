@@ -1,7 +1,8 @@
 // Package e2etest starts drivemcp the way its users meet it: the real binary
 // as a process, spoken to by the official MCP client, with "Google" played by
 // the emulator on loopback. The end-to-end tests (e2e/) and the benchmarks
-// (bench/) share it; nothing else imports it.
+// (bench/) share it, as do package tests that need the emulator or a
+// scripted browser; production code never imports it.
 package e2etest
 
 import (
