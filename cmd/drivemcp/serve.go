@@ -22,6 +22,7 @@ import (
 	"github.com/drivemcp/drivemcp/internal/mcpserver"
 	"github.com/drivemcp/drivemcp/internal/metrics"
 	"github.com/drivemcp/drivemcp/internal/netguard"
+	"github.com/drivemcp/drivemcp/internal/ratelimit"
 	"github.com/drivemcp/drivemcp/internal/reqlog"
 	"github.com/drivemcp/drivemcp/internal/secrets"
 	"github.com/drivemcp/drivemcp/internal/store"
@@ -56,22 +57,24 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 
 	// Every call to Google, from any package, goes through one instrumented
 	// transport.
-	googleTransport := m.GoogleTransport(http.DefaultTransport)
+	googleTransport := m.GoogleTransport(newGoogleTransport())
 	upstream := google.NewUpstream(cfg.GoogleClientID, cfg.GoogleClientSecret, cfg.CallbackURL(), google.EndpointsAt(cfg.GoogleEndpoint),
 		&http.Client{Transport: googleTransport, Timeout: 30 * time.Second})
 	grants := google.NewGrants(st, keys, upstream)
 	grants.Metrics = m
 	resolver := identity.NewResolver(st, cfg.TrustedLocal())
 	auth := authserver.New(authserver.Options{
-		Store: st, Grants: grants, Resolver: resolver, Pages: web.NewPages(), Logger: log, Metrics: m,
+		RefreshGrace: cfg.RefreshGrace,
+		Store:        st, Grants: grants, Resolver: resolver, Pages: web.NewPages(), Logger: log, Metrics: m,
 		DriveScope: google.DriveScope(cfg.DriveScope), AllowedDriveScopes: google.AllowedDriveScopes(cfg.DriveScope),
 		BaseURL: cfg.BaseURL, Keys: keys,
 		ClientMetadataDocuments: authserver.NewClientMetadataDocuments(netguard.NewClient(netguard.Policy{}, netguard.Options{}), 0),
 	})
+	drain := mcpserver.NewDrain()
 	mcpSrv := mcpserver.New(mcpserver.Deps{
 		Resolver: resolver, Grants: grants, Auth: auth, UploadRoots: cfg.UploadRoots, Transport: googleTransport,
 		Stdio: cfg.Stdio, Logger: log, Metrics: m, AllowedDriveScopes: google.AllowedDriveScopes(cfg.DriveScope),
-		AllowPrivateURLs: cfg.AllowPrivateURLs,
+		AllowPrivateURLs: cfg.AllowPrivateURLs, Drain: drain,
 	})
 	m.GaugeFunc("drivemcp_mcp_sessions", "MCP sessions currently open.", func() float64 {
 		n := 0
@@ -82,7 +85,7 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	})
 	go cleanExpired(ctx, st, log)
 
-	a := &app{cfg: cfg, log: log, store: st, auth: auth, mcp: mcpSrv, metrics: m}
+	a := &app{cfg: cfg, log: log, store: st, auth: auth, mcp: mcpSrv, metrics: m, drain: drain, limits: defaultLimits()}
 	if cfg.Stdio {
 		return a.serveStdio(ctx, stdin, stdout)
 	}
@@ -97,6 +100,39 @@ type app struct {
 	auth    *authserver.Server
 	mcp     *mcp.Server
 	metrics *metrics.Metrics
+	drain   *mcpserver.Drain
+	limits  limits
+}
+
+// limits are the bounds the HTTP surface puts on its clients.
+type limits struct {
+	// register and token are per-address rate limits on the OAuth
+	// endpoints anyone may call without a token: registration writes a row
+	// per call, and the token endpoint is where credentials are guessed.
+	register, token ratelimit.Options
+	// bodyTimeout bounds reading one request, headers and body (slow
+	// clients that hold a connection open); writeTimeout bounds a response,
+	// except on /mcp, whose event streams last as long as the tool call
+	// they carry.
+	bodyTimeout, writeTimeout time.Duration
+	// drainTimeout is how long a stopping server lets tool calls in flight
+	// (uploads, mostly) finish before cancelling them.
+	drainTimeout time.Duration
+}
+
+func defaultLimits() limits {
+	return limits{
+		// A client registers once and logs in now and then; a whole office
+		// behind one NAT address stays far below these.
+		register: ratelimit.Options{Rate: ratelimit.PerMinute(20), Burst: 20, ErrorCode: "temporarily_unavailable"},
+		token:    ratelimit.Options{Rate: ratelimit.PerMinute(120), Burst: 60, ErrorCode: "slow_down"},
+		// Two minutes reads the largest inline upload (about 45 MB of
+		// base64) at 400 KB/s.
+		bodyTimeout:  2 * time.Minute,
+		writeTimeout: 2 * time.Minute,
+		// Under the 30 s a container orchestrator waits before SIGKILL.
+		drainTimeout: 25 * time.Second,
+	}
 }
 
 // openStore opens the database and the key that seals Google tokens in it.
@@ -148,22 +184,79 @@ func (a *app) serveHTTP(ctx context.Context) error {
 	mux := a.commonRoutes()
 	a.auth.Routes(mux)
 	var mcpHandler http.Handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return a.mcp }, &mcp.StreamableHTTPOptions{
-		Logger:         a.log,
-		SessionTimeout: 30 * time.Minute,
-		Stateless:      a.cfg.Stateless,
+		Logger:              a.log,
+		SessionTimeout:      30 * time.Minute,
+		Stateless:           a.cfg.Stateless,
+		MaxRequestBodyBytes: mcpserver.RequestBodyLimit(0),
+		// The SDK refuses a request to a loopback listener whose Host is not
+		// loopback. Behind a reverse proxy on the same host (docs/deploy.md)
+		// every request is such a request; RequireOrigin below is the
+		// defence against DNS rebinding there.
+		DisableLocalhostProtection: !config.IsLoopbackURL(a.cfg.BaseURL),
 	})
 	if a.cfg.Auth == config.AuthOAuth {
 		mcpHandler = a.auth.ProtectMCP(mcpserver.RequireToolScopes(mcpHandler, a.auth.Scopes(), a.auth.InsufficientScope))
 	}
-	mux.Handle("/mcp", mcpHandler)
+	mux.Handle("/mcp", mcpserver.RequireOrigin(a.drain.HTTP(mcpHandler), a.cfg.BaseURL))
+	handler := ratelimit.Paths(mux, map[string]*ratelimit.Limiter{
+		"/oauth/register": ratelimit.New(a.limits.register),
+		"/oauth/token":    ratelimit.New(a.limits.token),
+	})
 	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("--addr %s: %w", a.cfg.Addr, err)
 	}
 	a.log.Info("drivemcp listening", "mcp", a.cfg.BaseURL+"/mcp", "auth", a.cfg.Auth, "addr", ln.Addr().String())
-	return serveUntilDone(ctx, newHTTPServer(reqlog.Middleware(mux, a.log, a.metrics)), ln)
+	srv := a.newHTTPServer(reqlog.Middleware(handler, a.log, a.metrics))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	return a.drainHTTP(srv)
 }
 
+// drainHTTP stops the way a replica behind a load balancer should: it stops
+// accepting connections at once (the balancer moves new traffic to the
+// other replicas), refuses new tool calls, lets the calls in flight finish
+// and deliver their results, and only then ends the MCP sessions, whose
+// event streams would otherwise hold the shutdown open.
+func (a *app) drainHTTP(srv *http.Server) error {
+	a.log.Info("stopping: finishing the tool calls in flight", "timeout", a.limits.drainTimeout)
+	shutCtx, cancelShut := context.WithTimeout(context.Background(), a.limits.drainTimeout+10*time.Second)
+	defer cancelShut()
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(shutCtx) }()
+	a.stopCalls()
+	for ss := range a.mcp.Sessions() {
+		_ = ss.Close()
+	}
+	if err := <-shut; err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("stopping the HTTP server: %w", err)
+	}
+	return nil
+}
+
+// stopCalls waits, at most drainTimeout, for the tool calls in flight.
+func (a *app) stopCalls() {
+	ctx, cancel := context.WithTimeout(context.Background(), a.limits.drainTimeout)
+	defer cancel()
+	if n := a.drain.Stop(ctx); n > 0 {
+		a.log.Warn("stopping: cancelled tool calls that did not finish in time", "calls", n, "timeout", a.limits.drainTimeout)
+	} else {
+		a.log.Info("stopping: no tool calls in flight")
+	}
+}
+
+// serveStdio speaks MCP on stdin/stdout. When the client closes stdin it is
+// gone: calls in flight are cancelled (nobody could hear their results, and
+// an upload cancelled before its end leaves no file behind, so the client's
+// retry cannot make a duplicate). On SIGTERM with the client still there,
+// the calls in flight finish first (at most drainTimeout) and their results
+// reach the client; new calls are refused meanwhile.
 func (a *app) serveStdio(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	mux := a.commonRoutes()
 	mux.HandleFunc("/oauth2callback", a.auth.HandleGoogleCallback)
@@ -171,13 +264,28 @@ func (a *app) serveStdio(ctx context.Context, stdin io.Reader, stdout io.Writer)
 	if err != nil {
 		return fmt.Errorf("--callback-addr %s (the Google callback of stdio mode): %w", a.cfg.CallbackAddr, err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	out := a.drain.Writer(stdout)
+	// The MCP connection outlives the signal until the drain is over.
+	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRun()
+	go func() {
+		select {
+		case <-ctx.Done():
+			a.log.Info("stopping: finishing the tool calls in flight", "timeout", a.limits.drainTimeout)
+			a.stopCalls()
+			stopRun()
+		case <-runCtx.Done():
+		}
+	}()
+	httpCtx, stopHTTP := context.WithCancel(runCtx)
+	defer stopHTTP()
 	httpDone := make(chan error, 1)
-	go func() { httpDone <- serveUntilDone(ctx, newHTTPServer(reqlog.Middleware(mux, a.log, a.metrics)), ln) }()
+	go func() {
+		httpDone <- serveUntilDone(httpCtx, a.newHTTPServer(reqlog.Middleware(mux, a.log, a.metrics)), ln)
+	}()
 	a.log.Info("drivemcp serving MCP on stdio", "callback", a.cfg.CallbackURL())
-	err = a.mcp.Run(ctx, &mcp.IOTransport{Reader: io.NopCloser(stdin), Writer: nopWriteCloser{stdout}})
-	cancel()
+	err = a.mcp.Run(runCtx, &mcp.IOTransport{Reader: io.NopCloser(stdin), Writer: nopWriteCloser{out}})
+	stopHTTP()
 	<-httpDone
 	if errors.Is(err, context.Canceled) || errors.Is(err, io.EOF) {
 		return nil
@@ -212,16 +320,45 @@ func (a *app) commonRoutes() *http.ServeMux {
 	return mux
 }
 
-// newHTTPServer bounds how long a client may take to send headers; bodies
-// (uploads are not sent to us, but MCP streams are long-lived) have no
-// overall deadline.
-func newHTTPServer(h http.Handler) *http.Server {
+// newHTTPServer bounds how long a client may take to send its headers and
+// its body, and, except on /mcp, to read the response. ReadTimeout covers
+// only the headers and the body: once a handler has read the body to its
+// end, net/http lifts the connection's read deadline, so MCP event streams
+// that last as long as the tool call behind them (an upload of gigabytes
+// to Google) are not cut off. There is no server-wide WriteTimeout for the
+// same reason; writeDeadlines sets one for every other route.
+func (a *app) newHTTPServer(h http.Handler) *http.Server {
 	return &http.Server{
-		Handler:           h,
+		Handler:           writeDeadlines(h, a.limits.writeTimeout),
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       a.limits.bodyTimeout,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
+}
+
+// writeDeadlines gives each response but /mcp's writeTimeout from the
+// start of its request to be written, so a client that stops reading cannot
+// hold a handler.
+func writeDeadlines(h http.Handler, writeTimeout time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/mcp" {
+			_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(writeTimeout))
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// newGoogleTransport is the connection pool for every call to Google, with
+// a bound on each phase that has none by default: an answer whose headers
+// do not come within a minute of the request being sent is abandoned
+// (callers retry, or fail with a message). Bodies are bounded by the
+// callers: the OAuth client's 30 s, the Drive client's per-call timeout, the
+// uploader's stall timeout.
+func newGoogleTransport() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ResponseHeaderTimeout = time.Minute
+	return t
 }
 
 // cleanExpired removes expired transactions and bindings now and then. It is
