@@ -7,7 +7,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 # Packages with real concurrency (refresh single-flight, store locks,
 # uploader retries, the emulator): run under the race detector.
-RACE_PKGS := ./internal/authserver/... ./internal/google/... ./internal/drive/... ./internal/googleemu/... ./internal/identity/... ./internal/mcpserver/... ./internal/netguard/... ./internal/secrets/... ./internal/store/...
+RACE_PKGS := ./internal/authserver/... ./internal/google/... ./internal/drive/... ./internal/googleemu/... ./internal/identity/... ./internal/mcpserver/... ./internal/netguard/... ./internal/ratelimit/... ./internal/secrets/... ./internal/store/...
 
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -36,7 +36,7 @@ test: vet chromium node
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race $(RACE_PKGS)
 
-bench:
+bench: node
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./bench/...
 	$(GO) test -run '^$$' -bench OAuthRoundTrip -benchtime 300x ./internal/authserver/
 	$(GO) test -run '^$$' -bench VerifyAccessTokenScale -benchtime 1x ./internal/authserver/

@@ -482,6 +482,9 @@ func metadataRedirectProblem(raw string) (privateUse bool, problem string) {
 	if err != nil || !u.IsAbs() {
 		return false, "it is not an absolute URI"
 	}
+	if problem := spoofableURIProblem(raw, u); problem != "" {
+		return false, "it " + problem
+	}
 	scheme := strings.ToLower(u.Scheme)
 	switch {
 	case slices.Contains(schemesNeverRedirectedTo, scheme):

@@ -27,6 +27,9 @@ func checkRedirectURI(raw string, applicationType string) (native bool, err erro
 	if err != nil || !u.IsAbs() {
 		return false, errors.New("a redirect URI is not an absolute URI")
 	}
+	if problem := spoofableURIProblem(raw, u); problem != "" {
+		return false, errors.New("a redirect URI " + problem)
+	}
 	scheme := strings.ToLower(u.Scheme)
 	switch {
 	case forbiddenSchemes[scheme]:
@@ -56,6 +59,26 @@ func checkRedirectURI(raw string, applicationType string) (native bool, err erro
 	}
 }
 
+// spoofableURIProblem refuses what would let a redirect URI look like
+// another on the consent page, which shows its host: URIs are ASCII (RFC
+// 3986), so an internationalised host must be given in its xn-- form, and a
+// host that percent-decodes to other characters (homoglyphs such as a
+// Cyrillic "а" in "аpple.com", right-to-left overrides) is refused. It
+// returns what is wrong, as a clause, or "".
+func spoofableURIProblem(raw string, u *url.URL) string {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] > 0x7e {
+			return "must be ASCII (RFC 3986): write an internationalised host in its xn-- form and percent-encode the rest"
+		}
+	}
+	for _, r := range u.Host {
+		if r <= ' ' || r > 0x7e {
+			return "has a host that decodes to characters outside ASCII, which could imitate another host; write it in its xn-- form"
+		}
+	}
+	return ""
+}
+
 func isLoopbackHost(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
@@ -66,7 +89,9 @@ func isLoopbackHost(host string) bool {
 
 // redirectMatches compares a requested redirect URI with a registered one:
 // exactly, except that a loopback URI may use any port (RFC 8252 §7.3),
-// since native apps get a fresh port from the OS for each login.
+// since native apps get a fresh port from the OS for each login. The path
+// is compared as written, not decoded: "/%63allback" or "/a%2Fb" name other
+// resources than "/callback" or "/a/b" to the server that receives them.
 func redirectMatches(registered, requested string) bool {
 	if registered == requested {
 		return true
@@ -79,7 +104,8 @@ func redirectMatches(registered, requested string) bool {
 	if !isLoopbackHost(r.Hostname()) || r.Hostname() != q.Hostname() {
 		return false
 	}
-	return r.Path == q.Path && r.RawQuery == q.RawQuery && q.Fragment == "" && q.User == nil
+	return r.Opaque == "" && q.Opaque == "" && r.EscapedPath() == q.EscapedPath() && r.RawQuery == q.RawQuery &&
+		!strings.Contains(requested, "#") && q.User == nil
 }
 
 // registeredRedirect returns the client's registered URI that the request

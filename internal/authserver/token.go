@@ -2,6 +2,7 @@ package authserver
 
 import (
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -125,7 +126,7 @@ func (s *Server) redeemCode(r *http.Request, client store.Client, form url.Value
 	if uri := form.Get("redirect_uri"); uri != "" && uri != ac.RedirectURI {
 		return tokenResponse{}, newError(http.StatusBadRequest, errInvalidGrant, "redirect_uri differs from the authorization request's")
 	}
-	if !pkceVerifier.MatchString(verifier) || pkceS256(verifier) != ac.CodeChallenge {
+	if !pkceVerifier.MatchString(verifier) || subtle.ConstantTimeCompare([]byte(pkceS256(verifier)), []byte(ac.CodeChallenge)) != 1 {
 		return tokenResponse{}, newError(http.StatusBadRequest, errInvalidGrant, "code_verifier does not match the code_challenge")
 	}
 	if res := form.Get("resource"); res != "" && res != ac.Resource {

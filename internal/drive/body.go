@@ -22,6 +22,7 @@ var errBodyDetached = errors.New("drive: request body used after its attempt end
 // from then on the transport's reads fail instead of racing.
 type body struct {
 	mu       sync.Mutex
+	watch    *watchdog // told of every byte handed over
 	src      io.ReaderAt
 	off, end int64
 	total    int64 // total size sent in Content-Range, or -1
@@ -71,6 +72,7 @@ func (b *body) Read(p []byte) (int, error) {
 		return 0, b.err
 	}
 	b.off += int64(n)
+	b.watch.progress()
 	b.progress.update(b.digest.sent(), b.total)
 	return n, nil
 }

@@ -209,6 +209,10 @@ func (f *fakeDrive) put(w http.ResponseWriter, r *http.Request, ff *fakeFault) {
 		delete(f.sessions, id)
 		s = nil
 	}
+	var committed int64 // read under the lock: a stalled request may still hold the session
+	if s != nil {
+		committed = s.committed
+	}
 	f.mu.Unlock()
 	if s == nil {
 		writeGoogleError(w, 404, "notFound", "No such upload session")
@@ -230,7 +234,7 @@ func (f *fakeDrive) put(w http.ResponseWriter, r *http.Request, ff *fakeFault) {
 	}
 	if rng != "*" {
 		var a, b int64
-		if _, err := fmt.Sscanf(rng, "%d-%d", &a, &b); err != nil || b < a || a > s.committed {
+		if _, err := fmt.Sscanf(rng, "%d-%d", &a, &b); err != nil || b < a || a > committed {
 			writeGoogleError(w, 400, "badContentRange", cr)
 			return
 		}

@@ -27,10 +27,31 @@ type Files struct {
 	sleep       func(ctx context.Context, d time.Duration) error
 }
 
+// callTimeout bounds one Drive API call, its answer's body included: a
+// listing, a file's metadata, a text export read up to a few MiB. The
+// transport bounds connecting and waiting for headers, not a body that
+// stops coming, and callers pass clients without a timeout (the uploader's
+// requests carry whole files).
+const callTimeout = 2 * time.Minute
+
 // NewFiles returns the Drive of the account client is authorized as.
 // driveBase is the Drive API base URL, e.g. "https://www.googleapis.com/drive/v3/"
-// or an emulator's E+"/drive/v3/"; empty means Google's.
+// or an emulator's E+"/drive/v3/"; empty means Google's. Each call is
+// bounded by the client's Timeout or, if it has none or a longer one, two
+// minutes.
 func NewFiles(ctx context.Context, client *http.Client, driveBase string) (*Files, error) {
+	return newFiles(ctx, client, driveBase, callTimeout)
+}
+
+func newFiles(ctx context.Context, client *http.Client, driveBase string, timeout time.Duration) (*Files, error) {
+	if client == nil {
+		client = http.DefaultClient
+	}
+	if client.Timeout == 0 || client.Timeout > timeout {
+		c := *client
+		c.Timeout = timeout
+		client = &c
+	}
 	opts := []option.ClientOption{option.WithHTTPClient(client)}
 	if driveBase != "" {
 		opts = append(opts, option.WithEndpoint(driveBase))

@@ -258,3 +258,25 @@ func TestList_TellsEmptyFromMissingFromFile(t *testing.T) {
 		t.Fatalf("List(file) = %v, want ErrNotAFolder", err)
 	}
 }
+
+// A Drive that stops answering does not hold a tool call for ever: each
+// call has a deadline even when the caller's client has none.
+func TestFiles_CallsHaveADeadline(t *testing.T) {
+	e := newEmulated(t)
+	f, err := newFiles(t.Context(), e.client, e.url+"/drive/v3/", 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.emu.InjectFault(googleemu.Fault{Method: "GET", PathPrefix: "/drive/v3/files", Latency: 10 * time.Second})
+	start := time.Now()
+	_, err = f.List(t.Context(), "root", 10, "")
+	if err == nil {
+		t.Fatal("a call Drive never answered succeeded")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("the call took %v with a 300 ms deadline", d)
+	}
+	if e.client.Timeout != 0 {
+		t.Fatal("newFiles changed the caller's client")
+	}
+}

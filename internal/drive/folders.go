@@ -36,6 +36,13 @@ type FolderPath struct {
 	Created []string
 }
 
+// Drive nests folders at most 100 deep; a longer path would only cost a
+// Drive call per level before failing.
+const (
+	maxFolderDepth = 100
+	maxFolderName  = 1024
+)
+
 // SplitFolderPath splits "Reports/2026/Q4" into its folder names. Leading,
 // trailing and doubled slashes and spaces around names are ignored; "." and
 // ".." are refused rather than guessed at.
@@ -49,7 +56,13 @@ func SplitFolderPath(path string) ([]string, error) {
 		case ".", "..":
 			return nil, fmt.Errorf("%w: folder path %q contains %q; give the folders' names from My Drive down", ErrInvalidArgument, path, part)
 		}
+		if len(part) > maxFolderName {
+			return nil, fmt.Errorf("%w: a folder name in %q is longer than %d bytes", ErrInvalidArgument, path, maxFolderName)
+		}
 		names = append(names, part)
+		if len(names) > maxFolderDepth {
+			return nil, fmt.Errorf("%w: folder path %q is deeper than %d folders, Drive's own limit", ErrInvalidArgument, path, maxFolderDepth)
+		}
 	}
 	if len(names) == 0 {
 		return nil, fmt.Errorf("%w: folder path %q names no folder", ErrInvalidArgument, path)

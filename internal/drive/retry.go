@@ -114,6 +114,13 @@ func retryable(err error) bool {
 	if !errors.As(err, &te) {
 		return false
 	}
+	// The client's transport may fail before the network is involved, and
+	// say that waiting will not help: the Google account transport does
+	// for a grant that needs consent again, or an account that is gone.
+	var p interface{ Permanent() bool }
+	if errors.As(err, &p) && p.Permanent() {
+		return false
+	}
 	// The oauth2 transport reports a failed token refresh through the same
 	// channel as the network; an invalid_grant will not heal by waiting.
 	var re *oauth2.RetrieveError

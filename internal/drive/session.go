@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // This file holds the three exchanges of Drive's resumable protocol:
@@ -55,7 +56,9 @@ func (up *upload) initiate(ctx context.Context) (string, error) {
 	if total := up.src.total(); total >= 0 {
 		req.Header.Set("X-Upload-Content-Length", strconv.FormatInt(total, 10))
 	}
-	resp, err := up.client.Do(req)
+	attempt, w := up.watch(ctx)
+	defer w.stop()
+	resp, err := up.client.Do(req.WithContext(attempt))
 	if err != nil {
 		return "", up.requestError(ctx, err)
 	}
@@ -90,7 +93,10 @@ func (up *upload) put(ctx context.Context, w window) (sessionStatus, error) {
 	default:
 		return sessionStatus{}, errors.New("drive: internal error: empty request of unknown total")
 	}
+	attempt, wd := up.watch(ctx)
+	defer wd.stop()
 	b := &body{
+		watch:    wd,
 		src:      w.ra,
 		off:      w.start,
 		end:      w.end,
@@ -103,7 +109,7 @@ func (up *upload) put(ctx context.Context, w window) (sessionStatus, error) {
 	if length > 0 {
 		reqBody = b
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, up.session, reqBody)
+	req, err := http.NewRequestWithContext(attempt, http.MethodPut, up.session, reqBody)
 	if err != nil {
 		return sessionStatus{}, fmt.Errorf("drive: bad upload session URL: %w", err)
 	}
@@ -122,7 +128,9 @@ func (up *upload) put(ctx context.Context, w window) (sessionStatus, error) {
 // query asks the session how many bytes it has, or for the file if it
 // finished without us hearing about it.
 func (up *upload) query(ctx context.Context) (sessionStatus, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, up.session, http.NoBody)
+	attempt, w := up.watch(ctx)
+	defer w.stop()
+	req, err := http.NewRequestWithContext(attempt, http.MethodPut, up.session, http.NoBody)
 	if err != nil {
 		return sessionStatus{}, fmt.Errorf("drive: bad upload session URL: %w", err)
 	}
@@ -171,8 +179,43 @@ func (up *upload) exchange(ctx context.Context, req *http.Request) (sessionStatu
 	}
 }
 
+// watchdog abandons one request to Drive that makes no progress for a
+// while: neither a byte of the body sent (body.Read resets it) nor an answer.
+type watchdog struct {
+	timer  *time.Timer
+	d      time.Duration
+	cancel context.CancelCauseFunc
+}
+
+// errStalled is the cause of a request the watchdog abandoned.
+var errStalled = errors.New("drive: the connection to Drive stopped moving")
+
+// watch starts a watchdog for one request; the request must use the
+// returned context, and the watchdog must be stopped when the exchange is
+// over (its answer read).
+func (up *upload) watch(ctx context.Context) (context.Context, *watchdog) {
+	attempt, cancel := context.WithCancelCause(ctx)
+	w := &watchdog{d: up.stall, cancel: cancel}
+	w.timer = time.AfterFunc(up.stall, func() { cancel(errStalled) })
+	return attempt, w
+}
+
+// progress pushes the deadline back: bytes are moving.
+func (w *watchdog) progress() {
+	if w != nil {
+		w.timer.Reset(w.d)
+	}
+}
+
+// stop ends the watch, and the request's context with it.
+func (w *watchdog) stop() {
+	w.timer.Stop()
+	w.cancel(nil)
+}
+
 // requestError classifies an error from http.Client.Do or from reading a
-// response: the caller's cancellation, or the network's fault.
+// response: the caller's cancellation, or the network's fault (a stalled
+// request, which the watchdog cancelled, is the network's fault).
 func (up *upload) requestError(ctx context.Context, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return canceled(ctxErr)

@@ -13,9 +13,10 @@ const (
 	// DefaultEndpoint is Google's API host; uploads go to its /upload/drive/v3/files.
 	DefaultEndpoint = "https://www.googleapis.com"
 	// ChunkAlign is the granularity Drive requires of every chunk but the last.
-	ChunkAlign         = 256 << 10
-	defaultChunkSize   = 8 << 20
-	defaultMaxAttempts = 8
+	ChunkAlign          = 256 << 10
+	defaultChunkSize    = 8 << 20
+	defaultMaxAttempts  = 8
+	defaultStallTimeout = 2 * time.Minute
 )
 
 // Uploader creates files on Drive with resumable uploads. The zero value
@@ -42,6 +43,12 @@ type Uploader struct {
 	Backoff func(attempt int) time.Duration
 	// Sleep waits for d unless ctx ends first. Default: a timer.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// StallTimeout is how long one request to Drive may go without sending
+	// a byte of the file or hearing an answer before it is abandoned, as a
+	// network failure: the upload then asks Drive what it has and resumes.
+	// A request carries a whole file, so there is no overall timeout; this
+	// catches the connection that stopped moving. Default 2 min.
+	StallTimeout time.Duration
 }
 
 // Upload creates one file on Drive from src and returns it as Drive
@@ -71,6 +78,7 @@ type upload struct {
 	maxAttempts int
 	backoff     func(int) time.Duration
 	sleep       func(context.Context, time.Duration) error
+	stall       time.Duration
 
 	meta      FileMeta
 	mediaType string
@@ -99,6 +107,7 @@ func (u *Uploader) newUpload(meta FileMeta, src Source, progress Progress) (*upl
 		maxAttempts: u.MaxAttempts,
 		backoff:     u.Backoff,
 		sleep:       u.Sleep,
+		stall:       u.StallTimeout,
 		meta:        meta,
 		mediaType:   mediaType(meta, src),
 		digest:      newSourceDigest(),
@@ -115,6 +124,9 @@ func (u *Uploader) newUpload(meta FileMeta, src Source, progress Progress) (*upl
 	}
 	if up.sleep == nil {
 		up.sleep = sleepContext
+	}
+	if up.stall <= 0 {
+		up.stall = defaultStallTimeout
 	}
 	switch {
 	case src.ReaderAt != nil:

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -539,3 +540,114 @@ func TestUpload_RejectsBadInput(t *testing.T) {
 		}
 	}
 }
+
+// A connection that stops moving in the middle of the file (Drive stopped
+// reading, a middlebox dropped the flow silently) is abandoned after
+// StallTimeout and the upload resumes: there is no overall timeout to
+// catch it, as one request carries the whole file.
+func TestUpload_StalledConnectionIsAbandonedAndResumed(t *testing.T) {
+	fd := newFakeDrive(t)
+	stalled := make(chan struct{})
+	fd.inject(fakeFault{match: isPut, stallAfter: 300 << 10, stalled: stalled})
+	u, _ := newTestUploader(fd.srv.URL, fd.srv.Client())
+	u.StallTimeout = 400 * time.Millisecond
+	data := randomBytes(4<<20, 14)
+	start := time.Now()
+	f, err := u.Upload(t.Context(), FileMeta{Name: "a"}, Source{ReaderAt: bytes.NewReader(data), Size: int64(len(data))}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOneFile(t, fd, f, data)
+	select {
+	case <-stalled:
+	default:
+		t.Fatal("the stalling fault was never hit")
+	}
+	if f.Retries < 1 {
+		t.Fatalf("retries %d: the stalled attempt was not counted", f.Retries)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("took %v with a 400 ms stall timeout", d)
+	}
+}
+
+// A slow but moving transfer is not a stall: each byte handed over pushes
+// the deadline back.
+func TestUpload_SlowTransferIsNotAStall(t *testing.T) {
+	fd := newFakeDrive(t)
+	u, sl := newTestUploader(fd.srv.URL, fd.srv.Client())
+	u.StallTimeout = 600 * time.Millisecond
+	data := randomBytes(1<<20, 15)
+	// 16 reads 80 ms apart: twice the stall timeout in all.
+	src := &slowReaderAt{r: bytes.NewReader(data), pause: 80 * time.Millisecond, chunk: 64 << 10}
+	f, err := u.Upload(t.Context(), FileMeta{Name: "a"}, Source{ReaderAt: src, Size: int64(len(data))}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOneFile(t, fd, f, data)
+	if len(sl.all()) != 0 {
+		t.Fatalf("a transfer of 16 reads 80 ms apart was abandoned: waits %v", sl.all())
+	}
+}
+
+// slowReaderAt hands out at most chunk bytes per read, after a pause.
+type slowReaderAt struct {
+	r     io.ReaderAt
+	pause time.Duration
+	chunk int
+}
+
+func (s *slowReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	time.Sleep(s.pause)
+	if len(p) > s.chunk {
+		p = p[:s.chunk]
+	}
+	return s.r.ReadAt(p, off)
+}
+
+// permanentErr is an error a transport says will not heal.
+type permanentErr struct{}
+
+func (permanentErr) Error() string   { return "the grant needs consent again" }
+func (permanentErr) Permanent() bool { return true }
+
+// An error the client's transport marks permanent (the Google account
+// transport does for a grant that needs consent again) fails the upload at
+// once; other transport errors are still retried.
+func TestUpload_PermanentTransportErrorIsNotRetried(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		err     error
+		retried bool
+	}{
+		{"permanent", permanentErr{}, false},
+		{"network", errors.New("connection reset by peer"), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fd := newFakeDrive(t)
+			calls := 0
+			client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				calls++
+				if calls == 1 {
+					return nil, tc.err
+				}
+				return http.DefaultTransport.RoundTrip(r)
+			})}
+			u, sl := newTestUploader(fd.srv.URL, client)
+			_, err := u.Upload(t.Context(), FileMeta{Name: "a"}, Source{Reader: strings.NewReader("x"), Size: 1}, nil)
+			if retried := len(sl.all()) > 0; retried != tc.retried {
+				t.Fatalf("retried = %v (err %v), want %v", retried, err, tc.retried)
+			}
+			if !tc.retried && !errors.Is(err, tc.err) {
+				t.Fatalf("err %v, want the transport's", err)
+			}
+			if tc.retried && err != nil {
+				t.Fatalf("err %v after a retry", err)
+			}
+		})
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

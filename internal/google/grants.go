@@ -93,10 +93,50 @@ func (g *Grants) Account(ctx context.Context, email string) (store.GoogleAccount
 	return acct, err
 }
 
+// RefreshError is a refresh Google did not complete, other than its
+// invalid_grant (ErrReconsentNeeded): its token endpoint answered with an
+// error, or could not be reached in time. The stored grant is left as it
+// was; when the trouble was Google's (Transient), a later call can succeed.
+type RefreshError struct {
+	Email string
+	// Why says what Google did, e.g. "answered HTTP 500 (server_error)".
+	Why       string
+	Transient bool
+	Err       error
+}
+
+func (e *RefreshError) Error() string {
+	next := "so a later call can work"
+	if !e.Transient {
+		next = "but Google refused drivemcp's own client: the server's Google client id or secret may be wrong (ask its operator)"
+	}
+	return fmt.Sprintf("Google's token endpoint %s while renewing the access of %s; the stored grant is unchanged, %s", e.Why, e.Email, next)
+}
+
+func (e *RefreshError) Unwrap() error { return e.Err }
+
+// permanentError marks an error that retrying will not fix: the account is
+// not connected, or Google wants the user's consent again. Its Permanent
+// method is what the uploader (internal/drive) asks errors from its
+// transport, so that it fails at once instead of backing off eight times.
+type permanentError struct{ error }
+
+func (e permanentError) Unwrap() error { return e.error }
+
+func (permanentError) Permanent() bool { return true }
+
 // Token returns a valid Google access token for the account, refreshing it
 // (once, however many callers ask at the same time) when it is about to
 // expire.
 func (g *Grants) Token(ctx context.Context, email string) (*oauth2.Token, error) {
+	tok, err := g.token(ctx, email)
+	if errors.Is(err, ErrReconsentNeeded) || errors.Is(err, ErrNoAccount) {
+		return nil, permanentError{err}
+	}
+	return tok, err
+}
+
+func (g *Grants) token(ctx context.Context, email string) (*oauth2.Token, error) {
 	email = NormalizeEmail(email)
 	acct, err := g.Account(ctx, email)
 	if err != nil {
@@ -162,7 +202,7 @@ func (g *Grants) refresh(ctx context.Context, email string) (*oauth2.Token, erro
 				return acct, nil
 			}
 			g.Metrics.Refresh("failed")
-			return acct, fmt.Errorf("refreshing the Google token for %s: %w", email, err)
+			return acct, refreshFailed(email, err)
 		}
 		if newTok.RefreshToken == "" {
 			newTok.RefreshToken = tok.RefreshToken
@@ -187,6 +227,25 @@ func (g *Grants) refresh(ctx context.Context, email string) (*oauth2.Token, erro
 		return nil, fmt.Errorf("%w for %s: Google answered invalid_grant", ErrReconsentNeeded, email)
 	}
 	return fresh, nil
+}
+
+// refreshFailed describes a refresh Google did not complete. Only the
+// status and the OAuth error code are kept in the message: they say what
+// happened, and Google's error bodies are not for users.
+func refreshFailed(email string, err error) error {
+	var re *oauth2.RetrieveError
+	e := &RefreshError{Email: email, Why: "could not be reached", Transient: true, Err: err}
+	switch {
+	case errors.As(err, &re) && re.Response != nil:
+		e.Why = fmt.Sprintf("answered HTTP %d", re.Response.StatusCode)
+		if re.ErrorCode != "" {
+			e.Why += " (" + re.ErrorCode + ")"
+		}
+		e.Transient = re.Response.StatusCode >= 500 || re.Response.StatusCode == http.StatusTooManyRequests
+	case errors.Is(err, context.DeadlineExceeded):
+		e.Why = fmt.Sprintf("did not answer within %s", refreshTimeout)
+	}
+	return e
 }
 
 // usable reports whether the access token can be sent as it is: not about

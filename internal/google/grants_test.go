@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -210,5 +211,69 @@ func TestGrants_ClientRefreshesAfterEarly401(t *testing.T) {
 	}
 	if n := f.emu.Stats().TokenRequests["refresh_token"]; n != 1 {
 		t.Fatalf("%d refreshes, want 1", n)
+	}
+}
+
+// Google's token endpoint failing (a 500, a dropped connection) is not the
+// user's doing: the call fails with a RefreshError that says so, the stored
+// grant is left exactly as it was, and once Google is back the same grant
+// refreshes.
+func TestGrants_RefreshFailureKeepsTheStoredGrant(t *testing.T) {
+	for name, fault := range map[string]googleemu.Fault{
+		"server error":       {PathPrefix: "/token", Status: 500, Times: 5},
+		"dropped connection": {PathPrefix: "/token", DropAfterBytes: 1, Times: 5},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			f.login(t, "alice@example.com", false)
+			f.expireStored(t, "alice@example.com")
+			before, err := f.grants.Account(context.Background(), "alice@example.com")
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.emu.InjectFault(fault)
+			_, err = f.grants.Token(context.Background(), "alice@example.com")
+			var re *RefreshError
+			if !errors.As(err, &re) || !re.Transient || errors.Is(err, ErrReconsentNeeded) {
+				t.Fatalf("err = %v, want a transient RefreshError", err)
+			}
+			if !strings.Contains(err.Error(), "stored grant is unchanged") {
+				t.Fatalf("message %q does not say the grant is kept", err)
+			}
+			var p interface{ Permanent() bool }
+			if errors.As(err, &p) {
+				t.Fatal("a transient failure is marked permanent")
+			}
+			after, err := f.grants.Account(context.Background(), "alice@example.com")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(after.SealedToken, before.SealedToken) || after.NeedsReconsent {
+				t.Fatal("a failed refresh changed the stored grant")
+			}
+			f.emu.ClearFaults()
+			if _, err := f.grants.Token(context.Background(), "alice@example.com"); err != nil {
+				t.Fatalf("after Google recovered: %v", err)
+			}
+		})
+	}
+}
+
+// invalid_grant is final: the error says re-consent, and is marked
+// permanent so that the uploader does not back off and retry it.
+func TestGrants_InvalidGrantIsPermanent(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "alice@example.com", false)
+	f.expireStored(t, "alice@example.com")
+	f.emu.InjectFault(googleemu.Fault{PathPrefix: "/token", Status: 400, Reason: "invalid_grant"})
+	for i := range 2 { // the refresh, then the remembered verdict
+		_, err := f.grants.Token(context.Background(), "alice@example.com")
+		var p interface{ Permanent() bool }
+		if !errors.Is(err, ErrReconsentNeeded) || !errors.As(err, &p) || !p.Permanent() {
+			t.Fatalf("call %d: err = %v, want a permanent ErrReconsentNeeded", i+1, err)
+		}
+	}
+	if _, err := f.grants.Token(context.Background(), "nobody@example.com"); !errors.Is(err, ErrNoAccount) {
+		t.Fatalf("unknown account: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -366,7 +367,8 @@ func parseContentRange(h string) (contentRange, error) {
 	a, b, ok := strings.Cut(rng, "-")
 	first, err1 := strconv.ParseInt(a, 10, 64)
 	last, err2 := strconv.ParseInt(b, 10, 64)
-	if !ok || err1 != nil || err2 != nil || first < 0 || last < first {
+	if !ok || err1 != nil || err2 != nil || first < 0 || last < first || last == math.MaxInt64 {
+		// last+1 (the chunk length) must not overflow.
 		return cr, fmt.Errorf("bad range %q in Content-Range", rng)
 	}
 	if cr.total >= 0 && last >= cr.total {

@@ -2,6 +2,7 @@ package mcpserver
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // writeScopes are the OAuth scopes that let a tool create or change files;
@@ -102,4 +104,24 @@ func hasAny(have, want []string) bool {
 		}
 	}
 	return false
+}
+
+// enforceToolScopes is the scope check that decides: it sees the tools/call
+// the SDK decoded and is about to run, so no spelling of the JSON (a
+// "Name" beside "name", a duplicated key, a "METHOD") can show it another
+// tool than the one that runs. RequireToolScopes, before the transport,
+// only exists to answer 403 insufficient_scope so that clients step up.
+func enforceToolScopes(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		if method == "tools/call" {
+			p, _ := req.GetParams().(*mcp.CallToolParamsRaw)
+			extra := req.GetExtra()
+			if p != nil && toolNeedsWrite[p.Name] && extra != nil && extra.TokenInfo != nil && !hasAny(extra.TokenInfo.Scopes, writeScopes) {
+				return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: "The tool " + p.Name +
+					" creates or changes files in Google Drive, which needs the drive.file (or drive) scope; this connection was authorized for " +
+					strings.Join(extra.TokenInfo.Scopes, " ") + " only. Authorize the client again with drive.file, then call it again."}}}, nil
+			}
+		}
+		return next(ctx, method, req)
+	}
 }

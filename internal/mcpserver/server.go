@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -51,6 +52,15 @@ type Deps struct {
 	AllowPrivateURLs bool
 	// MaxDownloadBytes caps a file copied from fileUrl (default 1 GiB).
 	MaxDownloadBytes int64
+	// MaxUploadsPerAccount bounds one account's concurrent uploads (default
+	// 4); UploadQueue more may wait (default 16, negative: none) for at most
+	// UploadQueueWait (default 1 min). See limits.go.
+	MaxUploadsPerAccount int
+	UploadQueue          int
+	UploadQueueWait      time.Duration
+	// Drain, if set, lets the server finish its calls in flight when it is
+	// asked to stop (see Drain.Stop).
+	Drain *Drain
 }
 
 // stdioSessionKey is the binding key of the stdio transport: a stdio server
@@ -60,6 +70,7 @@ const stdioSessionKey = "stdio:local"
 // tools bundles the dependencies every tool handler uses.
 type tools struct {
 	Deps
+	slots *uploadSlots
 }
 
 // New builds the MCP server with every drivemcp tool.
@@ -71,15 +82,19 @@ func New(d Deps) *mcp.Server {
 		d.AllowedDriveScopes = []string{google.ScopeDriveFile}
 	}
 	if d.MaxInlineBytes == 0 {
-		d.MaxInlineBytes = 32 << 20
+		d.MaxInlineBytes = defaultMaxInlineBytes
 	}
-	t := &tools{Deps: d}
+	t := &tools{Deps: d, slots: newUploadSlots(d.MaxUploadsPerAccount, d.UploadQueue, d.UploadQueueWait)}
 	s := mcp.NewServer(&mcp.Implementation{Name: "drivemcp", Title: "Google Drive for MCP", Version: Version}, &mcp.ServerOptions{
 		Instructions: "Upload to and manage the user's Google Drive. Tools find the Google account on their own " +
 			"(OAuth login, or start_google_auth in this session); call check_drive_auth to see which account is used.",
 		Logger: d.Logger,
 	})
 	s.AddReceivingMiddleware(explainArgumentErrors)
+	s.AddReceivingMiddleware(enforceToolScopes)
+	if d.Drain != nil {
+		s.AddReceivingMiddleware(d.Drain.Middleware) // outermost: it answers before anything else runs
+	}
 	t.addAuthTools(s)
 	t.addUploadTools(s)
 	t.addDriveTools(s)

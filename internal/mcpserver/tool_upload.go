@@ -79,6 +79,11 @@ func (t *tools) uploadFile(ctx context.Context, req *mcp.CallToolRequest, in upl
 	if err != nil {
 		return nil, uploadOut{}, err
 	}
+	release, err := t.uploadSlot(ctx, req, id.Email)
+	if err != nil {
+		return nil, uploadOut{}, err
+	}
+	defer release()
 	f, err := openInRoots(t.UploadRoots, in.FilePath)
 	if err != nil {
 		return nil, uploadOut{}, t.explainOpen(in.FilePath, err)
@@ -127,6 +132,11 @@ func (t *tools) createFile(ctx context.Context, req *mcp.CallToolRequest, in cre
 	if err != nil {
 		return nil, uploadOut{}, err
 	}
+	release, err := t.uploadSlot(ctx, req, id.Email)
+	if err != nil {
+		return nil, uploadOut{}, err
+	}
+	defer release()
 	var data []byte
 	mimeType := in.MimeType
 	if in.ContentBase64 != "" {
@@ -175,6 +185,13 @@ func (t *tools) createFromURL(ctx context.Context, req *mcp.CallToolRequest, in 
 	if err != nil {
 		return nil, uploadOut{}, err
 	}
+	// The slot comes before the download starts: a queued call must not
+	// leave a remote server's connection idle until its stall timeout.
+	release, err := t.uploadSlot(ctx, req, id.Email)
+	if err != nil {
+		return nil, uploadOut{}, err
+	}
+	defer release()
 	remote, err := openURL(ctx, t.urlPolicy(), u, t.maxDownloadBytes())
 	if err != nil {
 		if e := t.explainFetch(u, err); e != nil {
@@ -275,6 +292,8 @@ func (t *tools) explainOpen(name string, err error) error {
 		}
 		return userErrorf(err, "%s is outside the directories this server may upload from (%s). Move or copy the file into one of them, or give a path inside one.",
 			name, strings.Join(t.UploadRoots, ", "))
+	case errors.Is(err, errHiddenPath):
+		return userErrorf(err, "%s is, or is inside, a hidden file or folder (a name starting with \".\"); drivemcp does not upload those, since they often hold keys and credentials. Copy the file to a visible folder if you really mean to upload it.", name)
 	case errors.Is(err, fs.ErrNotExist):
 		return userErrorf(err, "There is no file %s in the upload roots (%s). Check the path and call again.", name, strings.Join(t.UploadRoots, ", "))
 	case errors.Is(err, fs.ErrPermission):

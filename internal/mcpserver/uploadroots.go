@@ -7,10 +7,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // errOutsideRoots means a path is not inside any upload root.
 var errOutsideRoots = errors.New("outside every upload root")
+
+// errHiddenPath means the path goes through a hidden file or folder (a name
+// starting with "."). Those hold keys and credentials (~/.ssh, ~/.aws,
+// drivemcp's own ~/.local/share/drivemcp): a tool an assistant calls must
+// not be talked into uploading them, even inside an upload root.
+var errHiddenPath = errors.New("hidden files and folders are not uploaded")
 
 // openInRoots opens a regular file that lies inside one of roots (absolute,
 // symlink-free directories). os.Root does the opening, so a symlink or ".."
@@ -26,6 +33,9 @@ func openInRoots(roots []string, name string) (*os.File, error) {
 		if !ok {
 			continue
 		}
+		if hidden(rel) || hidden(resolvedBelow(root, rel)) {
+			return nil, errHiddenPath
+		}
 		f, err := openInRoot(root, rel)
 		if errors.Is(err, fs.ErrNotExist) && !filepath.IsAbs(name) {
 			notFound = err // a relative path may belong to a later root
@@ -37,6 +47,31 @@ func openInRoots(roots []string, name string) (*os.File, error) {
 		return nil, notFound
 	}
 	return nil, errOutsideRoots
+}
+
+// hidden reports whether a relative path has a component starting with ".".
+func hidden(rel string) bool {
+	for part := range strings.SplitSeq(filepath.ToSlash(rel), "/") {
+		if len(part) > 1 && part[0] == '.' && part != ".." {
+			return true
+		}
+	}
+	return false
+}
+
+// resolvedBelow is rel with symlinks resolved, relative to root, so that a
+// visible link to a hidden file is judged by where it leads ("" when it
+// cannot be resolved: os.Root then decides).
+func resolvedBelow(root, rel string) string {
+	real, err := filepath.EvalSymlinks(filepath.Join(root, rel))
+	if err != nil {
+		return ""
+	}
+	r, err := filepath.Rel(root, real)
+	if err != nil {
+		return ""
+	}
+	return r
 }
 
 // relativeTo expresses name relative to root, or says it is not below it.
@@ -63,7 +98,10 @@ func openInRoot(root, rel string) (*os.File, error) {
 		return nil, err
 	}
 	defer r.Close()
-	f, err := r.Open(rel)
+	// O_NONBLOCK: opening a named pipe for reading would otherwise wait for a
+	// writer forever; this way it opens at once and is refused below as not
+	// a regular file. Regular files ignore the flag.
+	f, err := r.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		if strings.Contains(err.Error(), "path escapes from parent") {
 			return nil, errOutsideRoots

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/drivemcp/drivemcp/internal/metrics"
@@ -47,7 +48,7 @@ func Middleware(h http.Handler, log *slog.Logger, m *metrics.Metrics) http.Handl
 		switch {
 		case rec.status >= 500:
 			level = slog.LevelWarn
-		case r.Pattern == "/healthz" || r.Pattern == "/readyz" || r.Pattern == "/metrics":
+		case strings.HasSuffix(r.Pattern, "/healthz") || strings.HasSuffix(r.Pattern, "/readyz") || strings.HasSuffix(r.Pattern, "/metrics"):
 			level = slog.LevelDebug
 		}
 		log.Log(r.Context(), level, "http request", "request_id", id, "method", r.Method, "path", r.URL.Path,

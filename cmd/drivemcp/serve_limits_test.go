@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startLimited serves h as serve does, with short limits.
+func startLimited(t *testing.T, h http.Handler, body, write time.Duration) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := (&app{limits: limits{bodyTimeout: body, writeTimeout: write}}).newHTTPServer(h)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return ln.Addr().String()
+}
+
+// A client that sends headers and then trickles (here: stops sending) its
+// body loses the connection after bodyTimeout instead of holding a
+// goroutine and a connection for ever.
+func TestHTTPServer_SlowBodyIsCutOff(t *testing.T) {
+	readErr := make(chan error, 1)
+	addr := startLimited(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := io.ReadAll(r.Body)
+		readErr <- err
+	}), 200*time.Millisecond, time.Minute)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type=")
+	select {
+	case err := <-readErr:
+		if err == nil {
+			t.Fatal("the handler read a whole body that never came")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a stalled body held the handler for 5 s with a 200 ms body timeout")
+	}
+}
+
+// Once the body is in, its deadline no longer applies: an MCP response (an
+// event stream) that lasts longer than the body and write timeouts is not
+// cut off, and its request's context stays alive.
+func TestHTTPServer_LongMCPResponseIsNotCutOff(t *testing.T) {
+	addr := startLimited(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := range 4 {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(150 * time.Millisecond):
+			}
+			fmt.Fprintf(w, "data: %d %s\n\n", i, body)
+			_ = http.NewResponseController(w).Flush()
+		}
+	}), 100*time.Millisecond, 100*time.Millisecond)
+	resp, err := http.Post("http://"+addr+"/mcp", "application/json", strings.NewReader(`{"id":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	events := 0
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "data: ") {
+			events++
+		}
+	}
+	if events != 4 {
+		t.Fatalf("got %d of 4 events over 600 ms with 100 ms body and write timeouts (%v)", events, sc.Err())
+	}
+}
+
+// Other responses than /mcp's must be written within writeTimeout, so a
+// client that never reads cannot hold a handler.
+func TestHTTPServer_WriteTimeoutOutsideMCP(t *testing.T) {
+	addr := startLimited(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(300 * time.Millisecond)
+		_, _ = io.WriteString(w, "late")
+	}), time.Minute, 100*time.Millisecond)
+	resp, err := http.Get("http://" + addr + "/oauth2callback")
+	if err == nil {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) == "late" {
+			t.Fatal("a response was written after the write deadline")
+		}
+	}
+}

@@ -1,0 +1,302 @@
+package mcpserver
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/drivemcp/drivemcp/internal/e2etest"
+	"github.com/drivemcp/drivemcp/internal/googleemu"
+)
+
+func TestUploadSlots_FifthWaitsForAFreeSlot(t *testing.T) {
+	s := newUploadSlots(4, 16, time.Minute)
+	var releases []func()
+	for i := range 4 {
+		r, err := s.acquire(context.Background(), alice, nil)
+		if err != nil {
+			t.Fatalf("upload %d: %v", i+1, err)
+		}
+		releases = append(releases, r)
+	}
+	var waited atomic.Int32
+	got := make(chan error, 1)
+	go func() {
+		r, err := s.acquire(context.Background(), alice, func(running int) {
+			if running == 4 {
+				waited.Add(1)
+			}
+		})
+		if err == nil {
+			r()
+		}
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		t.Fatalf("the fifth upload did not wait: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	// Another account is not held up by alice's uploads.
+	rb, err := s.acquire(context.Background(), "bob@example.com", nil)
+	if err != nil {
+		t.Fatalf("bob waited for alice: %v", err)
+	}
+	rb()
+	releases[0]()
+	releases[0]() // releasing twice frees one slot only
+	if err := <-got; err != nil {
+		t.Fatalf("the fifth upload: %v", err)
+	}
+	if waited.Load() != 1 {
+		t.Fatalf("the waiting callback ran %d times, want once", waited.Load())
+	}
+	for _, r := range releases[1:] {
+		r()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.accounts) != 0 {
+		t.Fatalf("idle accounts are still remembered: %v", s.accounts)
+	}
+}
+
+func TestUploadSlots_RefusesWithASentenceWhenTheQueueIsFullOrTheWaitTooLong(t *testing.T) {
+	s := newUploadSlots(1, 1, 30*time.Millisecond)
+	r, err := s.acquire(context.Background(), alice, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r()
+	queued := make(chan error, 1)
+	go func() {
+		_, err := s.acquire(context.Background(), alice, nil)
+		queued <- err
+	}()
+	time.Sleep(10 * time.Millisecond) // let it queue
+	_, err = s.acquire(context.Background(), alice, nil)
+	if !errors.Is(err, errUploadQueue) || !strings.Contains(err.Error(), "1 uploads running and 1 waiting") {
+		t.Fatalf("beyond the queue: %v", err)
+	}
+	err = <-queued
+	if !errors.Is(err, errUploadQueue) || !strings.Contains(err.Error(), "none finished") {
+		t.Fatalf("after the longest wait: %v", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(10 * time.Millisecond); cancel() }()
+	if _, err := s.acquire(ctx, alice, nil); !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "nothing was uploaded") {
+		t.Fatalf("cancelled while waiting: %v", err)
+	}
+}
+
+// Through the tools: with one slot and no queue, a second upload of the
+// same account while the first is held up at Google fails with a sentence,
+// and creates nothing; once the first is done, uploads work again.
+func TestCreateDriveFile_SecondConcurrentUploadRefusedWhenNoSlotIsFree(t *testing.T) {
+	f := newFixture(t, Deps{MaxUploadsPerAccount: 1, UploadQueue: -1})
+	f.google.InjectFault(googleemu.Fault{Method: "PUT", PathPrefix: "/upload/drive/v3/files", Latency: 500 * time.Millisecond})
+	var wg sync.WaitGroup
+	var first *mcp.CallToolResult
+	wg.Go(func() {
+		first = e2etest.Call(t, f.session, "create_drive_file", map[string]any{"file_name": "first.txt", "content": "1"})
+	})
+	deadline := time.Now().Add(5 * time.Second)
+	for f.google.Stats().UploadBytesReceived == 0 && time.Now().Before(deadline) { // the first upload reached Google
+		time.Sleep(5 * time.Millisecond)
+	}
+	second := e2etest.Call(t, f.session, "create_drive_file", map[string]any{"file_name": "second.txt", "content": "2"})
+	wg.Wait()
+	if first.IsError {
+		t.Fatalf("first upload: %s", e2etest.ResultText(first))
+	}
+	if text := e2etest.ResultText(second); !second.IsError || !strings.Contains(text, "uploads running") {
+		t.Fatalf("second upload: error=%v %s", second.IsError, text)
+	}
+	if n := len(e2etest.FilesNamed(f.google, "second.txt")); n != 0 {
+		t.Fatalf("the refused upload created %d files", n)
+	}
+	e2etest.MustCall(t, f.session, "create_drive_file", map[string]any{"file_name": "third.txt", "content": "3"})
+}
+
+func TestDrain_FinishesCallsInFlightAndRefusesNewOnes(t *testing.T) {
+	d := NewDrain()
+	release := make(chan struct{})
+	started := make(chan struct{})
+	slow := d.Middleware(func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		close(started)
+		select {
+		case <-release:
+			return &mcp.CallToolResult{}, nil
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		}
+	})
+	result := make(chan error, 1)
+	go func() {
+		_, err := slow(context.Background(), "tools/call", nil)
+		result <- err
+	}()
+	<-started
+	stopped := make(chan int, 1)
+	go func() { stopped <- d.Stop(context.Background()) }()
+	// Stop waits for the call in flight…
+	select {
+	case <-stopped:
+		t.Fatal("Stop returned while a call was running")
+	case <-time.After(50 * time.Millisecond):
+	}
+	// …while new calls are refused with a tool error, and other methods pass.
+	res, err := d.Middleware(func(context.Context, string, mcp.Request) (mcp.Result, error) {
+		t.Fatal("a new tool call ran during the drain")
+		return nil, nil
+	})(context.Background(), "tools/call", nil)
+	if r, ok := res.(*mcp.CallToolResult); err != nil || !ok || !r.IsError || !strings.Contains(e2etest.ResultText(r), "shutting down") {
+		t.Fatalf("new call during the drain: %v %v", res, err)
+	}
+	ran := false
+	_, _ = d.Middleware(func(context.Context, string, mcp.Request) (mcp.Result, error) { ran = true; return nil, nil })(context.Background(), "tools/list", nil)
+	if !ran {
+		t.Fatal("tools/list was refused during the drain")
+	}
+	close(release)
+	if err := <-result; err != nil {
+		t.Fatalf("the call in flight: %v", err)
+	}
+	if n := <-stopped; n != 0 {
+		t.Fatalf("Stop cancelled %d calls, want none", n)
+	}
+}
+
+func TestDrain_CancelsStragglersAtTheDeadline(t *testing.T) {
+	d := NewDrain()
+	started := make(chan struct{})
+	stuck := d.Middleware(func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		close(started)
+		<-ctx.Done()
+		return nil, context.Cause(ctx)
+	})
+	result := make(chan error, 1)
+	go func() {
+		_, err := stuck(context.Background(), "tools/call", nil)
+		result <- err
+	}()
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	if n := d.Stop(ctx); n != 1 {
+		t.Fatalf("Stop cancelled %d calls, want 1", n)
+	}
+	if err := <-result; !errors.Is(err, errShuttingDown) {
+		t.Fatalf("the straggler ended with %v, want errShuttingDown", err)
+	}
+}
+
+func TestDrain_StopWithNothingRunningReturnsAtOnce(t *testing.T) {
+	d := NewDrain()
+	done := make(chan int, 1)
+	go func() { done <- d.Stop(context.Background()) }()
+	select {
+	case n := <-done:
+		if n != 0 {
+			t.Fatalf("cancelled %d", n)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("Stop waited with nothing running")
+	}
+}
+
+func TestRequireOrigin_RefusesPagesOfOtherOrigins(t *testing.T) {
+	h := RequireOrigin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), "https://drive-mcp.example.com")
+	for _, c := range []struct {
+		origin string
+		want   int
+	}{
+		{"", http.StatusOK}, // not a browser page
+		{"https://drive-mcp.example.com", http.StatusOK},
+		{"https://DRIVE-MCP.example.com:443", http.StatusOK},
+		{"http://localhost:6274", http.StatusOK}, // MCP Inspector on this machine
+		{"http://127.0.0.1:6274", http.StatusOK},
+		{"http://[::1]:6274", http.StatusOK},
+		{"http://attacker.example", http.StatusForbidden}, // DNS rebinding
+		{"http://drive-mcp.example.com", http.StatusForbidden},
+		{"https://drive-mcp.example.com:8443", http.StatusForbidden},
+		{"http://localhost.attacker.example", http.StatusForbidden},
+		{"null", http.StatusForbidden},
+	} {
+		r := httptest.NewRequest(http.MethodPost, "/mcp", nil)
+		if c.origin != "" {
+			r.Header.Set("Origin", c.origin)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != c.want {
+			t.Errorf("Origin %q: %d, want %d", c.origin, w.Code, c.want)
+		}
+	}
+}
+
+// A stopping stdio server waits for its last answers to be written: at
+// least quiet after it starts waiting, longer while writes go on, never
+// more than max.
+func TestQuietWriter_WaitsForWritesToStop(t *testing.T) {
+	w := &quietWriter{Writer: io.Discard}
+	start := time.Now()
+	w.waitQuiet(50*time.Millisecond, time.Second)
+	if d := time.Since(start); d < 50*time.Millisecond || d > 500*time.Millisecond {
+		t.Fatalf("with nothing written it waited %v, want about 50 ms", d)
+	}
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+				_, _ = w.Write([]byte("{}\n"))
+			}
+		}
+	}()
+	start = time.Now()
+	w.waitQuiet(50*time.Millisecond, 300*time.Millisecond)
+	close(stop)
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Fatalf("it returned after %v while writes went on every 20 ms", d)
+	}
+}
+
+// Over HTTP a tool result goes out on its POST's event stream after the
+// handler returned: Stop waits for those POSTs to end.
+func TestDrain_StopWaitsForAnswersOnTheirWay(t *testing.T) {
+	d := NewDrain()
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	h := d.HTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release
+	}))
+	go h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/mcp", nil))
+	<-entered
+	stopped := make(chan struct{})
+	go func() { d.Stop(context.Background()); close(stopped) }()
+	select {
+	case <-stopped:
+		t.Fatal("Stop returned while an answer was being written")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	select {
+	case <-stopped:
+	case <-time.After(2 * time.Second):
+		t.Fatal("Stop did not return once the answer was out")
+	}
+}
