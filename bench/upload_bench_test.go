@@ -5,7 +5,6 @@ package bench
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"net/http"
 	"os"
@@ -24,13 +23,8 @@ import (
 
 var binary string
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if flag.Lookup("test.bench").Value.String() == "" {
-		os.Exit(m.Run()) // plain `go test ./...`: nothing to build for
-	}
-	e2etest.MainWithBinary(m, &binary)
-}
+// TestMain builds drivemcp for plain `go test ./...` too: TestSmoke starts it.
+func TestMain(m *testing.M) { e2etest.MainWithBinary(m, &binary) }
 
 // BenchmarkUpload uploads one file through upload_file_to_drive (the real
 // binary over stdio, the emulator keeping files on disk) and, in the same
@@ -65,19 +59,22 @@ func BenchmarkUpload(b *testing.B) {
 			e2etest.Connect(b, s.Session, "bench@example.com")
 			b.ResetTimer()
 			var ours, curl time.Duration
+			var oursCPU, curlCPU cpuUse // where each arm's CPU went
 			for i := range b.N {
 				// Each upload starts from a clean page cache: the writeback
 				// of the previous gigabyte must not slow the next one.
 				settle := func() { deleteAll(b, g, token); syscall.Sync() }
 				settle()
+				curlArm := func() { m := measureCPU(b, 0); curl += curlUpload(b, g.URL, token, path, size); curlCPU.add(m.stop()) }
+				oursArm := func() { m := measureCPU(b, s.PID()); ours += toolUpload(b, s.Session, path); oursCPU.add(m.stop()) }
 				if i%2 == 0 {
-					curl += curlUpload(b, g.URL, token, path, size)
+					curlArm()
 					settle()
-					ours += toolUpload(b, s.Session, path)
+					oursArm()
 				} else {
-					ours += toolUpload(b, s.Session, path)
+					oursArm()
 					settle()
-					curl += curlUpload(b, g.URL, token, path, size)
+					curlArm()
 				}
 			}
 			b.StopTimer()
@@ -88,12 +85,17 @@ func BenchmarkUpload(b *testing.B) {
 			b.ReportMetric(curlRate, "curl-MB/s")
 			b.ReportMetric(oursRate/curlRate, "ratio")
 			b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MiB")
+			gib := float64(size*int64(b.N)) / (1 << 30)
+			b.ReportMetric(oursCPU.client.Seconds()/gib, "cpu-s/GiB")
+			b.ReportMetric(oursCPU.emulator.Seconds()/gib, "emu-cpu-s/GiB")
+			b.ReportMetric(curlCPU.client.Seconds()/gib, "curl-cpu-s/GiB")
+			b.ReportMetric(curlCPU.emulator.Seconds()/gib, "curl-emu-cpu-s/GiB")
 			b.ReportMetric(0, "ns/op") // the wall time of the whole loop says nothing here
 		})
 	}
 }
 
-func toolUpload(b *testing.B, s *mcp.ClientSession, path string) time.Duration {
+func toolUpload(b testing.TB, s *mcp.ClientSession, path string) time.Duration {
 	start := time.Now()
 	e2etest.MustCall(b, s, "upload_file_to_drive", map[string]any{"filepath": path})
 	return time.Since(start)
@@ -101,7 +103,7 @@ func toolUpload(b *testing.B, s *mcp.ClientSession, path string) time.Duration {
 
 // curlUpload opens a resumable session as Google's docs describe and sends
 // the whole file with one curl PUT, streamed from disk (-T).
-func curlUpload(b *testing.B, base, token, path string, size int64) time.Duration {
+func curlUpload(b testing.TB, base, token, path string, size int64) time.Duration {
 	req, _ := http.NewRequest(http.MethodPost, base+"/upload/drive/v3/files?uploadType=resumable",
 		strings.NewReader(`{"name":"curl.bin"}`))
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -129,7 +131,7 @@ func curlUpload(b *testing.B, base, token, path string, size int64) time.Duratio
 
 // deleteAll removes every file from the emulator, so its disk holds at
 // most one upload at a time.
-func deleteAll(b *testing.B, g *e2etest.Google, token string) {
+func deleteAll(b testing.TB, g *e2etest.Google, token string) {
 	for _, f := range g.Files() {
 		req, _ := http.NewRequest(http.MethodDelete, g.URL+"/drive/v3/files/"+f.ID, nil)
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -142,7 +144,7 @@ func deleteAll(b *testing.B, g *e2etest.Google, token string) {
 }
 
 // peakRSS reads the high-water mark of a process's resident memory.
-func peakRSS(b *testing.B, pid int) int64 {
+func peakRSS(b testing.TB, pid int) int64 {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		b.Fatalf("reading peak RSS: %v", err)

@@ -62,6 +62,9 @@ type Server struct {
 	accessTTL    time.Duration
 	refreshTTL   time.Duration
 	grace        time.Duration
+	// tokens is VerifyAccessToken's way to the store; s.store reports
+	// every revocation to it.
+	tokens *accessTokenCache
 }
 
 // Options configure a Server.
@@ -86,6 +89,11 @@ type Options struct {
 	AccessTokenTTL          time.Duration    // default 1h
 	RefreshTokenTTL         time.Duration    // default 30 days, renewed on each rotation
 	RefreshGrace            time.Duration    // default 30s
+	// AccessTokenCacheTTL is how long a verified access token is trusted
+	// without reading the store again: the longest a token revoked by
+	// another process (replica) keeps working here; revocations made here
+	// count at once. Default 2s; negative: no cache.
+	AccessTokenCacheTTL time.Duration
 }
 
 // New builds the login server.
@@ -116,6 +124,8 @@ func New(o Options) *Server {
 		keys: o.Keys, cimd: o.ClientMetadataDocuments, metrics: o.Metrics,
 		accessTTL: o.AccessTokenTTL, refreshTTL: o.RefreshTokenTTL, grace: o.RefreshGrace,
 	}
+	s.tokens = newAccessTokenCache(o.Store, o.AccessTokenCacheTTL)
+	s.store = s.tokens.Observe(o.Store)
 	if len(o.AllowedDriveScopes) == 0 {
 		o.AllowedDriveScopes = []string{o.DriveScope}
 	}

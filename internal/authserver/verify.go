@@ -19,7 +19,7 @@ func (s *Server) VerifyAccessToken(ctx context.Context, token string, _ *http.Re
 	if !strings.HasPrefix(token, "dmcp_at_") || len(token) > 200 {
 		return nil, fmt.Errorf("%w: not an access token of this server", auth.ErrInvalidToken)
 	}
-	t, err := s.store.GetToken(ctx, hashToken(token))
+	t, err := s.tokens.Get(ctx, hashToken(token))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("%w: unknown token", auth.ErrInvalidToken)
 	}

@@ -1,0 +1,167 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/drivemcp/drivemcp/internal/authserver"
+	"github.com/drivemcp/drivemcp/internal/e2etest"
+	"github.com/drivemcp/drivemcp/internal/google"
+	"github.com/drivemcp/drivemcp/internal/googleemu"
+	"github.com/drivemcp/drivemcp/internal/identity"
+	"github.com/drivemcp/drivemcp/internal/mcpserver"
+	"github.com/drivemcp/drivemcp/internal/metrics"
+	"github.com/drivemcp/drivemcp/internal/reqlog"
+	"github.com/drivemcp/drivemcp/internal/secrets"
+	"github.com/drivemcp/drivemcp/internal/store/sqlite"
+)
+
+// startInProcess serves drivemcp's HTTP stack inside this test process,
+// wired as `drivemcp serve --stateless` wires it (cmd/drivemcp/serve.go:
+// metrics-timed SQLite store, authorization server, the MCP server behind
+// ProtectMCP and RequireToolScopes, the request log at info level, here
+// to io.Discard), so that `go test -cpuprofile` sees the server's work. The
+// process benchmarks measure the real binary; this one is for profiles.
+func startInProcess(tb testing.TB, g *e2etest.Google) (*server, http.Handler) {
+	tb.Helper()
+	ctx := context.Background()
+	dbPath := filepath.Join(tb.TempDir(), "drivemcp.db")
+	raw, err := sqlite.Open(ctx, dbPath)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { raw.Close() })
+	keys, err := secrets.NewKeyring(make([]byte, 32))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	m := metrics.New()
+	st := m.Store(raw)
+	transport := m.GoogleTransport(http.DefaultTransport)
+	upstream := google.NewUpstream(googleemu.DemoClientID, googleemu.DemoClientSecret, base+"/oauth2callback",
+		google.EndpointsAt(g.URL), &http.Client{Transport: transport, Timeout: 30 * time.Second})
+	grants := google.NewGrants(st, keys, upstream)
+	grants.Metrics = m
+	resolver := identity.NewResolver(st, false)
+	var cacheTTL time.Duration // the default
+	if os.Getenv("BENCH_NO_TOKEN_CACHE") != "" {
+		cacheTTL = -1 // to measure what the access token cache saves
+	}
+	auth := authserver.New(authserver.Options{
+		Store: st, Grants: grants, Resolver: resolver, Logger: log, Metrics: m,
+		DriveScope: google.ScopeDriveFile, AllowedDriveScopes: []string{google.ScopeDriveFile},
+		BaseURL: base, Keys: keys, AccessTokenCacheTTL: cacheTTL,
+	})
+	mcpSrv := mcpserver.New(mcpserver.Deps{Resolver: resolver, Grants: grants, Auth: auth, Transport: transport,
+		Logger: log, Metrics: m, AllowedDriveScopes: []string{google.ScopeDriveFile}})
+	mux := http.NewServeMux()
+	auth.Routes(mux)
+	var mcpHandler http.Handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return mcpSrv },
+		&mcp.StreamableHTTPOptions{Logger: log, SessionTimeout: 30 * time.Minute, Stateless: true})
+	mux.Handle("/mcp", auth.ProtectMCP(mcpserver.RequireToolScopes(mcpHandler, auth.Scopes(), auth.InsufficientScope)))
+	handler := reqlog.Middleware(mux, log, m)
+	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	go func() { _ = hs.Serve(ln) }()
+	tb.Cleanup(func() { _ = hs.Close() })
+	return &server{Name: "drivemcp (in-process)", Base: base, Host: ln.Addr().String(),
+		Register: "/oauth/register", Authorize: "/oauth/authorize", Token: "/oauth/token", DB: dbPath}, handler
+}
+
+// BenchmarkToolCallInProcess is BenchmarkToolCall's drivemcp arm against
+// startInProcess, for profiles:
+//
+//	go test -run '^$' -bench ToolCallInProcess -benchtime 1x -cpuprofile cpu.out ./bench/
+//	go tool pprof -top bench.test cpu.out
+//
+// The load generator runs in the same process, so the profile holds its
+// share too (bench.loadConn and net/http.ReadResponse); what is left is
+// the server's.
+func BenchmarkToolCallInProcess(b *testing.B) {
+	skipUnlessProfiling(b)
+	set := loadSettingsFromEnv(b)
+	g := e2etest.StartGoogle(b)
+	s, _ := startInProcess(b, g)
+	token := login(b, s, register(b, s), "bench@example.com").Access
+	for _, conns := range set.Conns {
+		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
+			r, err := toolCallLoad(s, token, conns, set.Duration).Run(context.Background())
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Logf("%s", r)
+			if r.Failed > 0 {
+				b.Fatalf("%d calls failed: %v", r.Failed, r.FirstErrs)
+			}
+			b.ReportMetric(r.RPS(), "req/s")
+			b.ReportMetric(r.Quantile(0.5), "p50-ms")
+			b.ReportMetric(r.Quantile(0.99), "p99-ms")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}
+
+// BenchmarkToolCallHandler calls the same HTTP stack directly, without a
+// network or a load generator: ns/op, B/op and allocs/op are one
+// check_drive_auth call's cost inside drivemcp, and its profiles hold
+// nothing else.
+//
+//	go test -run '^$' -bench ToolCallHandler -benchmem -cpuprofile cpu.out ./bench/
+func BenchmarkToolCallHandler(b *testing.B) {
+	skipUnlessProfiling(b)
+	g := e2etest.StartGoogle(b)
+	s, h := startInProcess(b, g)
+	token := login(b, s, register(b, s), "bench@example.com").Access
+	header := mcpHeader(token)
+	b.ReportAllocs()
+	cpu0 := ownCPU()
+	b.ResetTimer()
+	for range b.N {
+		req := httptest.NewRequest(http.MethodPost, s.Base+"/mcp", bytes.NewReader(checkDriveAuthCall))
+		req.Header = header.Clone()
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if err := checkToolResult(0, rec.Code, rec.Body.Bytes()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	// CPU time, unlike ns/op, does not count the time other processes on a
+	// shared machine held the cores; it does count the garbage collector's.
+	b.ReportMetric(float64((ownCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+}
+
+// skipUnlessProfiling keeps the profiling harnesses out of `make bench`'s
+// table: they measure drivemcp alone, and ToolCallHandler needs more than
+// -benchtime 1x to mean anything.
+func skipUnlessProfiling(b *testing.B) {
+	if os.Getenv("BENCH_PROFILE") == "" {
+		b.Skip("a profiling harness: run it with BENCH_PROFILE=1 (bench/README.md)")
+	}
+}
+
+// BenchmarkOAuthEndpointsInProcess is BenchmarkOAuthEndpoints's drivemcp
+// arm against startInProcess, for profiles (without the rate limiter, which
+// serve adds in cmd/drivemcp).
+func BenchmarkOAuthEndpointsInProcess(b *testing.B) {
+	skipUnlessProfiling(b)
+	s, _ := startInProcess(b, e2etest.StartGoogle(b))
+	runOAuthEndpoints(benchRunner{b}, oauthSettingsFromEnv(b), s, nil)
+}
