@@ -8,10 +8,8 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -200,90 +198,6 @@ func TestOpen_UnreachableDatabaseSaysSo(t *testing.T) {
 	}
 }
 
-// Two Stores on one schema stand in for two drivemcp replicas: nothing in Go
-// memory is shared, so only Postgres's row lock keeps their updaters apart.
-func TestTwoStores_UpdatesAreSerialized(t *testing.T) {
-	t.Parallel()
-	sc := newSchema(t)
-	stores := []*Store{sc.open(t), sc.open(t)}
-	ctx := t.Context()
-	const email, perStore = "ada@example.com", 25
-	if _, err := stores[0].UpsertGoogleAccount(ctx, email, func(a store.GoogleAccount, _ bool) (store.GoogleAccount, error) {
-		a.SealedToken = []byte("0")
-		return a, nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-
-	var running atomic.Int32
-	var wg sync.WaitGroup
-	for _, s := range stores {
-		for range perStore {
-			wg.Go(func() {
-				_, err := s.UpdateGoogleAccount(ctx, email, func(a store.GoogleAccount) (store.GoogleAccount, error) {
-					if running.Add(1) > 1 {
-						t.Error("updaters in two replicas ran at once")
-					}
-					defer running.Add(-1)
-					n, err := strconv.Atoi(string(a.SealedToken))
-					time.Sleep(time.Millisecond)
-					a.SealedToken = []byte(strconv.Itoa(n + 1))
-					return a, err
-				})
-				if err != nil {
-					t.Errorf("UpdateGoogleAccount: %v", err)
-				}
-			})
-		}
-	}
-	wg.Wait()
-	for i, s := range stores {
-		got, err := s.GetGoogleAccount(ctx, email)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(got.SealedToken) != strconv.Itoa(2*perStore) {
-			t.Errorf("store %d sees counter %s, want %d", i, got.SealedToken, 2*perStore)
-		}
-	}
-}
-
-// Two replicas creating one account at once: the advisory lock on the email
-// stands in for the row lock that a missing row cannot give.
-func TestTwoStores_ConcurrentUpsertsCreateOnce(t *testing.T) {
-	t.Parallel()
-	sc := newSchema(t)
-	stores := []*Store{sc.open(t), sc.open(t)}
-	const perStore = 10
-	var creations atomic.Int32
-	var wg sync.WaitGroup
-	for _, s := range stores {
-		for range perStore {
-			wg.Go(func() {
-				_, err := s.UpsertGoogleAccount(t.Context(), "ada@example.com", func(a store.GoogleAccount, exists bool) (store.GoogleAccount, error) {
-					if !exists {
-						creations.Add(1)
-					}
-					n, _ := strconv.Atoi(string(a.SealedToken))
-					a.SealedToken = []byte(strconv.Itoa(n + 1))
-					return a, nil
-				})
-				if err != nil {
-					t.Errorf("UpsertGoogleAccount: %v", err)
-				}
-			})
-		}
-	}
-	wg.Wait()
-	got, err := stores[1].GetGoogleAccount(t.Context(), "ada@example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c := creations.Load(); c != 1 || string(got.SealedToken) != strconv.Itoa(2*perStore) {
-		t.Errorf("%d upserts saw the account missing and the counter is %s; want 1 and %d", c, got.SealedToken, 2*perStore)
-	}
-}
-
 // A waiter that gives up must stop waiting on the server too, not only in
 // Go: a backend left queued for the row lock would hold a connection slot
 // until the lock came free.
@@ -343,36 +257,6 @@ func TestTwoStores_AbandonedLockWaitEndsOnTheServer(t *testing.T) {
 	})
 	if err != nil || string(got.SealedToken) != "1+" {
 		t.Errorf("update after the lock came free = %q, %v; want %q", got.SealedToken, err, "1+")
-	}
-}
-
-func TestTwoStores_OneRedeemerWins(t *testing.T) {
-	t.Parallel()
-	sc := newSchema(t)
-	a, b := sc.open(t), sc.open(t)
-	now := time.Now()
-	if err := a.CreateAuthCode(t.Context(), store.AuthCode{Hash: "c0de", FamilyID: "fam", ExpiresAt: now.Add(time.Minute)}); err != nil {
-		t.Fatal(err)
-	}
-	var wins, replays atomic.Int32
-	var wg sync.WaitGroup
-	for i := range 10 {
-		s := []*Store{a, b}[i%2]
-		wg.Go(func() {
-			_, err := s.RedeemAuthCode(t.Context(), "c0de", now)
-			switch {
-			case err == nil:
-				wins.Add(1)
-			case errors.Is(err, store.ErrCodeRedeemed):
-				replays.Add(1)
-			default:
-				t.Errorf("Redeem: %v", err)
-			}
-		})
-	}
-	wg.Wait()
-	if wins.Load() != 1 || replays.Load() != 9 {
-		t.Errorf("%d redeemers won and %d saw a replay across two replicas, want 1 and 9", wins.Load(), replays.Load())
 	}
 }
 
@@ -521,4 +405,13 @@ func TestOpen_PoolSize(t *testing.T) {
 		}
 		s.Close()
 	}
+}
+
+// Two Stores on one schema stand in for two drivemcp replicas: nothing in Go
+// memory is shared, so only PostgreSQL's locks keep them apart.
+func TestTwoStores(t *testing.T) {
+	storetest.RunTwoStoreTests(t, func(t *testing.T) (store.Store, store.Store) {
+		sc := newSchema(t)
+		return sc.open(t), sc.open(t)
+	})
 }

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -201,80 +200,6 @@ func TestDataPersistsAcrossReopen(t *testing.T) {
 	}
 }
 
-// Two Stores on one file stand in for two drivemcp processes: only SQLite's
-// own lock (BEGIN IMMEDIATE) keeps their updaters apart.
-func TestTwoStoresOnOneFile_UpdatesAreSerialized(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "drivemcp.db")
-	stores := []*Store{openAt(t, path), openAt(t, path)}
-	ctx := t.Context()
-	const email, perStore = "ada@example.com", 25
-	if _, err := stores[0].UpsertGoogleAccount(ctx, email, func(a store.GoogleAccount, _ bool) (store.GoogleAccount, error) {
-		a.SealedToken = []byte("0")
-		return a, nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-
-	var running atomic.Int32
-	var wg sync.WaitGroup
-	for _, s := range stores {
-		for range perStore {
-			wg.Go(func() {
-				_, err := s.UpdateGoogleAccount(ctx, email, func(a store.GoogleAccount) (store.GoogleAccount, error) {
-					if running.Add(1) > 1 {
-						t.Error("updaters in two processes ran at once")
-					}
-					defer running.Add(-1)
-					n, err := strconv.Atoi(string(a.SealedToken))
-					time.Sleep(time.Millisecond)
-					a.SealedToken = []byte(strconv.Itoa(n + 1))
-					return a, err
-				})
-				if err != nil {
-					t.Errorf("UpdateGoogleAccount: %v", err)
-				}
-			})
-		}
-	}
-	wg.Wait()
-	for i, s := range stores {
-		got, err := s.GetGoogleAccount(ctx, email)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(got.SealedToken) != strconv.Itoa(2*perStore) {
-			t.Errorf("store %d sees counter %s, want %d", i, got.SealedToken, 2*perStore)
-		}
-	}
-}
-
-func TestTwoStoresOnOneFile_OneTakerWins(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "drivemcp.db")
-	a, b := openAt(t, path), openAt(t, path)
-	now := time.Now()
-	if err := a.CreateAuthTransaction(t.Context(), store.AuthTransaction{State: "st", Kind: store.FlowDirect, ExpiresAt: now.Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
-	var wins atomic.Int32
-	var wg sync.WaitGroup
-	for i := range 10 {
-		s := []*Store{a, b}[i%2]
-		wg.Go(func() {
-			_, err := s.TakeAuthTransaction(t.Context(), "st", now)
-			switch {
-			case err == nil:
-				wins.Add(1)
-			case !errors.Is(err, store.ErrNotFound):
-				t.Errorf("Take: %v", err)
-			}
-		})
-	}
-	wg.Wait()
-	if wins.Load() != 1 {
-		t.Errorf("%d takers won across two processes, want 1", wins.Load())
-	}
-}
-
 func TestTwoStoresOnOneFile_LockWaitHonoursContextAndReadsGoOn(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "drivemcp.db")
 	a, b := openAt(t, path), openAt(t, path)
@@ -322,4 +247,13 @@ func TestTwoStoresOnOneFile_LockWaitHonoursContextAndReadsGoOn(t *testing.T) {
 	if got, err := b.GetGoogleAccount(ctx, "ada@example.com"); err != nil || string(got.SealedToken) != "after" {
 		t.Errorf("after release the other process reads %q, %v", got.SealedToken, err)
 	}
+}
+
+// Two Stores on one file stand in for two drivemcp processes: only SQLite's
+// own lock (BEGIN IMMEDIATE) keeps them apart.
+func TestTwoStoresOnOneFile(t *testing.T) {
+	storetest.RunTwoStoreTests(t, func(t *testing.T) (store.Store, store.Store) {
+		path := filepath.Join(t.TempDir(), "drivemcp.db")
+		return openAt(t, path), openAt(t, path)
+	})
 }
