@@ -39,7 +39,6 @@ test: vet chromium node
 bench: node
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./bench/...
 	$(GO) test -run '^$$' -bench OAuthRoundTrip -benchtime 300x ./internal/authserver/
-	$(GO) test -run '^$$' -bench VerifyAccessTokenScale -benchtime 1x ./internal/authserver/
 
 clean:
 	rm -rf bin

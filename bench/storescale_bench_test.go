@@ -50,7 +50,7 @@ func scaleSettingsFromEnv(tb testing.TB) scaleSettings {
 	return s
 }
 
-// BenchmarkStoreScale1M times the two store reads every authenticated tool
+// BenchmarkStoreScale times the two store reads every authenticated tool
 // call makes, token validation (VerifyAccessToken, with its cache off so
 // that every call reads the store) and grant lookup (Grants.Account), in a
 // small deployment (100 accounts, 200 tokens) and a large one (100,000
@@ -61,12 +61,10 @@ func scaleSettingsFromEnv(tb testing.TB) scaleSettings {
 // and the large/small ratio of the p50s (a lookup by key should not grow
 // with the table: target ≤ 1.2).
 //
-// internal/authserver's BenchmarkVerifyAccessTokenScale compares 100 with
-// 100,000 accounts of two tokens each; this one adds the million tokens.
-// Loading them takes seconds (rows copied in the database from ones the
+// Loading the million tokens takes seconds (rows copied in the database from ones the
 // Store wrote, in batches of 50,000 per statement). Sizes:
 // BENCH_SCALE_ACCOUNTS, BENCH_SCALE_TOKENS, BENCH_SCALE_SAMPLES.
-func BenchmarkStoreScale1M(b *testing.B) {
+func BenchmarkStoreScale(b *testing.B) {
 	runStoreScale(benchRunner{b}, scaleSettingsFromEnv(b))
 }
 
