@@ -362,8 +362,9 @@ func FaultDrop(method, path string, afterBytes int64) googleemu.Fault {
 // server sends to onProgress.
 func (s *StdioServer) CallWithProgress(t testing.TB, params *mcp.CallToolParams, onProgress func(*mcp.ProgressNotificationParams)) *mcp.CallToolResult {
 	t.Helper()
+	// The handler stays installed after the call returns: notifications
+	// travel beside the result and may be handled just after it.
 	s.onProgress.Store(&onProgress)
-	defer s.onProgress.Store(nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	res, err := s.Session.CallTool(ctx, params)
