@@ -138,15 +138,8 @@ func New(o Options) *Server {
 	return s
 }
 
-// Resource is the protected resource our tokens are for: <base>/mcp.
-func (s *Server) Resource() string { return s.resource }
-
 // Scopes are the OAuth scopes this server offers.
 func (s *Server) Scopes() []string { return slices.Clone(s.scopes) }
-
-// DefaultScope is the OAuth scope a client gets when it asks for none, and
-// the one 401 challenges name.
-func (s *Server) DefaultScope() string { return s.defaultScope }
 
 // checkScopes validates a requested scope string: every scope must be one
 // we offer ("offline_access" is accepted and ignored: refresh tokens follow

@@ -270,15 +270,6 @@ func (g *Grants) invalidate(email, accessToken string) {
 	}
 }
 
-// TokenSource is an oauth2.TokenSource for one account, bound to ctx.
-func (g *Grants) TokenSource(ctx context.Context, email string) oauth2.TokenSource {
-	return tokenSourceFunc(func() (*oauth2.Token, error) { return g.Token(ctx, email) })
-}
-
-type tokenSourceFunc func() (*oauth2.Token, error)
-
-func (f tokenSourceFunc) Token() (*oauth2.Token, error) { return f() }
-
 // HTTPClient is an http.Client that authorizes every request as the account.
 // base may be nil (http.DefaultTransport).
 func (g *Grants) HTTPClient(ctx context.Context, email string, base http.RoundTripper) *http.Client {

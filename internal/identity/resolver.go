@@ -85,9 +85,6 @@ func NewResolver(st store.Store, trustedLocal bool) *Resolver {
 	return &Resolver{store: st, trustedLocal: trustedLocal, now: time.Now}
 }
 
-// TrustedLocal reports whether explicit emails are honoured.
-func (r *Resolver) TrustedLocal() bool { return r.trustedLocal }
-
 // Resolve finds the account for a call: bearer token, then session binding,
 // then (trusted local mode only) the explicit email or the single account.
 func (r *Resolver) Resolve(ctx context.Context, c Call) (Identity, error) {
