@@ -74,6 +74,18 @@ func (e *Emulator) handleGet(w http.ResponseWriter, r *http.Request, c caller) {
 	writeJSON(w, http.StatusOK, mask.apply(res))
 }
 
+// fileSnapshot copies a file the caller may see, so its bytes can be
+// served without holding the emulator's lock.
+func (e *Emulator) fileSnapshot(id string, c caller) (driveFile, *driveErr) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f, _, derr := e.fileLocked(id, c)
+	if derr != nil {
+		return driveFile{}, derr
+	}
+	return *f, nil
+}
+
 // download serves alt=media, with Range support via http.ServeContent.
 func (e *Emulator) download(w http.ResponseWriter, r *http.Request, c caller) {
 	if !c.has(scopeDrive, scopeDriveFile, scopeDriveReadonly) {
@@ -81,13 +93,7 @@ func (e *Emulator) download(w http.ResponseWriter, r *http.Request, c caller) {
 		writeDriveError(w, driveErr{code: 403, reason: "insufficientPermissions", message: "Request had insufficient authentication scopes."})
 		return
 	}
-	e.mu.Lock()
-	f, _, derr := e.fileLocked(r.PathValue("fileId"), c)
-	var snapshot driveFile
-	if derr == nil {
-		snapshot = *f
-	}
-	e.mu.Unlock()
+	snapshot, derr := e.fileSnapshot(r.PathValue("fileId"), c)
 	if derr != nil {
 		writeDriveError(w, *derr)
 		return
@@ -532,13 +538,7 @@ func (e *Emulator) handleExport(w http.ResponseWriter, r *http.Request, c caller
 		writeDriveError(w, driveErr{code: 400, reason: "required", message: "Required parameter: mimeType", location: "mimeType"})
 		return
 	}
-	e.mu.Lock()
-	f, _, derr := e.fileLocked(r.PathValue("fileId"), c)
-	var snapshot driveFile
-	if derr == nil {
-		snapshot = *f
-	}
-	e.mu.Unlock()
+	snapshot, derr := e.fileSnapshot(r.PathValue("fileId"), c)
 	if derr != nil {
 		writeDriveError(w, *derr)
 		return
