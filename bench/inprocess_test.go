@@ -65,6 +65,9 @@ func startInProcess(tb testing.TB, g *e2etest.Google) (*server, http.Handler) {
 	if os.Getenv("BENCH_NO_TOKEN_CACHE") != "" {
 		cacheTTL = -1 // to measure what the access token cache saves
 	}
+	if os.Getenv("BENCH_NO_ACCOUNT_CACHE") != "" {
+		grants.CacheAccountsFor(-1) // to measure what the account cache saves
+	}
 	auth := authserver.New(authserver.Options{
 		Store: st, Grants: grants, Resolver: resolver, Logger: log, Metrics: m,
 		DriveScope: google.ScopeDriveFile, AllowedDriveScopes: []string{google.ScopeDriveFile},

@@ -179,6 +179,7 @@ func newScaleDeployment(tb testing.TB, backend string, accounts, tokens int) *sc
 		grants: google.NewGrants(st, keys, up),
 		emails: make([]string, accounts), access: make([]string, accounts),
 	}
+	d.grants.CacheAccountsFor(-1) // this measures the store
 	start := time.Now()
 	if err := d.seed(ctx, st, cp, tokens); err != nil {
 		tb.Fatalf("seeding %d accounts and %d tokens: %v", accounts, tokens, err)

@@ -2,11 +2,10 @@ package authserver
 
 import (
 	"context"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/drivemcp/drivemcp/internal/store"
+	"github.com/drivemcp/drivemcp/internal/ttlcache"
 )
 
 // defaultAccessTokenCacheTTL bounds how long a replica may keep accepting
@@ -26,24 +25,13 @@ const maxCachedAccessTokens = 10_000
 // every request, so a cached token expires on time.
 //
 // Revocation: every revocation this process makes goes through the store
-// returned by Observe, which bumps an epoch after the store has committed
-// it; an entry read before the latest bump is not used again. So a token
-// revoked on this replica stops working at once, and one revoked elsewhere
-// within the TTL.
+// returned by Observe, which clears the cache after the store has committed
+// it (a read racing the revocation is not kept: see ttlcache.Load). So a
+// token revoked on this replica stops working at once, and one revoked
+// elsewhere within the TTL.
 type accessTokenCache struct {
-	store store.Store
-	ttl   time.Duration
-	// epoch counts the revocations made through Observe's store.
-	epoch atomic.Uint64
-
-	mu      sync.RWMutex
-	entries map[string]cachedToken // by token hash
-}
-
-type cachedToken struct {
-	token   store.Token
-	fetched time.Time
-	epoch   uint64 // the epoch before the read
+	store   store.Store
+	entries *ttlcache.Cache[string, store.Token] // by token hash
 }
 
 // newAccessTokenCache caches st's access tokens for ttl; ttl < 0 turns the
@@ -52,59 +40,23 @@ func newAccessTokenCache(st store.Store, ttl time.Duration) *accessTokenCache {
 	if ttl == 0 {
 		ttl = defaultAccessTokenCacheTTL
 	}
-	return &accessTokenCache{store: st, ttl: ttl, entries: map[string]cachedToken{}}
+	return &accessTokenCache{store: st, entries: ttlcache.New[string, store.Token](ttl, maxCachedAccessTokens)}
 }
 
 // Get is store.GetToken through the cache.
 func (c *accessTokenCache) Get(ctx context.Context, hash string) (store.Token, error) {
-	if c.ttl < 0 {
-		return c.store.GetToken(ctx, hash)
-	}
-	epoch := c.epoch.Load()
-	now := time.Now() // real time: the TTL bounds staleness, not validity
-	c.mu.RLock()
-	e, ok := c.entries[hash]
-	c.mu.RUnlock()
-	if ok && e.epoch == epoch && now.Sub(e.fetched) < c.ttl {
-		return e.token, nil
-	}
-	t, err := c.store.GetToken(ctx, hash)
-	if err != nil {
-		return t, err
-	}
-	// Only tokens that can pass verification are worth keeping; a revoked
-	// or expired one is answered from the store again, which is rare.
-	if t.Kind == store.AccessToken && t.RevokedAt.IsZero() && now.Before(t.ExpiresAt) {
-		c.put(hash, cachedToken{token: t, fetched: now, epoch: epoch})
-	}
-	return t, nil
+	return c.entries.Load(hash, func() (store.Token, error) { return c.store.GetToken(ctx, hash) }, canPass)
 }
 
-func (c *accessTokenCache) put(hash string, e cachedToken) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.entries) >= maxCachedAccessTokens {
-		for h, old := range c.entries {
-			if e.fetched.Sub(old.fetched) >= c.ttl || old.epoch != e.epoch {
-				delete(c.entries, h)
-			}
-		}
-		if len(c.entries) >= maxCachedAccessTokens {
-			clear(c.entries)
-		}
-	}
-	c.entries[hash] = e
+// canPass keeps only tokens that can pass verification; a revoked or
+// expired one is answered from the store again, which is rare.
+func canPass(t store.Token) bool {
+	return t.Kind == store.AccessToken && t.RevokedAt.IsZero() && time.Now().Before(t.ExpiresAt)
 }
 
-// invalidate forgets every entry read before now. It runs after a
-// revocation has been committed: a Get that read the token before the
-// commit stored it under the old epoch, so it is not used again.
-func (c *accessTokenCache) invalidate() {
-	c.epoch.Add(1)
-	c.mu.Lock()
-	clear(c.entries)
-	c.mu.Unlock()
-}
+// invalidate forgets every entry; it runs after a revocation has been
+// committed.
+func (c *accessTokenCache) invalidate() { c.entries.Clear() }
 
 // Observe returns st with its revocations reported to the cache; the
 // authorization server revokes only through it.

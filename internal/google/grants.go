@@ -15,6 +15,7 @@ import (
 	"github.com/drivemcp/drivemcp/internal/metrics"
 	"github.com/drivemcp/drivemcp/internal/secrets"
 	"github.com/drivemcp/drivemcp/internal/store"
+	"github.com/drivemcp/drivemcp/internal/ttlcache"
 )
 
 // ErrReconsentNeeded means Google no longer honours the stored grant
@@ -33,6 +34,16 @@ const refreshMargin = 2 * time.Minute
 // busy timeout (10 s) so that writers waiting on the lock do not give up.
 const refreshTimeout = 8 * time.Second
 
+// defaultAccountCacheTTL bounds how long this process may act on an
+// account as it read it, when another process (a second replica, `drivemcp
+// accounts`) changed it. Changes made through these Grants are seen at once.
+// Acting on a stale read is safe: a refresh re-reads under the account's
+// lock, and a token revoked at Google fails there and is refreshed.
+const defaultAccountCacheTTL = 2 * time.Second
+
+// maxCachedAccounts bounds the account cache (an entry is about a kilobyte).
+const maxCachedAccounts = 10_000
+
 // Grants holds every connected account's Google grant: it saves new ones
 // from the callback and hands out token sources that refresh and persist.
 type Grants struct {
@@ -46,13 +57,25 @@ type Grants struct {
 	// stale holds, per account, an access token Google rejected before its
 	// expiry; it is refreshed however fresh it looks.
 	stale sync.Map // email → access token
+	// accounts saves a store read (and a row decode) on every tool call;
+	// every write below forgets the account it wrote.
+	accounts *ttlcache.Cache[string, store.GoogleAccount]
 	// Metrics, if set, counts refresh outcomes.
 	Metrics *metrics.Metrics
 }
 
 // NewGrants wires the grant keeper.
 func NewGrants(st store.Store, keys *secrets.Keyring, up *Upstream) *Grants {
-	return &Grants{store: st, keys: keys, upstream: up, now: time.Now}
+	g := &Grants{store: st, keys: keys, upstream: up, now: time.Now}
+	g.CacheAccountsFor(defaultAccountCacheTTL)
+	return g
+}
+
+// CacheAccountsFor sets how long an account read from the store is used
+// without reading it again (default 2 s; negative: read every time). Call it
+// before the Grants are used.
+func (g *Grants) CacheAccountsFor(ttl time.Duration) {
+	g.accounts = ttlcache.New[string, store.GoogleAccount](ttl, maxCachedAccounts)
 }
 
 // Upstream returns the Google OAuth client.
@@ -63,6 +86,7 @@ func (g *Grants) Upstream() *Upstream { return g.upstream }
 // existing refresh token is kept when the new token has none.
 func (g *Grants) Save(ctx context.Context, info UserInfo, tok *oauth2.Token, scopes []string) (store.GoogleAccount, error) {
 	email := NormalizeEmail(info.Email)
+	defer g.accounts.Forget(email)
 	return g.store.UpsertGoogleAccount(ctx, email, func(old store.GoogleAccount, exists bool) (store.GoogleAccount, error) {
 		merged := *tok
 		if merged.RefreshToken == "" && exists && len(old.SealedToken) > 0 {
@@ -86,7 +110,10 @@ func (g *Grants) Save(ctx context.Context, info UserInfo, tok *oauth2.Token, sco
 
 // Account returns a connected account.
 func (g *Grants) Account(ctx context.Context, email string) (store.GoogleAccount, error) {
-	acct, err := g.store.GetGoogleAccount(ctx, NormalizeEmail(email))
+	email = NormalizeEmail(email)
+	acct, err := g.accounts.Load(email, func() (store.GoogleAccount, error) {
+		return g.store.GetGoogleAccount(ctx, email)
+	}, nil)
 	if errors.Is(err, store.ErrNotFound) {
 		return acct, fmt.Errorf("%w: %s", ErrNoAccount, email)
 	}
@@ -177,6 +204,7 @@ func (g *Grants) token(ctx context.Context, email string) (*oauth2.Token, error)
 func (g *Grants) refresh(ctx context.Context, email string) (*oauth2.Token, error) {
 	var fresh *oauth2.Token
 	var reconsent bool
+	defer g.accounts.Forget(email)
 	_, err := g.store.UpdateGoogleAccount(ctx, email, func(acct store.GoogleAccount) (store.GoogleAccount, error) {
 		tok, err := g.open(acct)
 		if err != nil {
@@ -287,6 +315,7 @@ func (g *Grants) Revoke(ctx context.Context, email string) error {
 	if err != nil {
 		return err
 	}
+	defer g.accounts.Forget(email)
 	var upstreamErr error
 	if tok, err := g.open(acct); err == nil {
 		t := tok.RefreshToken

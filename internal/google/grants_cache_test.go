@@ -1,0 +1,121 @@
+package google
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/drivemcp/drivemcp/internal/store"
+)
+
+// countingStore counts account reads.
+type countingStore struct {
+	store.Store
+	reads atomic.Int64
+}
+
+func (c *countingStore) GetGoogleAccount(ctx context.Context, email string) (store.GoogleAccount, error) {
+	c.reads.Add(1)
+	return c.Store.GetGoogleAccount(ctx, email)
+}
+
+func countReads(f *fixture) *countingStore {
+	c := &countingStore{Store: f.grants.store}
+	f.grants.store = c
+	return c
+}
+
+// A burst of tool calls for one account reads it from the store once.
+func TestGrants_AccountBurstReadsTheStoreOnce(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "alice@example.com", false)
+	reads := countReads(f)
+	for range 50 {
+		if _, err := f.grants.Token(context.Background(), "Alice@Example.com"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := reads.reads.Load(); n != 1 {
+		t.Fatalf("store reads = %d, want 1", n)
+	}
+}
+
+// What this process writes (a refresh, a new consent, a sign-out) is what
+// its next call sees, cache or not.
+func TestGrants_OwnWritesAreSeenAtOnce(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	first := f.login(t, "alice@example.com", false)
+	if _, err := f.grants.Account(ctx, "alice@example.com"); err != nil { // cached now
+		t.Fatal(err)
+	}
+
+	// A refresh replaces the cached token.
+	f.expireStored(t, "alice@example.com")
+	if _, err := f.grants.Account(ctx, "alice@example.com"); err != nil { // caches the expired one
+		t.Fatal(err)
+	}
+	refreshed, err := f.grants.Token(ctx, "alice@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if refreshed.AccessToken == first.AccessToken {
+		t.Fatal("the expired token was not refreshed")
+	}
+	if again, err := f.grants.Token(ctx, "alice@example.com"); err != nil || again.AccessToken != refreshed.AccessToken {
+		t.Fatalf("after the refresh Token() = %v, %v; want the refreshed token", again, err)
+	}
+
+	// A new consent with more scopes is seen by the next call.
+	acct, err := f.grants.Save(ctx, UserInfo{Email: "alice@example.com", Subject: "alice"}, refreshed, []string{ScopeDriveFile, ScopeDrive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.grants.Account(ctx, "alice@example.com"); len(got.Scopes) != len(acct.Scopes) {
+		t.Fatalf("scopes after a new consent = %v, want %v", got.Scopes, acct.Scopes)
+	}
+
+	// A sign-out is final at once.
+	if err := f.grants.Revoke(ctx, "alice@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.grants.Account(ctx, "alice@example.com"); !errors.Is(err, ErrNoAccount) {
+		t.Fatalf("after Revoke, Account() = %v; want ErrNoAccount", err)
+	}
+}
+
+// An account removed by another process (`drivemcp accounts revoke`, a
+// second replica) is gone here within the TTL.
+func TestGrants_RemovalElsewhereIsSeenWithinTheTTL(t *testing.T) {
+	const ttl = 50 * time.Millisecond
+	f := newFixture(t)
+	f.grants.CacheAccountsFor(ttl)
+	ctx := context.Background()
+	f.login(t, "alice@example.com", false)
+	if _, err := f.grants.Account(ctx, "alice@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.grants.store.DeleteGoogleAccount(ctx, "alice@example.com"); err != nil { // not through the Grants
+		t.Fatal(err)
+	}
+	time.Sleep(2 * ttl)
+	if _, err := f.grants.Account(ctx, "alice@example.com"); !errors.Is(err, ErrNoAccount) {
+		t.Fatalf("%v after a removal elsewhere, Account() = %v; want ErrNoAccount", 2*ttl, err)
+	}
+}
+
+// An unknown account is not remembered as unknown: its consent is seen by
+// the very next call.
+func TestGrants_UnknownAccountIsNotCached(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if _, err := f.grants.Account(ctx, "bob@example.com"); !errors.Is(err, ErrNoAccount) {
+		t.Fatalf("Account() = %v; want ErrNoAccount", err)
+	}
+	f.login(t, "bob@example.com", false)
+	if _, err := f.grants.Account(ctx, "bob@example.com"); err != nil {
+		t.Fatalf("right after the consent: %v", err)
+	}
+}
