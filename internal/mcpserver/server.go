@@ -7,7 +7,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -90,7 +89,6 @@ func New(d Deps) *mcp.Server {
 			"(OAuth login, or start_google_auth in this session); call check_drive_auth to see which account is used.",
 		Logger: d.Logger,
 	})
-	s.AddReceivingMiddleware(explainArgumentErrors)
 	s.AddReceivingMiddleware(enforceToolScopes)
 	if d.Drain != nil {
 		s.AddReceivingMiddleware(d.Drain.Middleware) // outermost: it answers before anything else runs
@@ -139,35 +137,4 @@ func (t *tools) httpClient(ctx context.Context, email string) *http.Client {
 	c := t.Grants.HTTPClient(ctx, email, t.Transport)
 	c.Timeout = 0 // uploads stream for as long as they need; per-phase timeouts live in the transport
 	return c
-}
-
-// explainArgumentErrors rewrites the SDK's schema-validation messages into a
-// sentence that says what to do: the model reading it should fix the call.
-func explainArgumentErrors(next mcp.MethodHandler) mcp.MethodHandler {
-	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
-		res, err := next(ctx, method, req)
-		if method != "tools/call" || err != nil {
-			return res, err
-		}
-		r, ok := res.(*mcp.CallToolResult)
-		if !ok || !r.IsError || len(r.Content) != 1 {
-			return res, err
-		}
-		tc, ok := r.Content[0].(*mcp.TextContent)
-		if !ok {
-			return res, err
-		}
-		name := ""
-		if p, ok := req.GetParams().(*mcp.CallToolParamsRaw); ok {
-			name = p.Name
-		}
-		switch {
-		case strings.HasPrefix(tc.Text, `validating "arguments"`):
-			tc.Text = "The arguments do not fit " + name + "'s input schema (" +
-				strings.TrimPrefix(tc.Text, `validating "arguments": `) + "). Fix the arguments as the schema says and call it again."
-		case strings.HasPrefix(tc.Text, "json: "):
-			tc.Text = "An argument of " + name + " has the wrong type (" + tc.Text + "). Check the input schema and call it again."
-		}
-		return res, err
-	}
 }

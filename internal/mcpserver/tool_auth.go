@@ -63,19 +63,19 @@ type signOutOut struct {
 }
 
 func (t *tools) addAuthTools(s *mcp.Server) {
-	mcp.AddTool(s, &mcp.Tool{
+	addTool(s, &mcp.Tool{
 		Name:  "start_google_auth",
 		Title: "Connect a Google account",
 		Description: "Returns a Google sign-in link for this session. Open it in a browser and consent; afterwards every " +
 			"Drive tool in this session acts as that account, with no email argument needed.",
 	}, t.startGoogleAuth)
-	mcp.AddTool(s, &mcp.Tool{
+	addTool(s, &mcp.Tool{
 		Name:        "check_drive_auth",
 		Title:       "Which Google account is used",
 		Description: "Says which Google account the Drive tools act as, how it was authenticated, its scopes and token expiry.",
 		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true},
 	}, t.checkDriveAuth)
-	mcp.AddTool(s, &mcp.Tool{
+	addTool(s, &mcp.Tool{
 		Name:        "sign_out",
 		Title:       "Disconnect this session",
 		Description: "Forgets which Google account this session is bound to. With revoke: true also revokes drivemcp's access at Google and deletes the stored grant.",

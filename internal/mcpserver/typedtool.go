@@ -1,0 +1,212 @@
+package mcpserver
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+
+	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// addTool registers a typed tool handler as mcp.AddTool does, and a client
+// sees no difference in the schemas or the checks. It exists for speed: the
+// SDK's JSON decoder allocates a 32 KiB buffer on every call, and
+// mcp.AddTool decodes three times per tools/call; encoding/json decodes in
+// place. Argument errors come back as sentences that say how to fix the
+// call, since the model reading them has to.
+//
+// Keys match struct fields case-insensitively in encoding/json but exactly
+// in the SDK. The schemas inferred from Go structs forbid unknown
+// properties, so validation has already refused a wrongly cased key; a
+// hand-written input schema that allows unknown keys would let one through.
+func addTool[In, Out any](s *mcp.Server, t *mcp.Tool, h mcp.ToolHandlerFor[In, Out]) {
+	tt := *t
+	if reflect.TypeFor[In]() == reflect.TypeFor[any]() && tt.InputSchema == nil {
+		tt.InputSchema = &jsonschema.Schema{Type: "object"} // as the SDK: any input is an object
+	}
+	in, err := newToolSchema[In](&tt.InputSchema)
+	if err != nil {
+		panic(fmt.Sprintf("addTool: tool %q: input schema: %v", t.Name, err))
+	}
+	var out toolSchema // an any output has no schema, as in the SDK
+	if tt.OutputSchema != nil || reflect.TypeFor[Out]() != reflect.TypeFor[any]() {
+		if out, err = newToolSchema[Out](&tt.OutputSchema); err != nil {
+			panic(fmt.Sprintf("addTool: tool %q: output schema: %v", t.Name, err))
+		}
+	}
+
+	s.AddTool(&tt, func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		args, err := in.check(req.Params.Arguments, true)
+		if err != nil {
+			return toolError(userErrorf(err, "The arguments do not fit %s's input schema (%v). "+
+				"Fix the arguments as the schema says and call it again.", t.Name, err)), nil
+		}
+		var v In
+		if err := json.Unmarshal(args, &v); err != nil {
+			return toolError(userErrorf(err, "An argument of %s has the wrong type (%v). "+
+				"Check the input schema and call it again.", t.Name, err)), nil
+		}
+
+		res, o, err := h(ctx, req, v)
+		if err != nil {
+			// A JSON-RPC error is the tool's way to fail the request itself;
+			// any other error is the tool's answer.
+			if rpcErr, ok := err.(*jsonrpc.Error); ok {
+				return nil, rpcErr
+			}
+			return toolError(err), nil
+		}
+		if res == nil {
+			res = &mcp.CallToolResult{}
+		}
+		if res.InputRequests != nil {
+			return res, nil // on the wire, input requests and content exclude each other
+		}
+		var outv any = o
+		var z Out // out.zero is set only for a pointer Out, which compares
+		if out.zero != nil && any(o) == any(z) {
+			outv = out.zero // a nil *T would be sent as null; the schema is T's
+		}
+		if outv == nil {
+			return res, nil
+		}
+		data, err := json.Marshal(outv)
+		if err != nil {
+			return nil, fmt.Errorf("marshaling output: %w", err)
+		}
+		// Validated as JSON, not as the Go value: types such as time.Time
+		// marshal themselves into something else.
+		if data, err = out.check(data, false); err != nil {
+			return nil, fmt.Errorf("validating tool output: %w", err)
+		}
+		res.StructuredContent = json.RawMessage(data)
+		// Clients that predate structured content read the text instead;
+		// one that is not an object is added even beside other content.
+		if res.Content == nil {
+			res.Content = []mcp.Content{&mcp.TextContent{Text: string(data)}}
+		} else if !isJSONObject(data) {
+			res.Content = append(res.Content, &mcp.TextContent{Text: string(data)})
+		}
+		return res, nil
+	})
+}
+
+func toolError(err error) *mcp.CallToolResult {
+	res := &mcp.CallToolResult{}
+	res.SetError(err)
+	return res
+}
+
+// toolSchema is a tool's input or output schema, resolved for validation.
+// The zero toolSchema checks nothing.
+type toolSchema struct {
+	resolved *jsonschema.Resolved
+	// defaults says the schema has defaults to apply, so checked values must
+	// be encoded again; without any, the JSON passes through as it came.
+	defaults bool
+	// zero is T's zero value when the schema was made for *T (as the SDK
+	// does, pointers are looked through), to send in place of a nil *T.
+	zero any
+}
+
+// newToolSchema resolves *field, first inferring it from T if it is nil,
+// with the same options as the SDK so that tools/list is unchanged.
+func newToolSchema[T any](field *any) (toolSchema, error) {
+	var ts toolSchema
+	rt := reflect.TypeFor[T]()
+	if rt.Kind() == reflect.Pointer {
+		rt = rt.Elem()
+		ts.zero = reflect.Zero(rt).Interface()
+	}
+	if *field == nil {
+		s, err := jsonschema.ForType(rt, &jsonschema.ForOptions{})
+		if err != nil {
+			return ts, err
+		}
+		*field = s
+	}
+	s, ok := (*field).(*jsonschema.Schema)
+	if !ok || s == nil {
+		return ts, fmt.Errorf("%T is not a *jsonschema.Schema", *field)
+	}
+	r, err := s.Resolve(&jsonschema.ResolveOptions{ValidateDefaults: true})
+	if err != nil {
+		return ts, err
+	}
+	ts.resolved, ts.defaults = r, hasDefaults(s)
+	return ts, nil
+}
+
+// hasDefaults reports whether ApplyDefaults could change a value of s: it
+// looks only at s and, recursively, its properties, as ApplyDefaults does.
+func hasDefaults(s *jsonschema.Schema) bool {
+	if s == nil {
+		return false
+	}
+	if s.Default != nil {
+		return true
+	}
+	for _, p := range s.Properties {
+		if hasDefaults(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// check applies the schema's defaults to data and validates it, returning
+// the JSON to use from then on. Absent or null arguments are the empty
+// object, as in the SDK, so that a schema's required properties still
+// apply to them.
+func (ts toolSchema) check(data []byte, input bool) ([]byte, error) {
+	if ts.resolved == nil {
+		return data, nil
+	}
+	var v any
+	if input {
+		var m map[string]any
+		if len(data) > 0 {
+			if err := json.Unmarshal(data, &m); err != nil {
+				return nil, fmt.Errorf("unmarshaling arguments: %w", err)
+			}
+		}
+		if m == nil {
+			m, data = map[string]any{}, []byte("{}")
+		}
+		v = m
+	} else if err := json.Unmarshal(data, &v); err != nil {
+		return nil, fmt.Errorf("unmarshaling output: %w", err)
+	}
+	changed := false
+	if v == nil && !input && ts.resolved.Schema().Type == "object" {
+		v, changed = map[string]any{}, true // a nil map is sent as {}, as in the SDK
+	}
+	if _, ok := v.(map[string]any); ok && ts.defaults {
+		if err := ts.resolved.ApplyDefaults(&v); err != nil {
+			return nil, fmt.Errorf("applying schema defaults:\n%w", err)
+		}
+		changed = true
+	}
+	if err := ts.resolved.Validate(&v); err != nil {
+		return nil, err
+	}
+	if !changed {
+		return data, nil
+	}
+	return json.Marshal(v)
+}
+
+// isJSONObject reports whether data, which is valid JSON, is an object.
+func isJSONObject(data []byte) bool {
+	for _, b := range data {
+		switch b {
+		case ' ', '\t', '\n', '\r':
+			continue
+		}
+		return b == '{'
+	}
+	return false
+}
