@@ -11,6 +11,9 @@ import (
 
 const accountColumns = `email, subject, scopes, sealed_token, needs_reconsent, created_at, updated_at, last_refresh_at`
 
+// selectAccount is prepared on the read pool (statements.go).
+const selectAccount = `SELECT ` + accountColumns + ` FROM google_accounts WHERE email = ?`
+
 // rowScanner is a *sql.Row or *sql.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -36,19 +39,17 @@ func scanAccount(row rowScanner) (store.GoogleAccount, error) {
 
 // GetGoogleAccount returns the account, or store.ErrNotFound.
 func (s *Store) GetGoogleAccount(ctx context.Context, email string) (store.GoogleAccount, error) {
-	a, err := getAccount(ctx, s.read, email)
+	a, err := getAccount(s.stmts.account.QueryRowContext(ctx, email))
 	if err != nil {
 		return store.GoogleAccount{}, fmt.Errorf("sqlite: google account %s: %w", email, err)
 	}
 	return a, nil
 }
 
-// getAccount reads through q: the read pool, or a write transaction that
-// already holds the lock.
-func getAccount(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, email string) (store.GoogleAccount, error) {
-	a, err := scanAccount(q.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM google_accounts WHERE email = ?`, email))
+// getAccount reads the answer to selectAccount, from the read pool or from
+// a write transaction that already holds the lock.
+func getAccount(row *sql.Row) (store.GoogleAccount, error) {
+	a, err := scanAccount(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.GoogleAccount{}, store.ErrNotFound
 	}
@@ -95,7 +96,9 @@ func (s *Store) writeAccount(ctx context.Context, email string, create bool,
 	update func(old store.GoogleAccount, exists bool) (store.GoogleAccount, error)) (store.GoogleAccount, error) {
 	var written store.GoogleAccount
 	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
-		old, err := getAccount(ctx, tx, email)
+		// Not prepared: accounts are written at login and at a Google
+		// refresh, not on every call.
+		old, err := getAccount(tx.QueryRowContext(ctx, selectAccount, email))
 		exists := err == nil
 		switch {
 		case errors.Is(err, store.ErrNotFound) && create:

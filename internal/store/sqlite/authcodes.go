@@ -13,6 +13,12 @@ import (
 const authCodeColumns = `hash, client_id, redirect_uri, code_challenge, resource, scopes, email, family_id,
 	created_at, expires_at, redeemed_at`
 
+// redeemAuthCode is prepared on the write pool (statements.go); its
+// parameters are the redemption time, the hash and now.
+const redeemAuthCode = `UPDATE auth_codes SET redeemed_at = ?
+	WHERE hash = ? AND redeemed_at = 0 AND expires_at >= ?
+	RETURNING ` + authCodeColumns
+
 func scanAuthCode(row rowScanner) (store.AuthCode, error) {
 	var (
 		c                          store.AuthCode
@@ -65,9 +71,7 @@ func (s *Store) RedeemAuthCode(ctx context.Context, hash string, now time.Time) 
 	if err != nil {
 		return store.AuthCode{}, fmt.Errorf("sqlite: redeeming authorization code: %w", err)
 	}
-	c, err := scanAuthCode(s.write.QueryRowContext(ctx, `UPDATE auth_codes SET redeemed_at = ?
-		WHERE hash = ? AND redeemed_at = 0 AND expires_at >= ?
-		RETURNING `+authCodeColumns, redeemedAt, hash, now.UnixMilli()))
+	c, err := scanAuthCode(s.stmts.redeemCode.QueryRowContext(ctx, redeemedAt, hash, now.UnixMilli()))
 	if err == nil {
 		return c, nil
 	}

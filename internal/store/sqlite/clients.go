@@ -12,6 +12,9 @@ import (
 const clientColumns = `id, secret_hash, name, redirect_uris, grant_types, response_types,
 	token_endpoint_auth_method, application_type, scope, client_uri, logo_uri, created_at`
 
+// selectClient is prepared on the read pool (statements.go).
+const selectClient = `SELECT ` + clientColumns + ` FROM clients WHERE id = ?`
+
 // CreateClient stores a registration; store.ErrAlreadyExists if the id is
 // taken.
 func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
@@ -38,7 +41,7 @@ func (s *Store) GetClient(ctx context.Context, id string) (store.Client, error) 
 		redirectURIs, grants, responseTypes string
 		created                             int64
 	)
-	err := s.read.QueryRowContext(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = ?`, id).
+	err := s.stmts.client.QueryRowContext(ctx, id).
 		Scan(&c.ID, &c.SecretHash, &c.Name, &redirectURIs, &grants, &responseTypes,
 			&c.TokenEndpointAuthMethod, &c.ApplicationType, &c.Scope, &c.ClientURI, &c.LogoURI, &created)
 	if errors.Is(err, sql.ErrNoRows) {

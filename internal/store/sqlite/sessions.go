@@ -10,6 +10,10 @@ import (
 	"github.com/drivemcp/drivemcp/internal/store"
 )
 
+// selectSessionBinding is prepared on the read pool (statements.go).
+const selectSessionBinding = `SELECT email, created_at, expires_at FROM session_bindings
+	WHERE session_id = ? AND expires_at >= ?`
+
 // BindSession creates or replaces the binding for b.SessionID.
 func (s *Store) BindSession(ctx context.Context, b store.SessionBinding) error {
 	_, err := s.write.ExecContext(ctx, `INSERT INTO session_bindings (session_id, email, created_at, expires_at)
@@ -28,8 +32,7 @@ func (s *Store) BindSession(ctx context.Context, b store.SessionBinding) error {
 func (s *Store) GetSessionBinding(ctx context.Context, sessionID string, now time.Time) (store.SessionBinding, error) {
 	b := store.SessionBinding{SessionID: sessionID}
 	var created, expires int64
-	err := s.read.QueryRowContext(ctx, `SELECT email, created_at, expires_at FROM session_bindings
-		WHERE session_id = ? AND expires_at >= ?`, sessionID, now.UnixMilli()).Scan(&b.Email, &created, &expires)
+	err := s.stmts.sessionBinding.QueryRowContext(ctx, sessionID, now.UnixMilli()).Scan(&b.Email, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.SessionBinding{}, fmt.Errorf("sqlite: session binding: %w", store.ErrNotFound)
 	}

@@ -50,6 +50,7 @@ type Store struct {
 	// for it, so they never spin on SQLITE_BUSY against each other.
 	write *sql.DB
 	read  *sql.DB
+	stmts *statements
 }
 
 // Open opens (creating if needed) the database at path and brings its schema
@@ -89,6 +90,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if s.read, err = openPool(ctx, abs, readConns, "_pragma=query_only(1)"); err != nil {
 		s.write.Close()
 		return nil, err
+	}
+	if s.stmts, err = prepareStatements(ctx, s.read, s.write); err != nil {
+		return nil, errors.Join(err, s.read.Close(), s.write.Close())
 	}
 	return s, nil
 }
@@ -150,9 +154,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes both pools.
+// Close closes the prepared statements and both pools.
 func (s *Store) Close() error {
-	return errors.Join(s.read.Close(), s.write.Close())
+	return errors.Join(s.stmts.close(), s.read.Close(), s.write.Close())
 }
 
 // inWriteTx runs fn in a BEGIN IMMEDIATE transaction (the write pool's
@@ -169,12 +173,18 @@ func (s *Store) inWriteTx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
-			// database/sql reports a transaction it rolled back
-			// because the context ended as merely "done".
-			return fmt.Errorf("sqlite: commit: %w (%w)", ctxErr, err)
-		}
-		return fmt.Errorf("sqlite: commit: %w", err)
+		return fmt.Errorf("sqlite: commit: %w", txErr(ctx, err))
 	}
 	return nil
+}
+
+// txErr adds the context's error to err from a write transaction. When the
+// context ends, database/sql rolls the transaction back and closes its
+// statements, and then reports a commit as merely "done" and a statement
+// from tx.StmtContext as merely "closed".
+func txErr(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+		return fmt.Errorf("%w (%w)", ctxErr, err)
+	}
+	return err
 }

@@ -13,6 +13,18 @@ import (
 const tokenColumns = `hash, kind, family_id, client_id, email, resource, scopes,
 	created_at, expires_at, rotated_at, successor, revoked_at`
 
+// Prepared statements (statements.go); insertToken and updateToken take
+// tokenArgs.
+const (
+	selectToken = `SELECT ` + tokenColumns + ` FROM tokens WHERE hash = ?`
+	insertToken = `INSERT INTO tokens (` + tokenColumns + `)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+		ON CONFLICT (hash) DO NOTHING`
+	updateToken = `UPDATE tokens SET kind = ?2, family_id = ?3, client_id = ?4, email = ?5,
+		resource = ?6, scopes = ?7, created_at = ?8, expires_at = ?9, rotated_at = ?10, successor = ?11,
+		revoked_at = ?12 WHERE hash = ?1`
+)
+
 func scanToken(row rowScanner) (store.Token, error) {
 	var (
 		t                                  store.Token
@@ -44,13 +56,12 @@ func tokenArgs(t store.Token) []any {
 
 // insertTokens adds tokens inside tx; store.ErrAlreadyExists if a hash is
 // taken, and then the caller's rollback undoes the others.
-func insertTokens(ctx context.Context, tx *sql.Tx, tokens []store.Token) error {
+func (s *Store) insertTokens(ctx context.Context, tx *sql.Tx, tokens []store.Token) error {
+	insert := tx.StmtContext(ctx, s.stmts.insertToken)
 	for _, t := range tokens {
-		res, err := tx.ExecContext(ctx, `INSERT INTO tokens (`+tokenColumns+`)
-			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-			ON CONFLICT (hash) DO NOTHING`, tokenArgs(t)...)
+		res, err := insert.ExecContext(ctx, tokenArgs(t)...)
 		if err != nil {
-			return fmt.Errorf("sqlite: creating %s token: %w", t.Kind, err)
+			return fmt.Errorf("sqlite: creating %s token: %w", t.Kind, txErr(ctx, err))
 		}
 		if n, err := res.RowsAffected(); err != nil {
 			return fmt.Errorf("sqlite: creating %s token: %w", t.Kind, err)
@@ -68,25 +79,23 @@ func (s *Store) CreateTokens(ctx context.Context, tokens ...store.Token) error {
 		return nil
 	}
 	return s.inWriteTx(ctx, func(tx *sql.Tx) error {
-		return insertTokens(ctx, tx, tokens)
+		return s.insertTokens(ctx, tx, tokens)
 	})
 }
 
 // GetToken returns a token in whatever state it is, or store.ErrNotFound.
 func (s *Store) GetToken(ctx context.Context, hash string) (store.Token, error) {
-	t, err := getToken(ctx, s.read, hash)
+	t, err := getToken(s.stmts.token.QueryRowContext(ctx, hash))
 	if err != nil {
 		return store.Token{}, fmt.Errorf("sqlite: token: %w", err)
 	}
 	return t, nil
 }
 
-// getToken reads through q: the read pool, or a write transaction that
-// already holds the lock.
-func getToken(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, hash string) (store.Token, error) {
-	t, err := scanToken(q.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = ?`, hash))
+// getToken reads the answer to selectToken, from the read pool or from a
+// write transaction that already holds the lock.
+func getToken(row *sql.Row) (store.Token, error) {
+	t, err := scanToken(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Token{}, store.ErrNotFound
 	}
@@ -105,9 +114,9 @@ func getToken(ctx context.Context, q interface {
 func (s *Store) RotateRefreshToken(ctx context.Context, hash string,
 	rotate func(old store.Token) (updated store.Token, issued []store.Token, err error)) error {
 	return s.inWriteTx(ctx, func(tx *sql.Tx) error {
-		old, err := getToken(ctx, tx, hash)
+		old, err := getToken(tx.StmtContext(ctx, s.stmts.tokenToRotate).QueryRowContext(ctx, hash))
 		if err != nil {
-			return fmt.Errorf("sqlite: rotating token: %w", err)
+			return fmt.Errorf("sqlite: rotating token: %w", txErr(ctx, err))
 		}
 		updated, issued, err := rotate(old)
 		if err != nil {
@@ -119,12 +128,10 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string,
 		if updated.Hash != hash {
 			return errors.New("sqlite: rotating token: the rotate function returned another token as the updated one; rotation cannot change the hash")
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET kind = ?2, family_id = ?3, client_id = ?4, email = ?5,
-			resource = ?6, scopes = ?7, created_at = ?8, expires_at = ?9, rotated_at = ?10, successor = ?11,
-			revoked_at = ?12 WHERE hash = ?1`, tokenArgs(updated)...); err != nil {
-			return fmt.Errorf("sqlite: writing rotated token: %w", err)
+		if _, err := tx.StmtContext(ctx, s.stmts.updateToken).ExecContext(ctx, tokenArgs(updated)...); err != nil {
+			return fmt.Errorf("sqlite: writing rotated token: %w", txErr(ctx, err))
 		}
-		return insertTokens(ctx, tx, issued)
+		return s.insertTokens(ctx, tx, issued)
 	})
 }
 
