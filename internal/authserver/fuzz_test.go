@@ -75,13 +75,19 @@ func (s *fuzzStore) CreateAuthTransaction(context.Context, store.AuthTransaction
 
 // RedeemAuthCode knows fuzzCode (issued to the public client, never used
 // up, so the fuzzer can keep trying to misuse it).
-func (s *fuzzStore) RedeemAuthCode(_ context.Context, hash string, now time.Time) (store.AuthCode, error) {
+func (s *fuzzStore) RedeemAuthCode(_ context.Context, hash string, now time.Time, issue store.IssueFunc) (store.AuthCode, error) {
 	if hash != hashToken(fuzzCode) {
 		return store.AuthCode{}, store.ErrNotFound
 	}
-	return store.AuthCode{Hash: hash, ClientID: fuzzPublic, RedirectURI: testRedirect, CodeChallenge: pkceS256(fuzzVerifier),
+	c := store.AuthCode{Hash: hash, ClientID: fuzzPublic, RedirectURI: testRedirect, CodeChallenge: pkceS256(fuzzVerifier),
 		Resource: "https://drivemcp.example/mcp", Scopes: []string{"drive.file"}, Email: "alice@example.com", FamilyID: "fam",
-		CreatedAt: now, ExpiresAt: now.Add(time.Minute)}, nil
+		CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
+	if issue != nil {
+		if _, err := issue(c); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
 }
 
 func (s *fuzzStore) CreateTokens(context.Context, ...store.Token) error { return nil }

@@ -93,9 +93,10 @@ func parseForm(w http.ResponseWriter, r *http.Request) (url.Values, *oauthError)
 	return r.PostForm, nil
 }
 
-// redeemCode is the authorization_code grant. The code is used up first, in
-// one atomic step, so of two racing redeemers one wins; a replay revokes
-// whatever the first redemption issued (RFC 6749 §4.1.2).
+// redeemCode is the authorization_code grant. The code is used up and its
+// tokens stored in one transaction, so of two racing redeemers one wins,
+// and a failed write leaves the code for the client's retry; a replay
+// revokes whatever the first redemption issued (RFC 6749 §4.1.2).
 func (s *Server) redeemCode(r *http.Request, client store.Client, form url.Values) (tokenResponse, *oauthError) {
 	code, verifier := form.Get("code"), form.Get("code_verifier")
 	if code == "" {
@@ -106,8 +107,20 @@ func (s *Server) redeemCode(r *http.Request, client store.Client, form url.Value
 	}
 	ctx := r.Context()
 	now := s.now()
-	ac, err := s.store.RedeemAuthCode(ctx, hashToken(code), now)
+	var pair tokenResponse
+	ac, err := s.store.RedeemAuthCode(ctx, hashToken(code), now, func(ac store.AuthCode) ([]store.Token, error) {
+		if oe := checkRedemption(ac, client, form, verifier); oe != nil {
+			return nil, oe // the code stays used up
+		}
+		withRefresh := slices.Contains(client.GrantTypes, "refresh_token")
+		var tokens []store.Token
+		pair, tokens = s.mint(client.ID, ac.Email, ac.Resource, ac.Scopes, ac.FamilyID, withRefresh, now)
+		return tokens, nil
+	})
+	var oe *oauthError
 	switch {
+	case errors.As(err, &oe):
+		return tokenResponse{}, oe
 	case errors.Is(err, store.ErrCodeRedeemed):
 		if rerr := s.store.RevokeFamily(ctx, ac.FamilyID, now); rerr != nil {
 			s.log.Error("revoking tokens of a replayed code", "err", rerr)
@@ -120,26 +133,27 @@ func (s *Server) redeemCode(r *http.Request, client store.Client, form url.Value
 		s.log.Error("redeeming a code", "err", err)
 		return tokenResponse{}, newError(http.StatusServiceUnavailable, errTemporarilyUnavailable, "try again")
 	}
-	if ac.ClientID != client.ID {
-		return tokenResponse{}, newError(http.StatusBadRequest, errInvalidGrant, "the code was issued to another client")
-	}
-	if uri := form.Get("redirect_uri"); uri != "" && uri != ac.RedirectURI {
-		return tokenResponse{}, newError(http.StatusBadRequest, errInvalidGrant, "redirect_uri differs from the authorization request's")
-	}
-	if !pkceVerifier.MatchString(verifier) || subtle.ConstantTimeCompare([]byte(pkceS256(verifier)), []byte(ac.CodeChallenge)) != 1 {
-		return tokenResponse{}, newError(http.StatusBadRequest, errInvalidGrant, "code_verifier does not match the code_challenge")
-	}
-	if res := form.Get("resource"); res != "" && res != ac.Resource {
-		return tokenResponse{}, newError(http.StatusBadRequest, errInvalidTarget, "resource differs from the authorization request's")
-	}
-	withRefresh := slices.Contains(client.GrantTypes, "refresh_token")
-	pair, tokens := s.mint(client.ID, ac.Email, ac.Resource, ac.Scopes, ac.FamilyID, withRefresh, now)
-	if err := s.store.CreateTokens(ctx, tokens...); err != nil {
-		s.log.Error("storing tokens", "err", err)
-		return tokenResponse{}, newError(http.StatusServiceUnavailable, errTemporarilyUnavailable, "try again")
-	}
 	s.log.Info("tokens issued", "client_id", client.ID, "account", ac.Email)
 	return pair, nil
+}
+
+// checkRedemption checks that the code is presented as it was issued: by
+// its client, with its redirect URI and resource, and the PKCE verifier of
+// its challenge.
+func checkRedemption(ac store.AuthCode, client store.Client, form url.Values, verifier string) *oauthError {
+	if ac.ClientID != client.ID {
+		return newError(http.StatusBadRequest, errInvalidGrant, "the code was issued to another client")
+	}
+	if uri := form.Get("redirect_uri"); uri != "" && uri != ac.RedirectURI {
+		return newError(http.StatusBadRequest, errInvalidGrant, "redirect_uri differs from the authorization request's")
+	}
+	if !pkceVerifier.MatchString(verifier) || subtle.ConstantTimeCompare([]byte(pkceS256(verifier)), []byte(ac.CodeChallenge)) != 1 {
+		return newError(http.StatusBadRequest, errInvalidGrant, "code_verifier does not match the code_challenge")
+	}
+	if res := form.Get("resource"); res != "" && res != ac.Resource {
+		return newError(http.StatusBadRequest, errInvalidTarget, "resource differs from the authorization request's")
+	}
+	return nil
 }
 
 func pkceS256(verifier string) string {

@@ -99,9 +99,9 @@ func (s *timedStore) CreateAuthCode(ctx context.Context, c store.AuthCode) error
 	return s.st.CreateAuthCode(ctx, c)
 }
 
-func (s *timedStore) RedeemAuthCode(ctx context.Context, hash string, now time.Time) (store.AuthCode, error) {
+func (s *timedStore) RedeemAuthCode(ctx context.Context, hash string, now time.Time, issue store.IssueFunc) (store.AuthCode, error) {
 	defer s.done("redeem_auth_code", time.Now())
-	return s.st.RedeemAuthCode(ctx, hash, now)
+	return s.st.RedeemAuthCode(ctx, hash, now, issue)
 }
 
 func (s *timedStore) CreateTokens(ctx context.Context, tokens ...store.Token) error {

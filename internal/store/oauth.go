@@ -77,6 +77,9 @@ type Token struct {
 	RevokedAt time.Time // zero unless revoked
 }
 
+// IssueFunc decides, for a code being redeemed, which tokens to store.
+type IssueFunc func(AuthCode) ([]Token, error)
+
 // OAuthStore is the authorization server's part of the Store.
 type OAuthStore interface {
 	// CreateClient stores a registration; ErrAlreadyExists if the id is taken.
@@ -90,7 +93,14 @@ type OAuthStore interface {
 	// step that at most one of several concurrent callers wins. A code
 	// redeemed before is returned with ErrCodeRedeemed; an unknown code, or
 	// one past ExpiresAt and never redeemed, gives ErrNotFound.
-	RedeemAuthCode(ctx context.Context, hash string, now time.Time) (AuthCode, error)
+	//
+	// issue, if not nil, is called with the code the caller has just won
+	// and returns the tokens to store for it, in the same transaction: the
+	// code is never used up without its tokens being stored, so a failed
+	// write leaves the code redeemable. An error from issue is returned as
+	// is, with the redemption kept and no tokens stored (a code presented
+	// wrongly is used up).
+	RedeemAuthCode(ctx context.Context, hash string, now time.Time, issue IssueFunc) (AuthCode, error)
 
 	// CreateTokens stores newly issued tokens in one transaction.
 	CreateTokens(ctx context.Context, tokens ...Token) error

@@ -40,24 +40,47 @@ func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
 	return nil
 }
 
-// RedeemAuthCode marks the code redeemed at now and returns it. A code
+// RedeemAuthCode marks the code redeemed at now and returns it, with the
+// tokens issue returns for it stored in the same transaction. A code
 // redeemed before comes back, as first redeemed, with store.ErrCodeRedeemed;
 // an unknown code, or one expired at now and never redeemed, gives
-// store.ErrNotFound. The zero now is refused.
+// store.ErrNotFound. issue's error is returned as is, the redemption kept.
+// The zero now is refused.
 //
 // The UPDATE … RETURNING is the redemption. Of several redeemers, in this
 // process or another, one locks the row first; the others wait for its
 // commit, re-check the row as committed, find redeemed_at set and update
 // nothing. Their second read therefore sees the code redeemed: redemption is
 // never undone, only the row deleted by DeleteExpired, which reads as unknown.
-func (s *Store) RedeemAuthCode(ctx context.Context, hash string, now time.Time) (store.AuthCode, error) {
+func (s *Store) RedeemAuthCode(ctx context.Context, hash string, now time.Time, issue store.IssueFunc) (store.AuthCode, error) {
 	redeemedAt, err := stamp(now)
 	if err != nil {
 		return store.AuthCode{}, fmt.Errorf("postgres: redeeming authorization code: %w", err)
 	}
-	c, err := scanAuthCode(s.pool.QueryRow(ctx, `UPDATE auth_codes SET redeemed_at = $1
+	const redeem = `UPDATE auth_codes SET redeemed_at = $1
 		WHERE hash = $2 AND redeemed_at IS NULL AND expires_at >= $1
-		RETURNING `+authCodeColumns, redeemedAt, hash))
+		RETURNING ` + authCodeColumns
+	var c store.AuthCode
+	if issue == nil {
+		c, err = scanAuthCode(s.pool.QueryRow(ctx, redeem, redeemedAt, hash))
+	} else {
+		var refused error // issue's verdict, returned once the redemption is committed
+		err = s.inTx(ctx, func(tx pgx.Tx) error {
+			var err error
+			if c, err = scanAuthCode(tx.QueryRow(ctx, redeem, redeemedAt, hash)); err != nil {
+				return err
+			}
+			tokens, err := issue(c)
+			if err != nil {
+				refused = err
+				return nil
+			}
+			return insertTokens(ctx, tx, tokens)
+		})
+		if err == nil && refused != nil {
+			return c, refused
+		}
+	}
 	if err == nil {
 		return c, nil
 	}

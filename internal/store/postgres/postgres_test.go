@@ -340,7 +340,7 @@ func TestZeroTimeIsRefusedWhereItWouldMeanNever(t *testing.T) {
 		t.Fatal(err)
 	}
 	var zero time.Time
-	if _, err := s.RedeemAuthCode(ctx, "c0de", zero); err == nil || errors.Is(err, store.ErrNotFound) {
+	if _, err := s.RedeemAuthCode(ctx, "c0de", zero, nil); err == nil || errors.Is(err, store.ErrNotFound) {
 		t.Errorf("RedeemAuthCode at the zero time: err = %v, want a refusal", err)
 	}
 	if err := s.RevokeToken(ctx, "tok", zero); err == nil {
@@ -349,7 +349,7 @@ func TestZeroTimeIsRefusedWhereItWouldMeanNever(t *testing.T) {
 	if err := s.RevokeFamily(ctx, "fam", zero); err == nil {
 		t.Error("RevokeFamily at the zero time: no error")
 	}
-	if _, err := s.RedeemAuthCode(ctx, "c0de", time.Now()); err != nil {
+	if _, err := s.RedeemAuthCode(ctx, "c0de", time.Now(), nil); err != nil {
 		t.Errorf("the code was spent by a refused redemption: %v", err)
 	}
 	if tok, err := s.GetToken(ctx, "tok"); err != nil || !tok.RevokedAt.IsZero() {

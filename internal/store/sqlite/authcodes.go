@@ -56,27 +56,45 @@ func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
 	return nil
 }
 
-// RedeemAuthCode marks the code redeemed at now and returns it. A code
+// RedeemAuthCode marks the code redeemed at now and returns it, with the
+// tokens issue returns for it stored in the same transaction. A code
 // redeemed before comes back, as first redeemed, with store.ErrCodeRedeemed;
 // an unknown code, or one expired at now and never redeemed, gives
-// store.ErrNotFound.
+// store.ErrNotFound. issue's error is returned as is, the redemption kept.
 //
-// The UPDATE ... RETURNING is the redemption: it takes the write lock before
-// it reads, so of several redeemers, in this process or another, exactly one
-// finds redeemed_at still 0. A loser's second read comes after the winner's
-// commit and so sees the code redeemed; redemption is never undone, only the
-// row deleted by DeleteExpired, which reads as unknown.
-func (s *Store) RedeemAuthCode(ctx context.Context, hash string, now time.Time) (store.AuthCode, error) {
+// The UPDATE ... RETURNING is the redemption: the transaction took the write
+// lock before it read, so of several redeemers, in this process or another,
+// exactly one finds redeemed_at still 0. A loser's second read comes after
+// the winner's commit and so sees the code redeemed; redemption is never
+// undone, only the row deleted by DeleteExpired, which reads as unknown.
+func (s *Store) RedeemAuthCode(ctx context.Context, hash string, now time.Time, issue store.IssueFunc) (store.AuthCode, error) {
 	redeemedAt, err := stamp(now)
 	if err != nil {
 		return store.AuthCode{}, fmt.Errorf("sqlite: redeeming authorization code: %w", err)
 	}
-	c, err := scanAuthCode(s.stmts.redeemCode.QueryRowContext(ctx, redeemedAt, hash, now.UnixMilli()))
+	var c store.AuthCode
+	var refused error // issue's verdict, returned once the redemption is committed
+	err = s.inWriteTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		c, err = scanAuthCode(tx.StmtContext(ctx, s.stmts.redeemCode).QueryRowContext(ctx, redeemedAt, hash, now.UnixMilli()))
+		if err != nil || issue == nil {
+			return err
+		}
+		tokens, err := issue(c)
+		if err != nil {
+			refused = err
+			return nil
+		}
+		return s.insertTokens(ctx, tx, tokens)
+	})
 	if err == nil {
+		if refused != nil {
+			return c, refused
+		}
 		return c, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return store.AuthCode{}, fmt.Errorf("sqlite: redeeming authorization code: %w", err)
+		return store.AuthCode{}, fmt.Errorf("sqlite: redeeming authorization code: %w", txErr(ctx, err))
 	}
 
 	c, err = scanAuthCode(s.read.QueryRowContext(ctx, `SELECT `+authCodeColumns+` FROM auth_codes WHERE hash = ?`, hash))

@@ -111,7 +111,7 @@ func BenchmarkHotPaths(b *testing.B) {
 				b.Fatal(err)
 			}
 		}, func() {
-			if _, err := s.RedeemAuthCode(ctx, hash, now); err != nil {
+			if _, err := s.RedeemAuthCode(ctx, hash, now, nil); err != nil {
 				b.Fatal(err)
 			}
 		})

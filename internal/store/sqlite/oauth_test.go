@@ -23,7 +23,7 @@ func TestZeroTimeIsRefusedWhereItWouldMeanNever(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, zero := range []time.Time{{}, time.UnixMilli(0)} {
-		if _, err := s.RedeemAuthCode(ctx, "c0de", zero); err == nil || errors.Is(err, store.ErrNotFound) {
+		if _, err := s.RedeemAuthCode(ctx, "c0de", zero, nil); err == nil || errors.Is(err, store.ErrNotFound) {
 			t.Errorf("RedeemAuthCode at %v: err = %v, want a refusal", zero, err)
 		}
 		if err := s.RevokeToken(ctx, "tok", zero); err == nil {
@@ -33,7 +33,7 @@ func TestZeroTimeIsRefusedWhereItWouldMeanNever(t *testing.T) {
 			t.Errorf("RevokeFamily at %v: no error", zero)
 		}
 	}
-	if _, err := s.RedeemAuthCode(ctx, "c0de", time.Now()); err != nil {
+	if _, err := s.RedeemAuthCode(ctx, "c0de", time.Now(), nil); err != nil {
 		t.Errorf("the code was spent by a refused redemption: %v", err)
 	}
 }

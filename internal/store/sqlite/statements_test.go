@@ -95,7 +95,7 @@ func TestStatements_WorkAfterCallsWhoseContextEnded(t *testing.T) {
 			})
 		}
 		for _, err := range []error{
-			second(s.RedeemAuthCode(ctx, "code-"+n, now)),
+			second(s.RedeemAuthCode(ctx, "code-"+n, now, nil)),
 			s.CreateTokens(ctx, token("create-"+n, store.AccessToken)),
 			rotate(ctx, current(), "refresh-"+n+"-1"),
 		} {
@@ -129,7 +129,7 @@ func TestStatements_WorkAfterCallsWhoseContextEnded(t *testing.T) {
 	}
 	wg.Wait()
 	code("code-last")
-	if c, err := s.RedeemAuthCode(live, "code-last", now); err != nil || c.Hash != "code-last" {
+	if c, err := s.RedeemAuthCode(live, "code-last", now, nil); err != nil || c.Hash != "code-last" {
 		t.Errorf("RedeemAuthCode = %+v, %v", c, err)
 	}
 	if err := s.CreateTokens(live, token("create-last", store.AccessToken)); err != nil {

@@ -49,7 +49,7 @@ func testDeleteExpiredCodesAndTokens(t *testing.T, s store.Store) {
 	}
 
 	for id := range expiries {
-		_, err := s.RedeemAuthCode(ctx, "code-"+id, now)
+		_, err := s.RedeemAuthCode(ctx, "code-"+id, now, nil)
 		switch {
 		case removed[id] && !errors.Is(err, store.ErrNotFound):
 			t.Errorf("code %s, expired over a day ago: Redeem err = %v, want ErrNotFound (deleted)", id, err)

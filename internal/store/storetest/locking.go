@@ -219,7 +219,7 @@ func testCanceledContext(t *testing.T, s store.Store) {
 		"CreateClient":         func() error { return s.CreateClient(ctx, confidentialClient("mcp_new")) },
 		"GetClient":            func() error { _, err := s.GetClient(ctx, "mcp_client"); return err },
 		"CreateAuthCode":       func() error { return s.CreateAuthCode(ctx, authCode("new-code")) },
-		"RedeemAuthCode":       func() error { _, err := s.RedeemAuthCode(ctx, "code", at); return err },
+		"RedeemAuthCode":       func() error { _, err := s.RedeemAuthCode(ctx, "code", at, nil); return err },
 		"CreateTokens":         func() error { return s.CreateTokens(ctx, accessToken("new-token", "fam")) },
 		"GetToken":             func() error { _, err := s.GetToken(ctx, "refresh"); return err },
 		"RotateRefreshToken": func() error {
@@ -248,10 +248,10 @@ func testCanceledContext(t *testing.T, s store.Store) {
 	if _, err := s.GetClient(t.Context(), "mcp_new"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("client created under a canceled context: %v", err)
 	}
-	if _, err := s.RedeemAuthCode(t.Context(), "new-code", at); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.RedeemAuthCode(t.Context(), "new-code", at, nil); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("code created under a canceled context: %v", err)
 	}
-	if _, err := s.RedeemAuthCode(t.Context(), "code", at); err != nil {
+	if _, err := s.RedeemAuthCode(t.Context(), "code", at, nil); err != nil {
 		t.Errorf("code redeemed under a canceled context: %v", err)
 	}
 	wantTokenGone(t, s, "new-token")

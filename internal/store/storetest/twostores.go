@@ -142,7 +142,7 @@ func twoStoresOneRedeemerWins(t *testing.T, openPair func(*testing.T) (store.Sto
 	for i := range 10 {
 		s := []store.Store{a, b}[i%2]
 		wg.Go(func() {
-			_, err := s.RedeemAuthCode(t.Context(), "c0de", now)
+			_, err := s.RedeemAuthCode(t.Context(), "c0de", now, nil)
 			switch {
 			case err == nil:
 				wins.Add(1)
