@@ -87,7 +87,7 @@ func New(d Deps) *mcp.Server {
 	s := mcp.NewServer(&mcp.Implementation{Name: "drivemcp", Title: "Google Drive for MCP", Version: Version}, &mcp.ServerOptions{
 		Instructions: "Upload to and manage the user's Google Drive. Tools find the Google account on their own " +
 			"(OAuth login, or start_google_auth in this session); call check_drive_auth to see which account is used.",
-		Logger: d.Logger,
+		Logger: sdkLogger(d.Logger),
 	})
 	s.AddReceivingMiddleware(enforceToolScopes)
 	if d.Drain != nil {
