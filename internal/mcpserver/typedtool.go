@@ -2,9 +2,14 @@ package mcpserver
 
 import (
 	"context"
+	"encoding"
 	"encoding/json"
 	"fmt"
+	"os"
 	"reflect"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -33,9 +38,14 @@ func addTool[In, Out any](s *mcp.Server, t *mcp.Tool, h mcp.ToolHandlerFor[In, O
 	}
 	var out toolSchema // an any output has no schema, as in the SDK
 	if tt.OutputSchema != nil || reflect.TypeFor[Out]() != reflect.TypeFor[any]() {
+		inferred := tt.OutputSchema == nil
 		if out, err = newToolSchema[Out](&tt.OutputSchema); err != nil {
 			panic(fmt.Sprintf("addTool: tool %q: output schema: %v", t.Name, err))
 		}
+		// Validating an output that cannot fail its schema cost 15 % of a
+		// check_drive_auth call (decoding it again, ~100 allocations, and
+		// the validator's deep recursion growing the goroutine's stack).
+		out.exact = inferred && schemaExact(reflect.TypeFor[Out]())
 	}
 
 	s.AddTool(&tt, func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -77,10 +87,13 @@ func addTool[In, Out any](s *mcp.Server, t *mcp.Tool, h mcp.ToolHandlerFor[In, O
 		if err != nil {
 			return nil, fmt.Errorf("marshaling output: %w", err)
 		}
-		// Validated as JSON, not as the Go value: types such as time.Time
-		// marshal themselves into something else.
-		if data, err = out.check(data, false); err != nil {
-			return nil, fmt.Errorf("validating tool output: %w", err)
+		// An output that fits its schema by construction is not checked.
+		// Others are validated as JSON, not as the Go value: types such as
+		// time.Time marshal themselves into something else.
+		if !out.exact {
+			if data, err = out.check(data, false); err != nil {
+				return nil, fmt.Errorf("validating tool output: %w", err)
+			}
 		}
 		res.StructuredContent = json.RawMessage(data)
 		// Clients that predate structured content read the text instead;
@@ -110,6 +123,9 @@ type toolSchema struct {
 	// zero is T's zero value when the schema was made for *T (as the SDK
 	// does, pointers are looked through), to send in place of a nil *T.
 	zero any
+	// exact says every value of the Go type fits the schema once encoded
+	// (see schemaExact), so outputs need no check.
+	exact bool
 }
 
 // newToolSchema resolves *field, first inferring it from T if it is nil,
@@ -209,4 +225,109 @@ func isJSONObject(data []byte) bool {
 		return b == '{'
 	}
 	return false
+}
+
+// schemaExact reports whether every value of t, encoded by encoding/json,
+// fits the schema jsonschema.ForType infers for t. It holds for a struct
+// (or a pointer to one) built of booleans, numbers, strings, time.Time,
+// interfaces, pointers, slices, arrays and such structs: there both follow
+// the same rules (names from json tags, omitempty and omitzero fields
+// optional, the rest required, nil slices and pointers null, untagged
+// embedded structs' fields promoted). Anything else may be encoded
+// otherwise than the schema says, and is validated: maps (a nil one is
+// null, the schema says object), MarshalJSON and MarshalText methods,
+// []byte (base64 text; an array of integers to the schema), ",string"
+// options, embedded pointers (a nil one drops fields the schema requires),
+// tagged or non-struct embedded fields, names that collide, and
+// JSONSCHEMAGODEBUG, which changes the inference. t must be a type ForType
+// accepts (it refuses recursive types).
+func schemaExact(t reflect.Type) bool {
+	if os.Getenv("JSONSCHEMAGODEBUG") != "" {
+		return false
+	}
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Kind() == reflect.Struct && exactType(t)
+}
+
+var (
+	jsonMarshalerType = reflect.TypeFor[json.Marshaler]()
+	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
+)
+
+func exactType(t reflect.Type) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem() // a pointer's methods are its element's
+	}
+	if t == reflect.TypeFor[time.Time]() {
+		return true // RFC 3339 text; a string to the schema
+	}
+	for _, m := range []reflect.Type{jsonMarshalerType, textMarshalerType} {
+		if t.Implements(m) || reflect.PointerTo(t).Implements(m) {
+			return false
+		}
+	}
+	switch t.Kind() {
+	case reflect.Bool, reflect.String, reflect.Interface, reflect.Float32, reflect.Float64,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return true
+	case reflect.Slice, reflect.Array:
+		return t.Elem().Kind() != reflect.Uint8 && exactType(t.Elem())
+	case reflect.Struct:
+		var fields []reflect.StructField
+		if !encodedFields(t, &fields) {
+			return false
+		}
+		// ForType takes the fields reflect.VisibleFields sees; a field that
+		// another hides (or two that hide each other) is where encoding/json,
+		// which goes by JSON names, may differ.
+		visible := 0
+		for _, f := range reflect.VisibleFields(t) {
+			if !f.Anonymous && f.IsExported() && f.Tag.Get("json") != "-" {
+				visible++
+			}
+		}
+		names := map[string]bool{}
+		for _, f := range fields {
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "" {
+				name = f.Name
+			}
+			if names[name] || !exactType(f.Type) {
+				return false
+			}
+			names[name] = true
+		}
+		return len(fields) == visible
+	}
+	return false // channels, functions, complex numbers: ForType refuses them
+}
+
+// encodedFields appends the fields of struct t that encoding/json encodes,
+// those of untagged embedded structs included; false if a field is one
+// that schemaExact refuses.
+func encodedFields(t reflect.Type, fields *[]reflect.StructField) bool {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, opts, tagged := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" && !tagged {
+			continue
+		}
+		if f.Anonymous {
+			if f.Type.Kind() != reflect.Struct || name != "" || !encodedFields(f.Type, fields) {
+				return false
+			}
+			continue
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if slices.Contains(strings.Split(opts, ","), "string") {
+			return false
+		}
+		*fields = append(*fields, f)
+	}
+	return true
 }
