@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -23,6 +22,7 @@ import (
 	"github.com/drivemcp/drivemcp/internal/identity"
 	"github.com/drivemcp/drivemcp/internal/mcpserver"
 	"github.com/drivemcp/drivemcp/internal/metrics"
+	"github.com/drivemcp/drivemcp/internal/ratelimit"
 	"github.com/drivemcp/drivemcp/internal/reqlog"
 	"github.com/drivemcp/drivemcp/internal/secrets"
 	"github.com/drivemcp/drivemcp/internal/store/sqlite"
@@ -30,10 +30,13 @@ import (
 
 // startInProcess serves drivemcp's HTTP stack inside this test process,
 // wired as `drivemcp serve --stateless` wires it (cmd/drivemcp/serve.go:
-// metrics-timed SQLite store, authorization server, the MCP server behind
-// ProtectMCP and RequireToolScopes, the request log at info level, here
-// to io.Discard), so that `go test -cpuprofile` sees the server's work. The
-// process benchmarks measure the real binary; this one is for profiles.
+// metrics-timed SQLite store, authorization server, the MCP server with its
+// drain behind ProtectMCP, RequireToolScopes and RequireOrigin, the rate
+// limits on the OAuth endpoints, the request log at info level written to a
+// file as the benchmark's binary writes it), so that `go test -cpuprofile`
+// sees the server's work. Keep it in step with serve.go: a part missing here
+// is a cost the profiles do not show. The process benchmarks measure the
+// real binary; this one is for profiles.
 func startInProcess(tb testing.TB, g *e2etest.Google) (*server, http.Handler) {
 	tb.Helper()
 	ctx := context.Background()
@@ -52,7 +55,14 @@ func startInProcess(tb testing.TB, g *e2etest.Google) (*server, http.Handler) {
 		tb.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// A file, as the process benchmarks give the binary: the write per log
+	// line is part of a request's cost.
+	logFile, err := os.Create(filepath.Join(tb.TempDir(), "drivemcp.log"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { logFile.Close() })
+	log := slog.New(slog.NewJSONHandler(logFile, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	m := metrics.New()
 	st := m.Store(raw)
 	transport := m.GoogleTransport(http.DefaultTransport)
@@ -73,14 +83,23 @@ func startInProcess(tb testing.TB, g *e2etest.Google) (*server, http.Handler) {
 		DriveScope: google.ScopeDriveFile, AllowedDriveScopes: []string{google.ScopeDriveFile},
 		BaseURL: base, Keys: keys, AccessTokenCacheTTL: cacheTTL,
 	})
+	drain := mcpserver.NewDrain()
 	mcpSrv := mcpserver.New(mcpserver.Deps{Resolver: resolver, Grants: grants, Auth: auth, Transport: transport,
-		Logger: log, Metrics: m, AllowedDriveScopes: []string{google.ScopeDriveFile}})
+		Logger: log, Metrics: m, AllowedDriveScopes: []string{google.ScopeDriveFile}, Drain: drain})
 	mux := http.NewServeMux()
 	auth.Routes(mux)
 	var mcpHandler http.Handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return mcpSrv },
-		&mcp.StreamableHTTPOptions{Logger: log, SessionTimeout: 30 * time.Minute, Stateless: true})
-	mux.Handle("/mcp", auth.ProtectMCP(mcpserver.RequireToolScopes(mcpHandler, auth.Scopes(), auth.InsufficientScope)))
-	handler := reqlog.Middleware(mux, log, m)
+		&mcp.StreamableHTTPOptions{Logger: log, SessionTimeout: 30 * time.Minute, Stateless: true,
+			MaxRequestBodyBytes: mcpserver.RequestBodyLimit(0)})
+	mcpHandler = auth.ProtectMCP(mcpserver.RequireToolScopes(mcpHandler, auth.Scopes(), auth.InsufficientScope))
+	mux.Handle("/mcp", mcpserver.RequireOrigin(drain.HTTP(mcpHandler), base))
+	// serve's defaultLimits; the OAuth benchmarks send each request from
+	// its own address (clientHeader), so none is refused.
+	limited := ratelimit.Paths(mux, map[string]*ratelimit.Limiter{
+		"/oauth/register": ratelimit.New(ratelimit.Options{Rate: ratelimit.PerMinute(20), Burst: 20, ErrorCode: "temporarily_unavailable"}),
+		"/oauth/token":    ratelimit.New(ratelimit.Options{Rate: ratelimit.PerMinute(120), Burst: 60, ErrorCode: "slow_down"}),
+	})
+	handler := reqlog.Middleware(limited, log, m)
 	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() { _ = hs.Serve(ln) }()
 	tb.Cleanup(func() { _ = hs.Close() })
@@ -161,8 +180,7 @@ func skipUnlessProfiling(b *testing.B) {
 }
 
 // BenchmarkOAuthEndpointsInProcess is BenchmarkOAuthEndpoints's drivemcp
-// arm against startInProcess, for profiles (without the rate limiter, which
-// serve adds in cmd/drivemcp).
+// arm against startInProcess, for profiles.
 func BenchmarkOAuthEndpointsInProcess(b *testing.B) {
 	skipUnlessProfiling(b)
 	s, _ := startInProcess(b, e2etest.StartGoogle(b))
