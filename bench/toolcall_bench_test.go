@@ -145,6 +145,10 @@ func runToolCall(b runner, set loadSettings) {
 		o, p := run(b, true, conns, rate)
 		b.Logf("offered %.0f req/s to both", rate)
 		b.Report(o, p)
+		// What the whole run cost in memory: the garbage collector's
+		// setting (GOGC) trades it for CPU.
+		b.Logf("peak RSS over the run: drivemcp %.1f MiB, peer %.1f MiB",
+			float64(peakRSS(b, ours.PID))/(1<<20), float64(peakRSS(b, peer.PID))/(1<<20))
 	})
 }
 
