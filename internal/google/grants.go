@@ -1,6 +1,7 @@
 package google
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -60,6 +61,9 @@ type Grants struct {
 	// accounts saves a store read (and a row decode) on every tool call;
 	// every write below forgets the account it wrote.
 	accounts *ttlcache.Cache[string, store.GoogleAccount]
+	// expiries remembers, per account, the expiry sealed in its token, so
+	// that check_drive_auth does not decrypt and decode it on every call.
+	expiries *ttlcache.Cache[string, sealedExpiry]
 	// Metrics, if set, counts refresh outcomes.
 	Metrics *metrics.Metrics
 }
@@ -76,6 +80,13 @@ func NewGrants(st store.Store, keys *secrets.Keyring, up *Upstream) *Grants {
 // before the Grants are used.
 func (g *Grants) CacheAccountsFor(ttl time.Duration) {
 	g.accounts = ttlcache.New[string, store.GoogleAccount](ttl, maxCachedAccounts)
+	g.expiries = ttlcache.New[string, sealedExpiry](ttl, maxCachedAccounts)
+}
+
+// sealedExpiry is the expiry of the token sealed as sealed.
+type sealedExpiry struct {
+	sealed []byte
+	expiry time.Time
 }
 
 // Upstream returns the Google OAuth client.
@@ -355,9 +366,21 @@ func (g *Grants) open(acct store.GoogleAccount) (*oauth2.Token, error) {
 // TokenExpiry returns when the stored access token expires, for
 // check_drive_auth; zero if unknown.
 func (g *Grants) TokenExpiry(acct store.GoogleAccount) time.Time {
-	tok, err := g.open(acct)
+	open := func() (sealedExpiry, error) {
+		tok, err := g.open(acct)
+		if err != nil {
+			return sealedExpiry{}, err
+		}
+		return sealedExpiry{sealed: acct.SealedToken, expiry: tok.Expiry}, nil
+	}
+	e, err := g.expiries.Load(acct.Email, open, nil)
+	if err == nil && !bytes.Equal(e.sealed, acct.SealedToken) {
+		// Remembered for an older token of the account: this one is newer.
+		g.expiries.Forget(acct.Email)
+		e, err = g.expiries.Load(acct.Email, open, nil)
+	}
 	if err != nil {
 		return time.Time{}
 	}
-	return tok.Expiry
+	return e.expiry
 }

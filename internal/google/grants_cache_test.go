@@ -119,3 +119,29 @@ func TestGrants_UnknownAccountIsNotCached(t *testing.T) {
 		t.Fatalf("right after the consent: %v", err)
 	}
 }
+
+// The expiry check_drive_auth shows is the stored token's, before and
+// after a refresh replaces it.
+func TestGrants_TokenExpiryFollowsTheStoredToken(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	first := f.login(t, "alice@example.com", false)
+	acct, err := f.grants.Account(ctx, "alice@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.grants.TokenExpiry(acct); !got.Equal(first.Expiry) {
+		t.Fatalf("TokenExpiry = %v, want %v", got, first.Expiry)
+	}
+	f.expireStored(t, "alice@example.com")
+	refreshed, err := f.grants.Token(ctx, "alice@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acct, err = f.grants.Account(ctx, "alice@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.grants.TokenExpiry(acct); !got.Equal(refreshed.Expiry) {
+		t.Fatalf("after a refresh TokenExpiry = %v, want the new token's %v", got, refreshed.Expiry)
+	}
+}
