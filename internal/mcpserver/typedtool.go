@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"reflect"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -54,8 +56,8 @@ func addTool[In, Out any](s *mcp.Server, t *mcp.Tool, h mcp.ToolHandlerFor[In, O
 			return toolError(userErrorf(err, "The arguments do not fit %s's input schema (%v). "+
 				"Fix the arguments as the schema says and call it again.", t.Name, err)), nil
 		}
-		var v In
-		if err := json.Unmarshal(args, &v); err != nil {
+		v, err := decodeArgs[In](args)
+		if err != nil {
 			return toolError(userErrorf(err, "An argument of %s has the wrong type (%v). "+
 				"Check the input schema and call it again.", t.Name, err)), nil
 		}
@@ -105,6 +107,32 @@ func addTool[In, Out any](s *mcp.Server, t *mcp.Tool, h mcp.ToolHandlerFor[In, O
 		}
 		return res, nil
 	})
+}
+
+// decodeArgs decodes checked arguments into In. An integer written as
+// 10.0 or 1e1 is an integer to the schema but not to encoding/json; the SDK
+// accepts it because it encodes the checked value again (as 10), so when a
+// number does not fit, so does this.
+func decodeArgs[In any](args []byte) (In, error) {
+	var v In
+	err := json.Unmarshal(args, &v)
+	var typeErr *json.UnmarshalTypeError
+	if !errors.As(err, &typeErr) || typeErr.Value != "number" {
+		return v, err
+	}
+	var generic any
+	if json.Unmarshal(args, &generic) != nil {
+		return v, err
+	}
+	again, merr := json.Marshal(generic)
+	if merr != nil {
+		return v, err
+	}
+	var retry In
+	if json.Unmarshal(again, &retry) != nil {
+		return v, err // the first error names the argument as the client wrote it
+	}
+	return retry, nil
 }
 
 func toolError(err error) *mcp.CallToolResult {
@@ -260,8 +288,11 @@ func exactType(t reflect.Type) bool {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem() // a pointer's methods are its element's
 	}
-	if t == reflect.TypeFor[time.Time]() {
+	switch t {
+	case reflect.TypeFor[time.Time]():
 		return true // RFC 3339 text; a string to the schema
+	case reflect.TypeFor[json.Number]():
+		return false // a string to the schema, a bare number on the wire
 	}
 	for _, m := range []reflect.Type{jsonMarshalerType, textMarshalerType} {
 		if t.Implements(m) || reflect.PointerTo(t).Implements(m) {
@@ -305,6 +336,16 @@ func exactType(t reflect.Type) bool {
 	return false // channels, functions, complex numbers: ForType refuses them
 }
 
+// validJSONName is encoding/json's rule for a usable name in a json tag.
+func validJSONName(name string) bool {
+	for _, c := range name {
+		if !strings.ContainsRune("!#$%&()*+-./:;<=>?@[]^_{|}~ ", c) && !unicode.IsLetter(c) && !unicode.IsDigit(c) {
+			return false
+		}
+	}
+	return true
+}
+
 // encodedFields appends the fields of struct t that encoding/json encodes,
 // those of untagged embedded structs included; false if a field is one
 // that schemaExact refuses.
@@ -314,6 +355,9 @@ func encodedFields(t reflect.Type, fields *[]reflect.StructField) bool {
 		name, opts, tagged := strings.Cut(f.Tag.Get("json"), ",")
 		if name == "-" && !tagged {
 			continue
+		}
+		if name != "" && !validJSONName(name) {
+			return false // encoding/json ignores such a name and uses the Go one
 		}
 		if f.Anonymous {
 			if f.Type.Kind() != reflect.Struct || name != "" || !encodedFields(f.Type, fields) {

@@ -127,6 +127,10 @@ func TestSchemaExact_RandomValuesFitTheSchema(t *testing.T) {
 func TestSchemaExact_RefusesWhatMayNotFit(t *testing.T) {
 	type (
 		withMap    struct{ M map[string]int }
+		withNumber struct{ N json.Number }
+		badTag     struct {
+			A int `json:"it's"`
+		}
 		withBytes  struct{ B []byte }
 		withRaw    struct{ R json.RawMessage }
 		withText   struct{ IP netip.Addr }
@@ -174,6 +178,8 @@ func TestSchemaExact_RefusesWhatMayNotFit(t *testing.T) {
 		{"an embedded slice is one field", outputTypeOf[embeddedSlice](), embeddedSlice{}, false},
 		{"fields that hide each other by their Go name", outputTypeOf[hidden](), hidden{}, false},
 		{"a nil map is null, the schema says object", outputTypeOf[withMap](), withMap{}, false},
+		{"json.Number is a bare number, the schema says string", outputTypeOf[withNumber](), withNumber{N: "5"}, false},
+		{"a tag name encoding/json ignores", outputTypeOf[badTag](), badTag{}, false},
 		{"two fields of one JSON name", outputTypeOf[collide](), collide{}, true},
 		{"an output that is not an object", outputTypeOf[[]string](), []string(nil), true},
 	}

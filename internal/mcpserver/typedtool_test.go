@@ -182,6 +182,8 @@ func TestAddTool_AnswersAsTheSDKDoes(t *testing.T) {
 		// refuses it first, so the SDK's case-sensitive decoding holds.
 		{"an argument's name in the wrong case", `{"name":"echo","arguments":{"Name":"a"}}`, doNotFit},
 		{"arguments that are not an object", `{"name":"echo","arguments":"rm -rf /"}`, doNotFit + "unmarshaling arguments: json: cannot unmarshal string"},
+		{"an integer written as a float", `{"name":"echo","arguments":{"name":"a","count":2.0}}`, `"count":2`},
+		{"an integer in exponent form", `{"name":"echo","arguments":{"name":"a","count":1e1}}`, `"count":10`},
 		{"a number valid for the schema, too big for the Go type", `{"name":"echo","arguments":{"name":"a","count":1e30}}`, wrongType},
 		{"a tool error", `{"name":"echo","arguments":{"name":"fail"}}`, "it failed"},
 		{"a JSON-RPC error passes through", `{"name":"echo","arguments":{"name":"rpc"}}`, "refused"},
