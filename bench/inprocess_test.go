@@ -93,11 +93,11 @@ func startInProcess(tb testing.TB, g *e2etest.Google) (*server, http.Handler) {
 			MaxRequestBodyBytes: mcpserver.RequestBodyLimit(0)})
 	mcpHandler = auth.ProtectMCP(mcpserver.RequireToolScopes(mcpHandler, auth.Scopes(), auth.InsufficientScope))
 	mux.Handle("/mcp", mcpserver.RequireOrigin(drain.HTTP(mcpHandler), base))
-	// serve's defaultLimits; the OAuth benchmarks send each request from
-	// its own address (clientHeader), so none is refused.
+	// serve's limits; the OAuth benchmarks send each request from its own
+	// address (clientHeader), so none is refused.
 	limited := ratelimit.Paths(mux, map[string]*ratelimit.Limiter{
-		"/oauth/register": ratelimit.New(ratelimit.Options{Rate: ratelimit.PerMinute(20), Burst: 20, ErrorCode: "temporarily_unavailable"}),
-		"/oauth/token":    ratelimit.New(ratelimit.Options{Rate: ratelimit.PerMinute(120), Burst: 60, ErrorCode: "slow_down"}),
+		"/oauth/register": ratelimit.New(ratelimit.RegisterDefaults()),
+		"/oauth/token":    ratelimit.New(ratelimit.TokenDefaults()),
 	})
 	handler := reqlog.Middleware(limited, log, m)
 	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}

@@ -122,10 +122,8 @@ type limits struct {
 
 func defaultLimits() limits {
 	return limits{
-		// A client registers once and logs in now and then; a whole office
-		// behind one NAT address stays far below these.
-		register: ratelimit.Options{Rate: ratelimit.PerMinute(20), Burst: 20, ErrorCode: "temporarily_unavailable"},
-		token:    ratelimit.Options{Rate: ratelimit.PerMinute(120), Burst: 60, ErrorCode: "slow_down"},
+		register: ratelimit.RegisterDefaults(),
+		token:    ratelimit.TokenDefaults(),
 		// Two minutes reads the largest inline upload (about 45 MB of
 		// base64) at 400 KB/s.
 		bodyTimeout:  2 * time.Minute,

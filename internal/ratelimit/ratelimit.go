@@ -36,6 +36,20 @@ type Options struct {
 	Now func() time.Time
 }
 
+// The per-address limits of the OAuth endpoints anyone may call without a
+// token: registration writes a row per call, and the token endpoint is
+// where credentials are guessed. A client registers once and logs in now
+// and then; a whole office behind one NAT address stays far below these.
+// `drivemcp serve` uses them, and so does the benchmarks' in-process harness.
+func RegisterDefaults() Options {
+	return Options{Rate: PerMinute(20), Burst: 20, ErrorCode: "temporarily_unavailable"}
+}
+
+// TokenDefaults: see RegisterDefaults.
+func TokenDefaults() Options {
+	return Options{Rate: PerMinute(120), Burst: 60, ErrorCode: "slow_down"}
+}
+
 // PerMinute is n requests a minute as a rate.Limit.
 func PerMinute(n int) rate.Limit { return rate.Limit(float64(n) / 60) }
 
