@@ -3,6 +3,7 @@ package authserver
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/drivemcp/drivemcp/internal/e2etest"
 	"github.com/drivemcp/drivemcp/internal/identity"
+	"github.com/drivemcp/drivemcp/internal/secrets"
+	"github.com/drivemcp/drivemcp/internal/store"
 )
 
 // TestStore_DatabaseCopyHoldsNoUsableLoginState reads the database file as
@@ -146,5 +149,29 @@ func refuseInTheClear(t *testing.T, when string, cells []cell, secrets map[strin
 				t.Errorf("%s, %s holds the %s in the clear", when, c.where, name)
 			}
 		}
+	}
+}
+
+// A sealed verifier or session id copied to another transaction, or from one
+// field to the other, does not open: someone who can write the database
+// cannot graft a victim's session onto a login of their own.
+func TestLoginSecrets_SealedToTheirTransactionAndField(t *testing.T) {
+	s := newFixture(t).srv
+	var tx store.AuthTransaction
+	verifier, err := s.newGoogleTrip(&tx, "mcp-session-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.openLoginSecret(sealedVerifierFor, tx.State, tx.SealedVerifier); err != nil || got != verifier {
+		t.Fatalf("opening the verifier: %q, %v", got, err)
+	}
+	if got, err := s.openLoginSecret(sealedSessionIDFor, tx.State, tx.SealedSessionID); err != nil || got != "mcp-session-1" {
+		t.Fatalf("opening the session id: %q, %v", got, err)
+	}
+	if _, err := s.openLoginSecret(sealedSessionIDFor, "another-state", tx.SealedSessionID); !errors.Is(err, secrets.ErrCorrupt) {
+		t.Errorf("a session id moved to another transaction: %v; want ErrCorrupt", err)
+	}
+	if _, err := s.openLoginSecret(sealedVerifierFor, tx.State, tx.SealedSessionID); !errors.Is(err, secrets.ErrCorrupt) {
+		t.Errorf("a session id read as the verifier: %v; want ErrCorrupt", err)
 	}
 }

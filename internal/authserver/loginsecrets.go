@@ -1,6 +1,7 @@
 package authserver
 
 import (
+	"errors"
 	"fmt"
 
 	"golang.org/x/oauth2"
@@ -18,9 +19,16 @@ const (
 	sealedSessionIDFor = "session-id:"
 )
 
+// errNoKeys is a server built without Options.Keys: it cannot keep a
+// pending login, rather than keep it in the clear.
+var errNoKeys = errors.New("this server has no secret key to seal the pending login with; set --secret-key")
+
 func (s *Server) sealLoginSecret(purpose, state, secret string) ([]byte, error) {
 	if secret == "" {
 		return nil, nil
+	}
+	if s.keys == nil {
+		return nil, errNoKeys
 	}
 	sealed, err := s.keys.Seal([]byte(secret), []byte(purpose+state))
 	if err != nil {
@@ -32,6 +40,9 @@ func (s *Server) sealLoginSecret(purpose, state, secret string) ([]byte, error) 
 func (s *Server) openLoginSecret(purpose, state string, sealed []byte) (string, error) {
 	if len(sealed) == 0 {
 		return "", nil
+	}
+	if s.keys == nil {
+		return "", errNoKeys
 	}
 	raw, err := s.keys.Open(sealed, []byte(purpose+state))
 	if err != nil {
