@@ -9,8 +9,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"golang.org/x/oauth2"
-
 	"github.com/drivemcp/drivemcp/internal/google"
 	"github.com/drivemcp/drivemcp/internal/store"
 	"github.com/drivemcp/drivemcp/internal/web"
@@ -161,27 +159,29 @@ func (s *Server) sendToGoogle(w http.ResponseWriter, r *http.Request, req author
 	}
 	scopes := google.LoginScopes(drive...)
 	tx := store.AuthTransaction{
-		State:          randomToken(32),
-		Kind:           store.FlowProxy,
-		GoogleVerifier: oauth2.GenerateVerifier(),
-		GoogleScopes:   scopes,
-		LoginHint:      google.NormalizeEmail(req.loginHint),
-		ClientID:       req.client.ID,
-		RedirectURI:    req.redirectURI,
-		ClientState:    req.state,
-		CodeChallenge:  req.codeChallenge,
-		Resource:       req.resource,
-		Scopes:         req.scopes,
-		CreatedAt:      now,
-		ExpiresAt:      now.Add(transactionTTL),
+		Kind:          store.FlowProxy,
+		GoogleScopes:  scopes,
+		LoginHint:     google.NormalizeEmail(req.loginHint),
+		ClientID:      req.client.ID,
+		RedirectURI:   req.redirectURI,
+		ClientState:   req.state,
+		CodeChallenge: req.codeChallenge,
+		Resource:      req.resource,
+		Scopes:        req.scopes,
+		CreatedAt:     now,
+		ExpiresAt:     now.Add(transactionTTL),
 	}
-	if err := s.store.CreateAuthTransaction(r.Context(), tx); err != nil {
+	verifier, err := s.newGoogleTrip(&tx, "")
+	if err == nil {
+		err = s.store.CreateAuthTransaction(r.Context(), tx)
+	}
+	if err != nil {
 		s.redirectError(w, r, req.redirectURI, req.state, errTemporarilyUnavailable, "the sign-in could not be recorded; try again")
 		s.log.Error("recording a proxy transaction", "err", err)
 		return
 	}
 	target := s.grants.Upstream().AuthCodeURL(google.ConsentRequest{
-		State: tx.State, Verifier: tx.GoogleVerifier, Scopes: scopes, LoginHint: tx.LoginHint,
+		State: tx.State, Verifier: verifier, Scopes: scopes, LoginHint: tx.LoginHint,
 	})
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }

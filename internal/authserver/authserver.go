@@ -8,9 +8,7 @@ package authserver
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -188,7 +186,4 @@ func randomToken(n int) string {
 
 // hashToken is how our codes and tokens are stored: a leaked database does
 // not leak usable credentials.
-func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
+func hashToken(token string) string { return store.HashSecret(token) }

@@ -91,8 +91,12 @@ func (s *Server) completeGoogleLogin(ctx context.Context, tx store.AuthTransacti
 	if code == "" {
 		return store.GoogleAccount{}, google.UserInfo{}, errors.New("the callback carries no authorization code")
 	}
+	verifier, err := s.openLoginSecret(sealedVerifierFor, tx.State, tx.SealedVerifier)
+	if err != nil {
+		return store.GoogleAccount{}, google.UserInfo{}, err
+	}
 	up := s.grants.Upstream()
-	tok, err := up.Exchange(ctx, code, tx.GoogleVerifier)
+	tok, err := up.Exchange(ctx, code, verifier)
 	if err != nil {
 		return store.GoogleAccount{}, google.UserInfo{}, err
 	}
@@ -112,16 +116,23 @@ func (s *Server) completeGoogleLogin(ctx context.Context, tx store.AuthTransacti
 // new state, for the same pending flow.
 func (s *Server) askGoogleAgain(w http.ResponseWriter, r *http.Request, tx store.AuthTransaction, email string) {
 	now := s.now()
-	tx.State, tx.GoogleVerifier, tx.ForceConsent = randomToken(32), oauth2.GenerateVerifier(), true
-	tx.LoginHint, tx.CreatedAt, tx.ExpiresAt = email, now, now.Add(transactionTTL)
-	if err := s.store.CreateAuthTransaction(r.Context(), tx); err != nil {
+	sessionKey, err := s.openLoginSecret(sealedSessionIDFor, tx.State, tx.SealedSessionID)
+	var verifier string
+	if err == nil {
+		verifier, err = s.newGoogleTrip(&tx, sessionKey)
+	}
+	tx.ForceConsent, tx.LoginHint, tx.CreatedAt, tx.ExpiresAt = true, email, now, now.Add(transactionTTL)
+	if err == nil {
+		err = s.store.CreateAuthTransaction(r.Context(), tx)
+	}
+	if err != nil {
 		s.fail(w, r, web.Error{Status: http.StatusServiceUnavailable, Title: "Storage unavailable",
 			Message: "drivemcp could not record the sign-in.", NextStep: "Try again in a moment."}, err)
 		return
 	}
 	s.log.Info("google withheld a refresh token; asking for consent again", "account", email)
 	http.Redirect(w, r, s.grants.Upstream().AuthCodeURL(google.ConsentRequest{
-		State: tx.State, Verifier: tx.GoogleVerifier, Scopes: tx.GoogleScopes, LoginHint: email, ForceConsent: true,
+		State: tx.State, Verifier: verifier, Scopes: tx.GoogleScopes, LoginHint: email, ForceConsent: true,
 	}), http.StatusFound)
 }
 
@@ -136,13 +147,17 @@ func grantedScopes(tok *oauth2.Token, asked []string) []string {
 
 func (s *Server) finishDirect(w http.ResponseWriter, r *http.Request, tx store.AuthTransaction, acct store.GoogleAccount, info google.UserInfo) {
 	page := web.Connected{Email: acct.Email}
-	if tx.SessionID != "" {
-		if err := s.resolver.Bind(r.Context(), tx.SessionID, acct.Email, bindingTTL); err != nil {
-			s.fail(w, r, web.Error{Status: http.StatusServiceUnavailable, Title: "Could not finish connecting",
-				Message:  "Google accepted the sign-in, but drivemcp could not record it for your session.",
-				NextStep: "Try start_google_auth again in a moment."}, err)
-			return
-		}
+	sessionKey, err := s.openLoginSecret(sealedSessionIDFor, tx.State, tx.SealedSessionID)
+	if err == nil && sessionKey != "" {
+		err = s.resolver.Bind(r.Context(), sessionKey, acct.Email, bindingTTL)
+	}
+	if err != nil {
+		s.fail(w, r, web.Error{Status: http.StatusServiceUnavailable, Title: "Could not finish connecting",
+			Message:  "Google accepted the sign-in, but drivemcp could not record it for your session.",
+			NextStep: "Try start_google_auth again in a moment."}, err)
+		return
+	}
+	if sessionKey != "" {
 		page.Via = "your assistant's session"
 	}
 	if tx.LoginHint != "" && tx.LoginHint != acct.Email {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"golang.org/x/oauth2"
-
 	"github.com/drivemcp/drivemcp/internal/google"
 	"github.com/drivemcp/drivemcp/internal/store"
 )
@@ -34,22 +32,23 @@ func (s *Server) StartDirect(ctx context.Context, r DirectRequest) (string, erro
 	}
 	scopes := google.LoginScopes(drive...)
 	tx := store.AuthTransaction{
-		State:          randomToken(32),
-		Kind:           store.FlowDirect,
-		GoogleVerifier: oauth2.GenerateVerifier(),
-		GoogleScopes:   scopes,
-		LoginHint:      google.NormalizeEmail(r.LoginHint),
-		ForceConsent:   r.ForceConsent,
-		SessionID:      r.SessionKey,
-		CreatedAt:      now,
-		ExpiresAt:      now.Add(transactionTTL),
+		Kind:         store.FlowDirect,
+		GoogleScopes: scopes,
+		LoginHint:    google.NormalizeEmail(r.LoginHint),
+		ForceConsent: r.ForceConsent,
+		CreatedAt:    now,
+		ExpiresAt:    now.Add(transactionTTL),
+	}
+	verifier, err := s.newGoogleTrip(&tx, r.SessionKey)
+	if err != nil {
+		return "", err
 	}
 	if err := s.store.CreateAuthTransaction(ctx, tx); err != nil {
 		return "", fmt.Errorf("recording the pending Google login: %w", err)
 	}
 	return s.grants.Upstream().AuthCodeURL(google.ConsentRequest{
 		State:        tx.State,
-		Verifier:     tx.GoogleVerifier,
+		Verifier:     verifier,
 		Scopes:       scopes,
 		LoginHint:    tx.LoginHint,
 		ForceConsent: r.ForceConsent,

@@ -36,6 +36,8 @@ type fixture struct {
 	srv    *Server
 	base   string
 	google *e2etest.Google
+	// db is the SQLite file, for tests that read it as a thief would.
+	db string
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -47,7 +49,8 @@ func newFixture(t testing.TB) *fixture {
 func newTimedFixture(t testing.TB, clock *serverClock) *fixture {
 	t.Helper()
 	g := startGoogle(t, clock)
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db"))
+	dbPath := filepath.Join(t.TempDir(), "db")
+	st, err := sqlite.Open(context.Background(), dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +80,7 @@ func newTimedFixture(t testing.TB, clock *serverClock) *fixture {
 		}
 		io.WriteString(w, info.UserID)
 	})))
-	return &fixture{t: t, srv: s, base: hs.URL, google: g}
+	return &fixture{t: t, srv: s, base: hs.URL, google: g, db: dbPath}
 }
 
 func startGoogle(t testing.TB, clock *serverClock) *e2etest.Google {

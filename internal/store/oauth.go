@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"time"
 )
@@ -9,6 +11,15 @@ import (
 // ErrCodeRedeemed means an authorization code was presented a second time:
 // a sign that it leaked. The caller revokes what the first use issued.
 var ErrCodeRedeemed = errors.New("store: authorization code already redeemed")
+
+// HashSecret is how a secret that only needs to be recognised is stored:
+// the hex SHA-256 of its value. Codes, tokens, states and session ids are
+// long and random, so a leaked database does not leak usable credentials and
+// an unsalted hash is enough.
+func HashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
 
 // Client is an MCP client registered with drivemcp's authorization server
 // (RFC 7591 dynamic registration).

@@ -58,11 +58,22 @@ const (
 
 // AuthTransaction is a pending trip to Google's consent page, keyed by the
 // state parameter we sent. It is single use and expires.
+//
+// A copy of the database (a backup, a replica's disk) must not be able to
+// finish the login or take over the MCP session, so the store keeps only the
+// hash of State (HashSecret) and receives the verifier and the session id
+// sealed by the authorization server. ClientState and CodeChallenge are kept
+// as they are: the first is the client's own value, echoed back to it, and
+// the second is already a hash of a verifier that only the client holds.
 type AuthTransaction struct {
-	State string // random, sent to Google as "state"; primary key
+	// State is sent to Google as "state" (for FlowConsent: the consent id
+	// the form posts back). The store keeps only its hash as the key;
+	// TakeAuthTransaction returns the state it was given.
+	State string
 	Kind  FlowKind
-	// GoogleVerifier is our PKCE verifier for the Google leg.
-	GoogleVerifier string
+	// SealedVerifier is our PKCE verifier for the Google leg, sealed by the
+	// authorization server; the store never sees it in the clear.
+	SealedVerifier []byte
 	// GoogleScopes are the scopes requested from Google.
 	GoogleScopes []string
 	// LoginHint is the email the user said they would use (may be empty).
@@ -71,8 +82,10 @@ type AuthTransaction struct {
 	// (prompt=consent), the only way to get a new refresh token from it.
 	ForceConsent bool
 
-	// Direct flow: the MCP session to bind once the account is known.
-	SessionID string
+	// Direct flow: the MCP session to bind once the account is known, sealed
+	// like SealedVerifier (the callback needs the id itself to bind it, so a
+	// hash would not do); nil when there is no session.
+	SealedSessionID []byte
 
 	// Proxy flow: the MCP client's own authorization request, replayed to it
 	// once Google has answered.
@@ -90,7 +103,10 @@ type AuthTransaction struct {
 // SessionBinding ties an MCP session to the Google account that the direct
 // flow connected in it.
 type SessionBinding struct {
-	SessionID string // primary key
+	// SessionID is the MCP session id. The store keeps only its hash as the
+	// key, so a copy of the database cannot act in the session; reads return
+	// the id they were given.
+	SessionID string
 	Email     string
 	CreatedAt time.Time
 	ExpiresAt time.Time

@@ -149,8 +149,8 @@ func (s *Store) DeleteGoogleAccount(ctx context.Context, email string) error {
 		}
 		// Rows locked in key order, like every multi-row write here, so
 		// that this and a concurrent DeleteExpired cannot deadlock.
-		if _, err := tx.Exec(ctx, `DELETE FROM session_bindings WHERE session_id IN (
-			SELECT session_id FROM session_bindings WHERE email = $1 ORDER BY session_id FOR UPDATE)`, email); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM session_bindings WHERE session_hash IN (
+			SELECT session_hash FROM session_bindings WHERE email = $1 ORDER BY session_hash FOR UPDATE)`, email); err != nil {
 			return wrap(ctx, "deleting session bindings of "+email, err)
 		}
 		return nil

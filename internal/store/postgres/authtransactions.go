@@ -11,15 +11,17 @@ import (
 	"github.com/drivemcp/drivemcp/internal/store"
 )
 
-const authTransactionColumns = `state, kind, google_verifier, google_scopes, login_hint, force_consent, session_id,
+// authTransactionColumns are all but the key, state_hash: a taken
+// transaction is returned with the state it was taken by.
+const authTransactionColumns = `kind, sealed_verifier, google_scopes, login_hint, force_consent, sealed_session_id,
 	client_id, redirect_uri, client_state, code_challenge, resource, scopes, created_at, expires_at`
 
-// CreateAuthTransaction stores a pending flow; store.ErrAlreadyExists if the
-// state is taken.
+// CreateAuthTransaction stores a pending flow under the hash of its state;
+// store.ErrAlreadyExists if the state is taken.
 func (s *Store) CreateAuthTransaction(ctx context.Context, t store.AuthTransaction) error {
-	if _, err := s.pool.Exec(ctx, `INSERT INTO auth_transactions (`+authTransactionColumns+`)
+	if _, err := s.pool.Exec(ctx, `INSERT INTO auth_transactions (state_hash, `+authTransactionColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-		t.State, string(t.Kind), t.GoogleVerifier, dbList(t.GoogleScopes), t.LoginHint, t.ForceConsent, t.SessionID,
+		store.HashSecret(t.State), string(t.Kind), t.SealedVerifier, dbList(t.GoogleScopes), t.LoginHint, t.ForceConsent, t.SealedSessionID,
 		t.ClientID, t.RedirectURI, t.ClientState, t.CodeChallenge, t.Resource, dbList(t.Scopes),
 		dbTime(t.CreatedAt), dbTime(t.ExpiresAt)); err != nil {
 		return wrap(ctx, "creating auth transaction", err)
@@ -36,12 +38,12 @@ func (s *Store) CreateAuthTransaction(ctx context.Context, t store.AuthTransacti
 // further use.
 func (s *Store) TakeAuthTransaction(ctx context.Context, state string, now time.Time) (store.AuthTransaction, error) {
 	var (
-		t                store.AuthTransaction
+		t                = store.AuthTransaction{State: state}
 		kind             string
 		created, expires *time.Time
 	)
-	err := s.pool.QueryRow(ctx, `DELETE FROM auth_transactions WHERE state = $1 RETURNING `+authTransactionColumns, state).
-		Scan(&t.State, &kind, &t.GoogleVerifier, &t.GoogleScopes, &t.LoginHint, &t.ForceConsent, &t.SessionID,
+	err := s.pool.QueryRow(ctx, `DELETE FROM auth_transactions WHERE state_hash = $1 RETURNING `+authTransactionColumns, store.HashSecret(state)).
+		Scan(&kind, &t.SealedVerifier, &t.GoogleScopes, &t.LoginHint, &t.ForceConsent, &t.SealedSessionID,
 			&t.ClientID, &t.RedirectURI, &t.ClientState, &t.CodeChallenge, &t.Resource, &t.Scopes, &created, &expires)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.AuthTransaction{}, fmt.Errorf("postgres: auth transaction: %w", store.ErrNotFound)

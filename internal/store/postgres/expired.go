@@ -25,8 +25,8 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 		name, key string
 		before    time.Time
 	}{
-		{"auth_transactions", "state", now},
-		{"session_bindings", "session_id", now},
+		{"auth_transactions", "state_hash", now},
+		{"session_bindings", "session_hash", now},
 		{"auth_codes", "hash", now.Add(-replayMemory)},
 		{"tokens", "hash", now.Add(-replayMemory)},
 	} {

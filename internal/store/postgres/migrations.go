@@ -15,8 +15,8 @@ import (
 // Conventions: times are timestamptz at millisecond precision, NULL for the
 // zero time ("never"); string lists are text[], never NULL; byte strings are
 // bytea, NULL when empty. The tables mirror the sqlite backend's; no
-// Postgres database predates the last of its migrations, so version 1 is
-// that final shape.
+// Postgres database predated the sqlite backend's first three migrations,
+// so version 1 is their final shape.
 var migrations = []string{
 	// 1: Google accounts, pending authorization transactions, MCP session
 	// bindings, and the authorization server's clients, codes and tokens.
@@ -114,6 +114,46 @@ CREATE TABLE tokens (
 );
 CREATE INDEX tokens_family_id ON tokens (family_id);
 CREATE INDEX tokens_expires_at ON tokens (expires_at);
+`,
+
+	// 2: keep nothing in these two tables that a copy of the database could
+	// use. Transactions are keyed by the hex SHA-256 of their state and hold
+	// the Google PKCE verifier and the session id only sealed; bindings are
+	// keyed by the hex SHA-256 of the session id. Rows written before held
+	// those in the clear and sealing needs the key, which SQL does not have,
+	// so they are dropped rather than converted: a login pending across the
+	// upgrade (at most 10 minutes old) must be started again, and an MCP
+	// session bound by start_google_auth must run it again.
+	`
+DROP TABLE auth_transactions;
+CREATE TABLE auth_transactions (
+	state_hash        text PRIMARY KEY,
+	kind              text        NOT NULL,
+	sealed_verifier   bytea,
+	google_scopes     text[]      NOT NULL,
+	login_hint        text        NOT NULL,
+	force_consent     boolean     NOT NULL,
+	sealed_session_id bytea,
+	client_id         text        NOT NULL,
+	redirect_uri      text        NOT NULL,
+	client_state      text        NOT NULL,
+	code_challenge    text        NOT NULL,
+	resource          text        NOT NULL,
+	scopes            text[]      NOT NULL,
+	created_at        timestamptz,
+	expires_at        timestamptz
+);
+CREATE INDEX auth_transactions_expires_at ON auth_transactions (expires_at);
+
+DROP TABLE session_bindings;
+CREATE TABLE session_bindings (
+	session_hash text PRIMARY KEY,
+	email        text NOT NULL,
+	created_at   timestamptz,
+	expires_at   timestamptz
+);
+CREATE INDEX session_bindings_email ON session_bindings (email);
+CREATE INDEX session_bindings_expires_at ON session_bindings (expires_at);
 `,
 }
 

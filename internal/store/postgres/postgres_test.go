@@ -103,6 +103,42 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// A dump of the schema (a backup, a replica's disk) must not hold a usable
+// state or session id.
+func TestStore_DatabaseCopyHoldsNoUsableLoginState(t *testing.T) {
+	sc := newSchema(t)
+	storetest.CheckDatabaseCopy(t, sc.open(t), func(t *testing.T) []string {
+		conn, err := pgx.ConnectConfig(t.Context(), sc.config(t).ConnConfig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(context.Background())
+		tables, err := conn.Query(t.Context(), `SELECT table_name::text FROM information_schema.tables WHERE table_schema = $1`, sc.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names, err := pgx.CollectRows(tables, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cells []string
+		for _, name := range names {
+			// A row cast to text is every column, bytea as hex, as pg_dump
+			// would write it.
+			rows, err := conn.Query(t.Context(), `SELECT t::text FROM `+pgx.Identifier{name}.Sanitize()+` t`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			row, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				t.Fatal(err)
+			}
+			cells = append(cells, row...)
+		}
+		return cells
+	})
+}
+
 func appliedVersions(t *testing.T, s *Store) []string {
 	t.Helper()
 	rows, err := s.pool.Query(t.Context(), "SELECT version::text || '@' || applied_at::text FROM schema_migrations ORDER BY version")

@@ -11,13 +11,14 @@ import (
 	"github.com/drivemcp/drivemcp/internal/store"
 )
 
-// BindSession creates or replaces the binding for b.SessionID.
+// BindSession creates or replaces the binding for b.SessionID. Every session
+// key here is store.HashSecret of the id.
 func (s *Store) BindSession(ctx context.Context, b store.SessionBinding) error {
-	if _, err := s.pool.Exec(ctx, `INSERT INTO session_bindings (session_id, email, created_at, expires_at)
+	if _, err := s.pool.Exec(ctx, `INSERT INTO session_bindings (session_hash, email, created_at, expires_at)
 		VALUES ($1, $2, $3, $4)
-		ON CONFLICT (session_id) DO UPDATE SET email = excluded.email,
+		ON CONFLICT (session_hash) DO UPDATE SET email = excluded.email,
 			created_at = excluded.created_at, expires_at = excluded.expires_at`,
-		b.SessionID, b.Email, dbTime(b.CreatedAt), dbTime(b.ExpiresAt)); err != nil {
+		store.HashSecret(b.SessionID), b.Email, dbTime(b.CreatedAt), dbTime(b.ExpiresAt)); err != nil {
 		return wrap(ctx, "binding session", err)
 	}
 	return nil
@@ -29,7 +30,7 @@ func (s *Store) GetSessionBinding(ctx context.Context, sessionID string, now tim
 	b := store.SessionBinding{SessionID: sessionID}
 	var created, expires *time.Time
 	err := s.pool.QueryRow(ctx, `SELECT email, created_at, expires_at FROM session_bindings
-		WHERE session_id = $1 AND expires_at >= $2`, sessionID, instant(now)).Scan(&b.Email, &created, &expires)
+		WHERE session_hash = $1 AND expires_at >= $2`, store.HashSecret(sessionID), instant(now)).Scan(&b.Email, &created, &expires)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.SessionBinding{}, fmt.Errorf("postgres: session binding: %w", store.ErrNotFound)
 	}
@@ -42,7 +43,7 @@ func (s *Store) GetSessionBinding(ctx context.Context, sessionID string, now tim
 
 // DeleteSessionBinding removes the binding if there is one.
 func (s *Store) DeleteSessionBinding(ctx context.Context, sessionID string) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM session_bindings WHERE session_id = $1`, sessionID); err != nil {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM session_bindings WHERE session_hash = $1`, store.HashSecret(sessionID)); err != nil {
 		return wrap(ctx, "deleting session binding", err)
 	}
 	return nil

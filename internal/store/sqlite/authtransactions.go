@@ -10,15 +10,15 @@ import (
 	"github.com/drivemcp/drivemcp/internal/store"
 )
 
-// CreateAuthTransaction stores a pending flow; store.ErrAlreadyExists if the
-// state is taken.
+// CreateAuthTransaction stores a pending flow under the hash of its state;
+// store.ErrAlreadyExists if the state is taken.
 func (s *Store) CreateAuthTransaction(ctx context.Context, t store.AuthTransaction) error {
 	res, err := s.write.ExecContext(ctx, `INSERT INTO auth_transactions (
-		state, kind, google_verifier, google_scopes, login_hint, session_id, client_id,
+		state_hash, kind, sealed_verifier, google_scopes, login_hint, sealed_session_id, client_id,
 		redirect_uri, client_state, code_challenge, resource, scopes, created_at, expires_at, force_consent)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (state) DO NOTHING`,
-		t.State, string(t.Kind), t.GoogleVerifier, encodeList(t.GoogleScopes), t.LoginHint, t.SessionID, t.ClientID,
+		ON CONFLICT (state_hash) DO NOTHING`,
+		store.HashSecret(t.State), string(t.Kind), t.SealedVerifier, encodeList(t.GoogleScopes), t.LoginHint, t.SealedSessionID, t.ClientID,
 		t.RedirectURI, t.ClientState, t.CodeChallenge, t.Resource, encodeList(t.Scopes), millis(t.CreatedAt), millis(t.ExpiresAt), t.ForceConsent)
 	if err != nil {
 		return fmt.Errorf("sqlite: creating auth transaction: %w", err)
@@ -40,14 +40,14 @@ func (s *Store) CreateAuthTransaction(ctx context.Context, t store.AuthTransacti
 // of no further use.
 func (s *Store) TakeAuthTransaction(ctx context.Context, state string, now time.Time) (store.AuthTransaction, error) {
 	var (
-		t                     store.AuthTransaction
+		t                     = store.AuthTransaction{State: state}
 		kind, gScopes, scopes string
 		created, expires      int64
 	)
-	err := s.write.QueryRowContext(ctx, `DELETE FROM auth_transactions WHERE state = ?
-		RETURNING state, kind, google_verifier, google_scopes, login_hint, session_id, client_id,
-		redirect_uri, client_state, code_challenge, resource, scopes, created_at, expires_at, force_consent`, state).
-		Scan(&t.State, &kind, &t.GoogleVerifier, &gScopes, &t.LoginHint, &t.SessionID, &t.ClientID,
+	err := s.write.QueryRowContext(ctx, `DELETE FROM auth_transactions WHERE state_hash = ?
+		RETURNING kind, sealed_verifier, google_scopes, login_hint, sealed_session_id, client_id,
+		redirect_uri, client_state, code_challenge, resource, scopes, created_at, expires_at, force_consent`, store.HashSecret(state)).
+		Scan(&kind, &t.SealedVerifier, &gScopes, &t.LoginHint, &t.SealedSessionID, &t.ClientID,
 			&t.RedirectURI, &t.ClientState, &t.CodeChallenge, &t.Resource, &scopes, &created, &expires, &t.ForceConsent)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.AuthTransaction{}, fmt.Errorf("sqlite: auth transaction: %w", store.ErrNotFound)

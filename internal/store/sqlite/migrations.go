@@ -116,6 +116,46 @@ CREATE INDEX tokens_expires_at ON tokens (expires_at);
 	// 3: whether a trip to Google asked for consent again (prompt=consent),
 	// so the callback can ask once more when Google withheld a refresh token.
 	`ALTER TABLE auth_transactions ADD COLUMN force_consent INTEGER NOT NULL DEFAULT 0;`,
+
+	// 4: keep nothing in these two tables that a copy of the database could
+	// use. Transactions are keyed by the hex SHA-256 of their state and hold
+	// the Google PKCE verifier and the session id only sealed; bindings are
+	// keyed by the hex SHA-256 of the session id. Rows written before held
+	// those in the clear and sealing needs the key, which SQL does not have,
+	// so they are dropped rather than converted: a login pending across the
+	// upgrade (at most 10 minutes old) must be started again, and an MCP
+	// session bound by start_google_auth must run it again.
+	`
+DROP TABLE auth_transactions;
+CREATE TABLE auth_transactions (
+	state_hash        TEXT    NOT NULL PRIMARY KEY,
+	kind              TEXT    NOT NULL,
+	sealed_verifier   BLOB,
+	google_scopes     TEXT    NOT NULL,
+	login_hint        TEXT    NOT NULL,
+	force_consent     INTEGER NOT NULL,
+	sealed_session_id BLOB,
+	client_id         TEXT    NOT NULL,
+	redirect_uri      TEXT    NOT NULL,
+	client_state      TEXT    NOT NULL,
+	code_challenge    TEXT    NOT NULL,
+	resource          TEXT    NOT NULL,
+	scopes            TEXT    NOT NULL,
+	created_at        INTEGER NOT NULL,
+	expires_at        INTEGER NOT NULL
+) STRICT;
+CREATE INDEX auth_transactions_expires_at ON auth_transactions (expires_at);
+
+DROP TABLE session_bindings;
+CREATE TABLE session_bindings (
+	session_hash TEXT    NOT NULL PRIMARY KEY,
+	email        TEXT    NOT NULL,
+	created_at   INTEGER NOT NULL,
+	expires_at   INTEGER NOT NULL
+) STRICT;
+CREATE INDEX session_bindings_email ON session_bindings (email);
+CREATE INDEX session_bindings_expires_at ON session_bindings (expires_at);
+`,
 }
 
 // migrate brings db up to the latest schema. Each migration runs in its own

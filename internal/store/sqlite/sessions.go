@@ -10,17 +10,18 @@ import (
 	"github.com/drivemcp/drivemcp/internal/store"
 )
 
-// selectSessionBinding is prepared on the read pool (statements.go).
+// selectSessionBinding is prepared on the read pool (statements.go). Its
+// argument, like every session key here, is store.HashSecret of the id.
 const selectSessionBinding = `SELECT email, created_at, expires_at FROM session_bindings
-	WHERE session_id = ? AND expires_at >= ?`
+	WHERE session_hash = ? AND expires_at >= ?`
 
 // BindSession creates or replaces the binding for b.SessionID.
 func (s *Store) BindSession(ctx context.Context, b store.SessionBinding) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO session_bindings (session_id, email, created_at, expires_at)
+	_, err := s.write.ExecContext(ctx, `INSERT INTO session_bindings (session_hash, email, created_at, expires_at)
 		VALUES (?, ?, ?, ?)
-		ON CONFLICT (session_id) DO UPDATE SET email = excluded.email,
+		ON CONFLICT (session_hash) DO UPDATE SET email = excluded.email,
 			created_at = excluded.created_at, expires_at = excluded.expires_at`,
-		b.SessionID, b.Email, millis(b.CreatedAt), millis(b.ExpiresAt))
+		store.HashSecret(b.SessionID), b.Email, millis(b.CreatedAt), millis(b.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("sqlite: binding session: %w", err)
 	}
@@ -32,7 +33,7 @@ func (s *Store) BindSession(ctx context.Context, b store.SessionBinding) error {
 func (s *Store) GetSessionBinding(ctx context.Context, sessionID string, now time.Time) (store.SessionBinding, error) {
 	b := store.SessionBinding{SessionID: sessionID}
 	var created, expires int64
-	err := s.stmts.sessionBinding.QueryRowContext(ctx, sessionID, now.UnixMilli()).Scan(&b.Email, &created, &expires)
+	err := s.stmts.sessionBinding.QueryRowContext(ctx, store.HashSecret(sessionID), now.UnixMilli()).Scan(&b.Email, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.SessionBinding{}, fmt.Errorf("sqlite: session binding: %w", store.ErrNotFound)
 	}
@@ -45,7 +46,7 @@ func (s *Store) GetSessionBinding(ctx context.Context, sessionID string, now tim
 
 // DeleteSessionBinding removes the binding if there is one.
 func (s *Store) DeleteSessionBinding(ctx context.Context, sessionID string) error {
-	if _, err := s.write.ExecContext(ctx, `DELETE FROM session_bindings WHERE session_id = ?`, sessionID); err != nil {
+	if _, err := s.write.ExecContext(ctx, `DELETE FROM session_bindings WHERE session_hash = ?`, store.HashSecret(sessionID)); err != nil {
 		return fmt.Errorf("sqlite: deleting session binding: %w", err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -21,6 +22,65 @@ func TestConformance(t *testing.T) {
 	storetest.RunTests(t, func(t *testing.T) store.Store {
 		return openAt(t, filepath.Join(t.TempDir(), "drivemcp.db"))
 	})
+}
+
+// A backup of the SQLite file must not hold a usable state or session id.
+func TestStore_DatabaseCopyHoldsNoUsableLoginState(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "drivemcp.db")
+	storetest.CheckDatabaseCopy(t, openAt(t, path), func(t *testing.T) []string {
+		return fileCells(t, path)
+	})
+}
+
+// fileCells reads every value of every table through a read-only connection
+// of its own, as a copy of the file would be read.
+func fileCells(t *testing.T, path string) []string {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tables, err := db.QueryContext(t.Context(), `SELECT name FROM sqlite_master WHERE type = 'table'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for tables.Next() {
+		var name string
+		if err := tables.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, name)
+	}
+	tables.Close()
+	var cells []string
+	for _, name := range names {
+		rows, err := db.QueryContext(t.Context(), `SELECT * FROM "`+name+`"`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range vals {
+				if b, ok := v.([]byte); ok {
+					cells = append(cells, string(b))
+				} else {
+					cells = append(cells, fmt.Sprint(v))
+				}
+			}
+		}
+		rows.Close()
+	}
+	return cells
 }
 
 // openAt opens path and closes it at the end of the test; closing twice is
@@ -91,6 +151,42 @@ func TestOpen_EveryConnectionHasThePragmas(t *testing.T) {
 	}
 	if _, err := s.read.ExecContext(t.Context(), "DELETE FROM google_accounts"); err == nil {
 		t.Error("the read pool accepted a write; it must be query_only")
+	}
+}
+
+// Upgrading drops the transactions and bindings written in the clear by
+// earlier versions: they cannot be sealed in SQL, and they are short-lived.
+func TestOpen_UpgradeDropsLoginStateKeptInTheClear(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "drivemcp.db")
+	old, err := sql.Open("sqlite", dsn(path, false, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.ExecContext(t.Context(), `CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`); err != nil {
+		t.Fatal(err)
+	}
+	for i, ddl := range migrations[:3] { // the schema before states were hashed
+		if err := applyMigration(t.Context(), old, i+1, ddl); err != nil {
+			t.Fatalf("migration %d: %v", i+1, err)
+		}
+	}
+	if _, err := old.ExecContext(t.Context(), `INSERT INTO auth_transactions VALUES
+		('old-state', 'direct', 'old-verifier', '[]', '', 'old-session', '', '', '', '', '', '[]', 0, 9999999999999, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.ExecContext(t.Context(), `INSERT INTO session_bindings VALUES ('old-session', 'ada@example.com', 0, 9999999999999)`); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+
+	s := openAt(t, path)
+	for _, c := range fileCells(t, path) {
+		if strings.Contains(c, "old-") {
+			t.Errorf("after the upgrade the database still holds %q", c)
+		}
+	}
+	if _, err := s.GetSessionBinding(t.Context(), "old-session", time.Now()); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetSessionBinding(old-session) after the upgrade: %v; want ErrNotFound", err)
 	}
 }
 

@@ -23,7 +23,7 @@ func proxyTransaction(state string) store.AuthTransaction {
 	return store.AuthTransaction{
 		State:          state,
 		Kind:           store.FlowProxy,
-		GoogleVerifier: "verifier-" + state,
+		SealedVerifier: []byte("sealed verifier of " + state),
 		GoogleScopes:   []string{"openid", "email", "https://www.googleapis.com/auth/drive.file"},
 		LoginHint:      "ada@example.com",
 		ForceConsent:   true,
@@ -47,13 +47,13 @@ func mustCreateTransaction(t *testing.T, s store.Store, tx store.AuthTransaction
 
 func testAuthTransactionRoundTrip(t *testing.T, s store.Store) {
 	direct := store.AuthTransaction{
-		State:          "direct-state",
-		Kind:           store.FlowDirect,
-		GoogleVerifier: "v",
-		GoogleScopes:   []string{"openid"},
-		SessionID:      "mcp-session-1",
-		CreatedAt:      at,
-		ExpiresAt:      at.Add(time.Minute),
+		State:           "direct-state",
+		Kind:            store.FlowDirect,
+		SealedVerifier:  []byte{0, 1, 2, 0xff},
+		GoogleScopes:    []string{"openid"},
+		SealedSessionID: []byte("sealed mcp-session-1"),
+		CreatedAt:       at,
+		ExpiresAt:       at.Add(time.Minute),
 	}
 	for _, want := range []store.AuthTransaction{proxyTransaction("proxy-state"), direct} {
 		mustCreateTransaction(t, s, want)

@@ -121,11 +121,11 @@ func authTransactionDiff(got, want store.AuthTransaction) string {
 	var d diffs
 	d.check(got.State == want.State, "State", got.State, want.State)
 	d.check(got.Kind == want.Kind, "Kind", got.Kind, want.Kind)
-	d.check(got.GoogleVerifier == want.GoogleVerifier, "GoogleVerifier", got.GoogleVerifier, want.GoogleVerifier)
+	d.check(sameBytes(got.SealedVerifier, want.SealedVerifier), "SealedVerifier", got.SealedVerifier, want.SealedVerifier)
 	d.check(sameStrings(got.GoogleScopes, want.GoogleScopes), "GoogleScopes", got.GoogleScopes, want.GoogleScopes)
 	d.check(got.LoginHint == want.LoginHint, "LoginHint", got.LoginHint, want.LoginHint)
 	d.check(got.ForceConsent == want.ForceConsent, "ForceConsent", got.ForceConsent, want.ForceConsent)
-	d.check(got.SessionID == want.SessionID, "SessionID", got.SessionID, want.SessionID)
+	d.check(sameBytes(got.SealedSessionID, want.SealedSessionID), "SealedSessionID", got.SealedSessionID, want.SealedSessionID)
 	d.check(got.ClientID == want.ClientID, "ClientID", got.ClientID, want.ClientID)
 	d.check(got.RedirectURI == want.RedirectURI, "RedirectURI", got.RedirectURI, want.RedirectURI)
 	d.check(got.ClientState == want.ClientState, "ClientState", got.ClientState, want.ClientState)
