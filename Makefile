@@ -32,9 +32,21 @@ chromium:
 node:
 	@command -v npm >/dev/null || { $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm; }
 
+# The PostgreSQL tests use DRIVEMCP_TEST_POSTGRES_URL; unset, they use the
+# same local server CI uses when it answers there, and say so loudly when it
+# does not (then they skip).
+PG_DEFAULT_URL := postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+
 test: vet chromium node
-	$(GO) test -count=1 ./...
-	$(GO) test -count=1 -race $(RACE_PKGS)
+	@if [ -z "$$DRIVEMCP_TEST_POSTGRES_URL" ]; then \
+	  if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432; then \
+	    echo "make test: PostgreSQL answers on 127.0.0.1:5432; its tests use $(PG_DEFAULT_URL)"; \
+	  else \
+	    echo "make test: *** PostgreSQL does not answer on 127.0.0.1:5432: the PostgreSQL tests will SKIP (set DRIVEMCP_TEST_POSTGRES_URL) ***"; \
+	  fi; \
+	fi
+	DRIVEMCP_TEST_POSTGRES_URL="$${DRIVEMCP_TEST_POSTGRES_URL:-$$(command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432 && echo '$(PG_DEFAULT_URL)')}" \
+	  sh -c '$(GO) test -count=1 ./... && $(GO) test -count=1 -race $(RACE_PKGS)'
 
 bench: node
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./bench/...

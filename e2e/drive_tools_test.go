@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -383,7 +382,7 @@ func newBait(t *testing.T, network, addr string) *bait {
 	t.Helper()
 	ln, err := net.Listen(network, addr)
 	if err != nil {
-		t.Skipf("cannot listen on %s: %v", addr, err)
+		t.Fatalf("cannot listen on %s: %v", addr, err)
 	}
 	b := &bait{}
 	b.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -439,9 +438,6 @@ func TestCreateDriveFile_FileURLNeverReachesLoopback(t *testing.T) {
 // With --allow-private-urls (the operator's choice), a loopback URL is
 // copied into Drive, following a redirect on the way.
 func TestCreateDriveFile_FileURLWithPrivateURLsAllowed(t *testing.T) {
-	if out, _ := exec.Command(binary, "serve", "--allow-private-urls", "--e2e-probe").CombinedOutput(); strings.Contains(string(out), "allow-private-urls") {
-		t.Skip("this build has no --allow-private-urls flag yet; internal/mcpserver tests cover the path with Deps.AllowPrivateURLs")
-	}
 	d := startDrive(t, "--allow-private-urls")
 	body := []byte(strings.Repeat("quarterly numbers\n", 5000))
 	src := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

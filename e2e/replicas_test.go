@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -288,7 +286,6 @@ func TestReplicas_RefreshRaceWithinGraceGetsOnePair(t *testing.T) {
 // on one replica, revokes the family there at once, and on the other as
 // soon as that one stops trusting its short-lived cache of verified tokens.
 func TestReplicas_RefreshReuseAfterGraceRevokesFamilyOnBoth(t *testing.T) {
-	requireServeFlag(t, "refresh-grace")
 	const grace = time.Second
 	// revokedWithin bounds how long the other replica may still accept a
 	// revoked access token: well past its token cache's TTL (2 s).
@@ -432,18 +429,4 @@ func metricsOf(t *testing.T, srv *e2etest.HTTPServer) string {
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	return string(raw)
-}
-
-// requireServeFlag skips a test whose flag `drivemcp serve` does not have
-// yet (and fails it under CI, where nothing may be skipped).
-func requireServeFlag(t *testing.T, name string) {
-	t.Helper()
-	out, _ := exec.Command(binary, "serve", "-h").CombinedOutput()
-	if strings.Contains(string(out), "  -"+name+" ") || strings.Contains(string(out), "  -"+name+"\n") {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("drivemcp serve has no --%s flag", name)
-	}
-	t.Skipf("drivemcp serve has no --%s flag yet", name)
 }
