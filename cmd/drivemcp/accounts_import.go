@@ -226,9 +226,9 @@ func (im *importer) refresh(ctx context.Context, refreshToken string) (*oauth2.T
 	var re *oauth2.RetrieveError
 	switch {
 	case errors.As(err, &re) && re.ErrorCode == "invalid_grant":
-		return nil, errors.New("Google no longer accepts its refresh token (revoked, expired, or the password changed): connect this account with drivemcp login instead")
+		return nil, errors.New("its refresh token is no longer accepted by Google (revoked, expired, or the password changed): connect this account with drivemcp login instead")
 	case errors.As(err, &re) && (re.ErrorCode == "unauthorized_client" || re.ErrorCode == "invalid_client"):
-		return nil, fmt.Errorf("Google refused to refresh it for this drivemcp's OAuth client (%s): the token was issued to another client; configure drivemcp with the older server's client, or use drivemcp login", re.ErrorCode)
+		return nil, fmt.Errorf("refreshing it was refused by Google for this drivemcp's OAuth client (%s): the token was issued to another client; configure drivemcp with the older server's client, or use drivemcp login", re.ErrorCode)
 	case err != nil:
 		return nil, fmt.Errorf("refreshing its access token at Google: %w", err)
 	}

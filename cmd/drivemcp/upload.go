@@ -150,9 +150,9 @@ func explainCLIUpload(err error, folderID, email string) error {
 	var api *drive.APIError
 	switch {
 	case errors.As(err, &api) && api.Status == http.StatusNotFound:
-		return fmt.Errorf("Drive has no folder %q that %s can write to: check --folder-id (leave it out for My Drive)", folderID, email)
+		return fmt.Errorf("no Drive folder %q that %s can write to: check --folder-id (leave it out for My Drive)", folderID, email)
 	case errors.As(err, &api) && (api.Status == http.StatusForbidden || api.Status == http.StatusUnauthorized):
-		return fmt.Errorf("Google refused it (%s): %s may lack access to the folder, or its grant a Drive scope (drivemcp login --force --email %s)", api.Message, email, email)
+		return fmt.Errorf("refused by Google (%s): %s may lack access to the folder, or its grant a Drive scope (drivemcp login --force --email %s)", api.Message, email, email)
 	case errors.Is(err, google.ErrReconsentNeeded):
 		return fmt.Errorf("%w: run drivemcp login --force --email %s", err, email)
 	case errors.Is(err, drive.ErrChecksumMismatch):

@@ -76,7 +76,7 @@ func TestUpload_AccountChoiceIsExplained(t *testing.T) {
 	if _, _, err := e.run([]string{"upload", f, "--account", "gus@example.com"}); err == nil || !strings.Contains(err.Error(), "gus@example.com") || !strings.Contains(err.Error(), "accounts list") {
 		t.Fatalf("unknown account: %v", err)
 	}
-	if _, errOut, err := e.run([]string{"upload", f, "--account", "fay@example.com", "--folder-id", "nope"}); err == nil || !strings.Contains(errOut, `Drive has no folder "nope" that fay@example.com can write to`) {
+	if _, errOut, err := e.run([]string{"upload", f, "--account", "fay@example.com", "--folder-id", "nope"}); err == nil || !strings.Contains(errOut, `no Drive folder "nope" that fay@example.com can write to`) {
 		t.Fatalf("missing folder: %v\n%s", err, errOut)
 	}
 }

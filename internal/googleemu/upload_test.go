@@ -125,7 +125,7 @@ func TestResumable_ProtocolByHand(t *testing.T) {
 	// The Go client's variant: 200 plus an override header.
 	resp, body = u.must("PUT", s, map[string]string{"Content-Range": "bytes */*", "X-GUploader-No-308": "yes"}, nil)
 	if resp.StatusCode != 200 || resp.Header.Get("X-Http-Status-Code-Override") != "308" || resp.Header.Get("Range") != "bytes=0-262143" {
-		t.Fatalf("No-308: %d %v", resp.StatusCode, resp.Header)
+		t.Fatalf("No-308: %d %v %s", resp.StatusCode, resp.Header, body)
 	}
 
 	// A non-final chunk that is not a multiple of 256 KiB.

@@ -28,9 +28,11 @@ type (
 	}
 	exactAll struct {
 		exactEmbedded
-		Dash     string       `json:"-,"` // named "-"
-		Skipped  func()       `json:"-"`
-		hidden   chan int     //nolint:unused // unexported: not encoded
+		//lint:ignore SA5008 encoding/json names this field "-"; the adapter must agree
+		Dash    string `json:"-,"`
+		Skipped func() `json:"-"`
+		//lint:ignore U1000 an unexported field is never encoded; the adapter must agree
+		hidden   chan int
 		Any      any          `json:"any"`
 		Float    float64      `json:"float,omitempty"`
 		List     []exactInner `json:"list"`
@@ -129,6 +131,7 @@ func TestSchemaExact_RefusesWhatMayNotFit(t *testing.T) {
 		withMap    struct{ M map[string]int }
 		withNumber struct{ N json.Number }
 		badTag     struct {
+			//lint:ignore SA5008 an invalid tag name: encoding/json falls back to the field name
 			A int `json:"it's"`
 		}
 		withBytes  struct{ B []byte }
