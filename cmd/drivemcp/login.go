@@ -43,7 +43,7 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer b.Close()
 	auth := authserver.New(authserver.Options{
-		Store: b.store, Grants: b.grants, Resolver: identity.NewResolver(b.store, true),
+		Store: b.store, Grants: b.grants, Resolver: identity.NewResolver(b.store, true), Policy: cfg.AccessPolicy(),
 		Logger: cliLogger(stderr, cfg), Keys: b.keys, BaseURL: "http://" + cfg.CallbackAddr,
 		DriveScope: google.DriveScope(cfg.DriveScope), AllowedDriveScopes: google.AllowedDriveScopes(cfg.DriveScope),
 	})
