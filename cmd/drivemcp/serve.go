@@ -62,7 +62,7 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		&http.Client{Transport: googleTransport, Timeout: 30 * time.Second})
 	grants := google.NewGrants(st, keys, upstream)
 	grants.Metrics = m
-	resolver := identity.NewResolver(st, cfg.TrustedLocal())
+	resolver := identity.NewResolver(st, cfg.TrustedLocal(), identity.WithPolicy(cfg.AccessPolicy()))
 	auth := authserver.New(authserver.Options{
 		Policy:       cfg.AccessPolicy(),
 		RefreshGrace: cfg.RefreshGrace,
