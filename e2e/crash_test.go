@@ -355,7 +355,8 @@ func TestCrash_KillsDuringLoginsLoseNothingThatWasDone(t *testing.T) {
 func TestSIGTERM_HTTPServerFinishesTheUploadInFlight(t *testing.T) {
 	g := e2etest.StartGoogle(t)
 	root := t.TempDir()
-	srv := e2etest.StartHTTP(t, e2etest.Config{Binary: binary, DB: filepath.Join(t.TempDir(), "db"), UploadRoots: []string{root}, Google: g})
+	srv := e2etest.StartHTTP(t, e2etest.Config{Binary: binary, DB: filepath.Join(t.TempDir(), "db"),
+		UploadRoots: []string{"erin@example.com=" + root}, Google: g, ExtraArgs: []string{"--allow-accounts", "erin@example.com"}})
 	s := connectOAuth(t, srv.BaseURL, e2etest.NewBrowser("erin@example.com"))
 	path, wantMD5 := e2etest.WriteRandomFile(t, root, "drained.bin", 24<<20)
 	// Google holds the transfer for a second: the upload is surely in

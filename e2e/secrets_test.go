@@ -86,7 +86,8 @@ func TestSecrets_NeverLeaveTheServerAndRestSealed(t *testing.T) {
 	root := t.TempDir()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "drivemcp.db")
-	srv := e2etest.StartHTTP(t, e2etest.Config{Binary: binary, DB: db, UploadRoots: []string{root}, Google: g}) // logs at debug level
+	srv := e2etest.StartHTTP(t, e2etest.Config{Binary: binary, DB: db, UploadRoots: []string{"sam@example.com=" + root}, Google: g,
+		ExtraArgs: []string{"--allow-domains", "example.com"}}) // logs at debug level
 	base := srv.BaseURL
 	ex := newExposure(t)
 	var ours []string // drivemcp's own codes, tokens and client secrets
@@ -293,7 +294,8 @@ func dumpDatabase(t *testing.T, path string) string {
 func TestIsolation_AnAccountsTokenNeverReachesAnother(t *testing.T) {
 	g := e2etest.StartGoogle(t)
 	root := t.TempDir()
-	srv := e2etest.StartHTTP(t, e2etest.Config{Binary: binary, DB: filepath.Join(t.TempDir(), "db"), UploadRoots: []string{root}, Google: g})
+	srv := e2etest.StartHTTP(t, e2etest.Config{Binary: binary, DB: filepath.Join(t.TempDir(), "db"),
+		UploadRoots: []string{"alice@example.com,bob@example.com=" + root}, Google: g, ExtraArgs: []string{"--allow-domains", "example.com"}})
 	const aliceEmail, bobEmail = "alice@example.com", "bob@example.com"
 	const diary, words, folder = "bob-diary.txt", "words only bob knows", "Bob private"
 

@@ -43,7 +43,7 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer b.Close()
 	auth := authserver.New(authserver.Options{
-		Store: b.store, Grants: b.grants, Resolver: identity.NewResolver(b.store, true),
+		Store: b.store, Grants: b.grants, Resolver: identity.NewResolver(b.store, true), Policy: cfg.AccessPolicy(),
 		Logger: cliLogger(stderr, cfg), Keys: b.keys, BaseURL: "http://" + cfg.CallbackAddr,
 		DriveScope: google.DriveScope(cfg.DriveScope), AllowedDriveScopes: google.AllowedDriveScopes(cfg.DriveScope),
 	})
@@ -126,7 +126,9 @@ func newCallbackServer(auth *authserver.Server, failed chan<- error) *http.Serve
 func callbackFailure(status int) error {
 	switch status {
 	case http.StatusForbidden:
-		return errors.New("access was not granted on Google's page, so nothing was connected: run drivemcp login again and choose Allow")
+		// The callback answers 403 both for a Deny on Google's page and for
+		// an account the access policy refuses; the browser page says which.
+		return errors.New("access was not granted, so nothing was connected: either Deny was chosen on Google's page (run drivemcp login again and choose Allow), or the account is not one --allow-accounts / --allow-domains accept (the browser page says; sign in with an allowed account)")
 	case http.StatusBadRequest:
 		return errors.New("the sign-in link had expired or was already used: run drivemcp login again")
 	default:

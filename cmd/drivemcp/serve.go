@@ -62,8 +62,9 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		&http.Client{Transport: googleTransport, Timeout: 30 * time.Second})
 	grants := google.NewGrants(st, keys, upstream)
 	grants.Metrics = m
-	resolver := identity.NewResolver(st, cfg.TrustedLocal())
+	resolver := identity.NewResolver(st, cfg.TrustedLocal(), identity.WithPolicy(cfg.AccessPolicy()))
 	auth := authserver.New(authserver.Options{
+		Policy:       cfg.AccessPolicy(),
 		RefreshGrace: cfg.RefreshGrace,
 		Store:        st, Grants: grants, Resolver: resolver, Pages: web.NewPages(), Logger: log, Metrics: m,
 		DriveScope: google.DriveScope(cfg.DriveScope), AllowedDriveScopes: google.AllowedDriveScopes(cfg.DriveScope),
@@ -72,7 +73,7 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	})
 	drain := mcpserver.NewDrain()
 	mcpSrv := mcpserver.New(mcpserver.Deps{
-		Resolver: resolver, Grants: grants, Auth: auth, UploadRoots: cfg.UploadRoots, Transport: googleTransport,
+		Resolver: resolver, Grants: grants, Auth: auth, UploadRoots: uploadRoots(cfg), Transport: googleTransport,
 		Stdio: cfg.Stdio, Logger: log, Metrics: m, AllowedDriveScopes: google.AllowedDriveScopes(cfg.DriveScope),
 		AllowPrivateURLs: cfg.AllowPrivateURLs, Drain: drain,
 	})
@@ -90,6 +91,15 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		return a.serveStdio(ctx, stdin, stdout)
 	}
 	return a.serveHTTP(ctx)
+}
+
+// uploadRoots hands the configured roots, with who may read each, to the tools.
+func uploadRoots(cfg *config.Config) []mcpserver.UploadRoot {
+	roots := make([]mcpserver.UploadRoot, 0, len(cfg.UploadRoots))
+	for _, r := range cfg.UploadRoots {
+		roots = append(roots, mcpserver.UploadRoot{Dir: r.Dir, Accounts: r.Accounts})
+	}
+	return roots
 }
 
 // app is a running server's parts, as the transports need them.

@@ -83,7 +83,7 @@ func upload(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // uploadAccount picks the account the way the tools do in trusted local
 // mode: the one named, or the only one connected.
 func uploadAccount(ctx context.Context, b *backend, named string) (string, error) {
-	id, err := identity.NewResolver(b.store, true).Resolve(ctx, identity.Call{ExplicitEmail: named})
+	id, err := identity.NewResolver(b.store, true, identity.WithPolicy(b.cfg.AccessPolicy())).Resolve(ctx, identity.Call{ExplicitEmail: named})
 	var amb *identity.AmbiguousError
 	switch {
 	case errors.As(err, &amb):

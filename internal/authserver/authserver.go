@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drivemcp/drivemcp/internal/accesspolicy"
 	"github.com/drivemcp/drivemcp/internal/google"
 	"github.com/drivemcp/drivemcp/internal/identity"
 	"github.com/drivemcp/drivemcp/internal/metrics"
@@ -63,6 +64,7 @@ type Server struct {
 	// tokens is VerifyAccessToken's way to the store; s.store reports
 	// every revocation to it.
 	tokens *accessTokenCache
+	policy *accesspolicy.Policy
 }
 
 // Options configure a Server.
@@ -92,6 +94,9 @@ type Options struct {
 	// another process (replica) keeps working here; revocations made here
 	// count at once. Default 2s; negative: no cache.
 	AccessTokenCacheTTL time.Duration
+	// Policy, if set, names the Google accounts that may sign in at all
+	// (--allow-accounts, --allow-domains); see policy.go.
+	Policy *accesspolicy.Policy
 }
 
 // New builds the login server.
@@ -121,6 +126,7 @@ func New(o Options) *Server {
 		issuer: base, resource: base + "/mcp", defaultScope: google.ShortScope(o.DriveScope),
 		keys: o.Keys, cimd: o.ClientMetadataDocuments, metrics: o.Metrics,
 		accessTTL: o.AccessTokenTTL, refreshTTL: o.RefreshTokenTTL, grace: o.RefreshGrace,
+		policy: o.Policy,
 	}
 	s.tokens = newAccessTokenCache(o.Store, o.AccessTokenCacheTTL)
 	s.store = s.tokens.Observe(o.Store)

@@ -56,6 +56,9 @@ func (s *Server) HandleGoogleCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	acct, info, err := s.completeGoogleLogin(ctx, tx, q.Get("code"))
+	if s.refusedByPolicy(w, r, tx, err) {
+		return
+	}
 	if err != nil && tx.Kind == store.FlowProxy {
 		s.log.Warn("google sign-in failed", "flow", tx.Kind, "err", err.Error())
 		s.redirectError(w, r, tx.RedirectURI, tx.ClientState, errServerError, "the Google sign-in did not complete; try again")
@@ -102,6 +105,9 @@ func (s *Server) completeGoogleLogin(ctx context.Context, tx store.AuthTransacti
 	}
 	info, err := up.UserInfo(ctx, tok)
 	if err != nil {
+		return store.GoogleAccount{}, google.UserInfo{}, err
+	}
+	if err := s.admit(ctx, info, tok); err != nil {
 		return store.GoogleAccount{}, google.UserInfo{}, err
 	}
 	acct, err := s.grants.Save(ctx, info, tok, grantedScopes(tok, tx.GoogleScopes))

@@ -70,7 +70,7 @@ stdio = true
 	if c.DB != filepath.Join(dir, "state", "drivemcp.db") || !c.Stdio || c.GoogleClientID != "c.apps.googleusercontent.com" || c.GoogleClientType != "installed" {
 		t.Fatalf("%+v", c)
 	}
-	if len(c.UploadRoots) != 2 || c.UploadRoots[0] != uploads || c.UploadRoots[1] != docs {
+	if len(c.UploadRoots) != 2 || c.UploadRoots[0].Dir != uploads || c.UploadRoots[1].Dir != docs {
 		t.Fatalf("upload roots %v, want %s and %s", c.UploadRoots, uploads, docs)
 	}
 	if c.KeyFile() != filepath.Join(dir, "state", "secret.key") {

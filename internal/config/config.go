@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/drivemcp/drivemcp/internal/accesspolicy"
 )
 
 // Auth modes for the HTTP transport.
@@ -49,8 +51,14 @@ type Config struct {
 	GoogleEndpoint     string // "" means Google's real hosts
 	SecretKey          string // base64, possibly several comma-separated
 	Auth               string
-	UploadRoots        []string
-	DriveScope         string
+	// UploadRoots are the directories upload_file_to_drive may read, each
+	// with the accounts that may read it (see uploadroots.go).
+	UploadRoots []UploadRoot
+	// AllowAccounts and AllowDomains are the access policy: who may use
+	// the server at all (both empty: every Google account).
+	AllowAccounts []string
+	AllowDomains  []string
+	DriveScope    string
 	// AllowPrivateURLs lets fileUrl reach loopback and private addresses.
 	AllowPrivateURLs bool
 	// Stateless serves MCP without sessions (resolved from
@@ -65,7 +73,9 @@ type Config struct {
 	// File is the configuration file that was read (absolute), "" if none.
 	File string
 
-	origins map[string]origin
+	origins        map[string]origin
+	uploadRootArgs []string
+	policy         *accesspolicy.Policy
 }
 
 // IsPostgres reports whether DB names a PostgreSQL database.
@@ -181,8 +191,12 @@ func (cmd *Command) complete(getenv func(string) string) []error {
 			problems = append(problems, err)
 		}
 	}
+	if has["allow-accounts"] {
+		problems = append(problems, c.completePolicy()...)
+	}
 	if has["upload-root"] {
 		problems = append(problems, c.completeUploadRoots(getenv)...)
+		problems = append(problems, c.uploadRootExposure()...)
 	}
 	if has["db"] {
 		if c.DB == "" {
@@ -263,35 +277,6 @@ func refValue(c *Config, name, value string) string {
 		return fmt.Sprintf("%s = %q in %s", name, value, c.origins[name].file)
 	}
 	return "--" + name + " " + value
-}
-
-// completeUploadRoots makes every root absolute and symlink-free, so the
-// path check in the upload tool compares like with like. In stdio mode the
-// default root is the user's home.
-func (c *Config) completeUploadRoots(getenv func(string) string) []error {
-	if len(c.UploadRoots) == 0 && c.Stdio {
-		if home := getenv("HOME"); home != "" {
-			c.UploadRoots = []string{home}
-		}
-	}
-	var problems []error
-	for i, r := range c.UploadRoots {
-		abs, err := filepath.Abs(r)
-		if err == nil {
-			abs, err = filepath.EvalSymlinks(abs)
-		}
-		if err != nil {
-			problems = append(problems, fmt.Errorf("%s %q: %v", c.Ref("upload-root"), r, err))
-			continue
-		}
-		fi, err := os.Stat(abs)
-		if err != nil || !fi.IsDir() {
-			problems = append(problems, fmt.Errorf("%s %q is not a directory", c.Ref("upload-root"), r))
-			continue
-		}
-		c.UploadRoots[i] = abs
-	}
-	return problems
 }
 
 // DefaultDBPath is $XDG_DATA_HOME/drivemcp/drivemcp.db, falling back to

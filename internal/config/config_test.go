@@ -51,7 +51,7 @@ func TestParseServe_StdioDefaultsToHomeRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	want, _ := filepath.EvalSymlinks(home)
-	if len(c.UploadRoots) != 1 || c.UploadRoots[0] != want || !c.TrustedLocal() {
+	if len(c.UploadRoots) != 1 || c.UploadRoots[0].Dir != want || c.UploadRoots[0].Accounts != nil || !c.TrustedLocal() {
 		t.Fatalf("roots %v trusted %v", c.UploadRoots, c.TrustedLocal())
 	}
 	if c.CallbackURL() != "http://127.0.0.1:8765/oauth2callback" {
@@ -61,7 +61,8 @@ func TestParseServe_StdioDefaultsToHomeRoot(t *testing.T) {
 
 func TestParseServe_UploadRootsFromEnvironment(t *testing.T) {
 	a, b := t.TempDir(), t.TempDir()
-	c, err := ParseServe(client, env(map[string]string{"DRIVEMCP_UPLOAD_ROOT": a + string(os.PathListSeparator) + b}))
+	c, err := ParseServe(client, env(map[string]string{"DRIVEMCP_ALLOW_ACCOUNTS": "alice@example.com,bob@example.com",
+		"DRIVEMCP_UPLOAD_ROOT": "alice@example.com=" + a + string(os.PathListSeparator) + "bob@example.com=" + b}))
 	if err != nil {
 		t.Fatal(err)
 	}

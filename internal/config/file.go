@@ -59,13 +59,20 @@ func (cmd *Command) applyFile(getenv func(string) string) []error {
 		}
 		f := cmd.fs.Lookup(key)
 		_, isList := raw[key].([]any)
-		if _, repeatable := f.Value.(*stringList); !repeatable && isList {
+		_, commas := f.Value.(*commaList)
+		if _, repeatable := f.Value.(*stringList); !repeatable && !commas && isList {
 			problems = append(problems, fmt.Errorf("%s: %s takes one value, not a list", path, key))
 			continue
 		}
 		for _, v := range values {
 			if s.path && !strings.Contains(v, "://") {
-				v = resolvePath(v, filepath.Dir(path), getenv)
+				// An upload root's account scope stays as written; only
+				// its path is the file's to resolve.
+				scope, p := splitRootScope(v)
+				v = resolvePath(p, filepath.Dir(path), getenv)
+				if scope != nil {
+					v = strings.Join(scope, ",") + "=" + v
+				}
 			}
 			if err := f.Value.Set(v); err != nil {
 				problems = append(problems, fmt.Errorf("%s: %s = %q: %v", path, key, v, err))

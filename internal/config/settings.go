@@ -35,7 +35,9 @@ var settings = []setting{
 	str("google-endpoint", "", "send every Google call to this base URL (emulators, tests)", func(c *Config) *string { return &c.GoogleEndpoint }),
 	str("secret-key", "", "base64 of 32 bytes sealing stored Google tokens; several comma-separated keys: the first seals, all open", func(c *Config) *string { return &c.SecretKey }),
 	str("auth", "", "oauth|none: how /mcp is protected (none only on loopback)", func(c *Config) *string { return &c.Auth }),
-	list("upload-root", "directory upload_file_to_drive may read (repeatable)", func(c *Config) *[]string { return &c.UploadRoots }).asPath(),
+	list("upload-root", "directory upload_file_to_drive may read (repeatable); EMAIL[,EMAIL...]=DIR lets only those accounts read it", func(c *Config) *[]string { return &c.uploadRootArgs }).asPath(),
+	commas("allow-accounts", "Google accounts that may use this server (repeatable, comma-separated; default: every account)", func(c *Config) *[]string { return &c.AllowAccounts }),
+	commas("allow-domains", "Google Workspace domains whose accounts may use this server (matched against Google's hd claim; repeatable, comma-separated)", func(c *Config) *[]string { return &c.AllowDomains }),
 	boolean("allow-private-urls", "let create_drive_file's fileUrl reach loopback and private addresses (never the cloud metadata service)", func(c *Config) *bool { return &c.AllowPrivateURLs }),
 	optionalBool("stateless", "serve MCP without sessions: any request may go to any replica, identity comes from the bearer token (default: on with a postgres:// --db)", func(c *Config) *OptionalBool { return &c.StatelessSetting }),
 	str("drive-scope", ScopeFile, "file|readonly|full: the Google Drive scope requested", func(c *Config) *string { return &c.DriveScope }),
@@ -48,7 +50,7 @@ var settings = []setting{
 // where the store is, how it is sealed, and how to reach Google.
 var localSettings = []string{
 	"config", "db", "secret-key", "google-client-id", "google-client-secret", "google-client-secrets",
-	"google-endpoint", "callback-addr", "drive-scope", "log-level",
+	"google-endpoint", "callback-addr", "drive-scope", "log-level", "allow-accounts", "allow-domains",
 }
 
 func lookupSetting(name string) (setting, bool) {
@@ -127,6 +129,32 @@ func (s *stringList) String() string {
 	return strings.Join(*s, string(os.PathListSeparator))
 }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func commas(name, usage string, field func(*Config) *[]string) setting {
+	return setting{name: name, usage: usage, bind: func(fs *flag.FlagSet, c *Config, s setting) {
+		fs.Var((*commaList)(field(c)), s.name, s.usage)
+	}}
+}
+
+// commaList is a repeatable flag whose values may also be comma-separated,
+// for lists of addresses and domains (which never contain commas).
+type commaList []string
+
+func (s *commaList) String() string {
+	if s == nil {
+		return ""
+	}
+	return strings.Join(*s, ",")
+}
+
+func (s *commaList) Set(v string) error {
+	for part := range strings.SplitSeq(v, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			*s = append(*s, part)
+		}
+	}
+	return nil
+}
 
 // EnvName is the environment variable that stands for a flag.
 func EnvName(flagName string) string {

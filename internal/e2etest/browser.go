@@ -67,10 +67,11 @@ func (b *Browser) Run(ctx context.Context, start, stop string) (*url.URL, error)
 		if resp.StatusCode != http.StatusOK {
 			return nil, fmt.Errorf("%s answered %s: %s", req.URL, resp.Status, pageText(body))
 		}
-		req, err = b.submit(ctx, req.URL, body)
+		next, err := b.submit(ctx, req.URL, body)
 		if err != nil {
 			return nil, fmt.Errorf("on %s: %w", req.URL, err)
 		}
+		req = next
 	}
 	return nil, fmt.Errorf("no redirect to %s after 12 pages", stop)
 }

@@ -104,6 +104,9 @@ type UserInfo struct {
 	Email         string `json:"email"`
 	EmailVerified bool   `json:"email_verified"`
 	Name          string `json:"name"`
+	// HostedDomain is Google's "hd" claim: the account's Google Workspace
+	// domain, absent for consumer accounts (the access policy relies on it).
+	HostedDomain string `json:"hd"`
 }
 
 // UserInfo asks Google whose token this is.

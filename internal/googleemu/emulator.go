@@ -43,6 +43,25 @@ type Options struct {
 	// Demo makes the login page say loudly that this is a demo emulator, not Google.
 	Demo   bool
 	Logger *slog.Logger // nil: discard
+	// Accounts describe particular accounts by email (lower case); any other
+	// address that signs in gets the defaults of Account.
+	Accounts map[string]Account
+}
+
+// Account is what the emulator's userinfo says about one account beyond its
+// email, so tests can play consumer and Workspace accounts.
+type Account struct {
+	// HostedDomain overrides the "hd" claim. By default an address outside
+	// gmail.com is taken to be a Google Workspace account of its own domain,
+	// as most such addresses at Google are (Google's OpenID Connect docs:
+	// hd is the user's Workspace domain, absent for consumer accounts).
+	HostedDomain string
+	// Consumer makes the account a personal Google account whatever its
+	// address: no hd, as when someone registers a Google account with an
+	// existing address at a company's domain.
+	Consumer bool
+	// EmailUnverified makes userinfo say email_verified=false.
+	EmailUnverified bool
 }
 
 // Lifetimes Google documents (or that we chose where it does not).
@@ -58,6 +77,7 @@ const (
 // endpoints at the root of its base URL. It is safe for concurrent use.
 type Emulator struct {
 	clients   map[string]string
+	accounts  map[string]Account
 	accessTTL time.Duration
 	demo      bool
 	log       *slog.Logger
@@ -122,6 +142,7 @@ func New(opts Options) (*Emulator, error) {
 	}
 	e := &Emulator{
 		clients:       clients,
+		accounts:      maps.Clone(opts.Accounts),
 		accessTTL:     ttl,
 		demo:          opts.Demo,
 		log:           log,

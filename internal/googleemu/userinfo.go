@@ -25,8 +25,12 @@ func (e *Emulator) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	}
 	info := map[string]any{"sub": u.sub}
 	if slices.Contains(t.scopes, scopeEmail) {
+		a := e.accounts[u.email]
 		info["email"] = u.email
-		info["email_verified"] = true
+		info["email_verified"] = !a.EmailUnverified
+		if hd := a.hostedDomain(u.email); hd != "" {
+			info["hd"] = hd
+		}
 	}
 	if slices.Contains(t.scopes, scopeProfile) {
 		given, family, _ := strings.Cut(u.name, " ")
@@ -38,4 +42,19 @@ func (e *Emulator) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		info["picture"] = ""
 	}
 	writeJSON(w, http.StatusOK, info)
+}
+
+// hostedDomain is the account's "hd" claim ("" for a consumer account).
+func (a Account) hostedDomain(email string) string {
+	if a.Consumer {
+		return ""
+	}
+	if a.HostedDomain != "" {
+		return a.HostedDomain
+	}
+	_, domain, _ := strings.Cut(email, "@")
+	if domain == "gmail.com" || domain == "googlemail.com" {
+		return ""
+	}
+	return domain
 }

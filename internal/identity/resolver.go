@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drivemcp/drivemcp/internal/accesspolicy"
 	"github.com/drivemcp/drivemcp/internal/google"
 	"github.com/drivemcp/drivemcp/internal/store"
 )
@@ -78,16 +79,45 @@ type Resolver struct {
 	// email may pick among the stored accounts.
 	trustedLocal bool
 	now          func() time.Time
+	// policy, if enabled, must still allow an account for calls to act as
+	// it: tightening --allow-accounts or --allow-domains stops accounts
+	// already stored, bearer tokens already issued and sessions already
+	// bound, without deleting anything.
+	policy *accesspolicy.Policy
+}
+
+// Option configures a Resolver.
+type Option func(*Resolver)
+
+// WithPolicy makes the resolver refuse accounts the access policy does not
+// (or no longer) allow.
+func WithPolicy(p *accesspolicy.Policy) Option {
+	return func(r *Resolver) { r.policy = p }
 }
 
 // NewResolver builds a resolver over the store.
-func NewResolver(st store.Store, trustedLocal bool) *Resolver {
-	return &Resolver{store: st, trustedLocal: trustedLocal, now: time.Now}
+func NewResolver(st store.Store, trustedLocal bool, opts ...Option) *Resolver {
+	r := &Resolver{store: st, trustedLocal: trustedLocal, now: time.Now}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
 }
 
 // Resolve finds the account for a call: bearer token, then session binding,
 // then (trusted local mode only) the explicit email or the single account.
 func (r *Resolver) Resolve(ctx context.Context, c Call) (Identity, error) {
+	id, err := r.resolve(ctx, c)
+	if err != nil {
+		return Identity{}, err
+	}
+	if err := r.policy.AdmitStored(id.Email); err != nil {
+		return Identity{}, err
+	}
+	return id, nil
+}
+
+func (r *Resolver) resolve(ctx context.Context, c Call) (Identity, error) {
 	asked := google.NormalizeEmail(c.ExplicitEmail)
 	if c.TokenSubject != "" {
 		return checked(Identity{Email: google.NormalizeEmail(c.TokenSubject), Method: MethodOAuth}, asked)
@@ -116,9 +146,23 @@ func (r *Resolver) Resolve(ctx context.Context, c Call) (Identity, error) {
 		}
 		return Identity{Email: asked, Method: MethodLocal}, nil
 	}
-	accounts, err := r.store.ListGoogleAccounts(ctx)
+	stored, err := r.store.ListGoogleAccounts(ctx)
 	if err != nil {
 		return Identity{}, err
+	}
+	// Accounts the policy refuses are not candidates, so they neither make
+	// the choice ambiguous nor get chosen.
+	var accounts []store.GoogleAccount
+	var refused error
+	for _, a := range stored {
+		if err := r.policy.AdmitStored(a.Email); err != nil {
+			refused = err
+			continue
+		}
+		accounts = append(accounts, a)
+	}
+	if len(accounts) == 0 && refused != nil {
+		return Identity{}, refused
 	}
 	switch len(accounts) {
 	case 0:

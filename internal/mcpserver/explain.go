@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/drivemcp/drivemcp/internal/accesspolicy"
 	"github.com/drivemcp/drivemcp/internal/google"
 	"github.com/drivemcp/drivemcp/internal/identity"
 )
@@ -32,7 +33,12 @@ func (t *tools) explain(err error) error {
 	}
 	var mismatch *identity.MismatchError
 	var ambiguous *identity.AmbiguousError
+	var refused *accesspolicy.RefusedError
 	switch {
+	case errors.As(err, &refused):
+		return userErrorf(err, "The Google account %s may not use this server (%s), so nothing was done. "+
+			"Sign in with an allowed account (start_google_auth, or your MCP client's login), or ask the server's operator to allow this one.",
+			refused.Email, refused.Reason)
 	case errors.As(err, &mismatch):
 		return userErrorf(err, "This session is signed in as %s; user_google_email %s names another account, so nothing was done. "+
 			"Call again without user_google_email, or connect %s first with start_google_auth (force: true).",

@@ -30,8 +30,9 @@ type Deps struct {
 	Resolver *identity.Resolver
 	Grants   *google.Grants
 	Auth     DirectAuth
-	// UploadRoots are the local directories upload_file_to_drive may read.
-	UploadRoots []string
+	// UploadRoots are the local directories upload_file_to_drive may read,
+	// each with the accounts that may read it.
+	UploadRoots []UploadRoot
 	// Stdio marks the stdio transport: one local user, one session, whose
 	// binding survives restarts.
 	Stdio bool

@@ -84,9 +84,10 @@ func (t *tools) uploadFile(ctx context.Context, req *mcp.CallToolRequest, in upl
 		return nil, uploadOut{}, err
 	}
 	defer release()
-	f, err := openInRoots(t.UploadRoots, in.FilePath)
+	roots := t.rootsFor(id.Email)
+	f, err := openInRoots(roots, in.FilePath)
 	if err != nil {
-		return nil, uploadOut{}, t.explainOpen(in.FilePath, err)
+		return nil, uploadOut{}, explainOpen(roots, len(t.UploadRoots) > 0, in.FilePath, err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
@@ -284,18 +285,23 @@ func progressReporter(ctx context.Context, req *mcp.CallToolRequest) drive.Progr
 	}
 }
 
-func (t *tools) explainOpen(name string, err error) error {
+// explainOpen words an open failure; roots are the caller's own, and
+// configured says whether the server has any root at all.
+func explainOpen(roots []string, configured bool, name string, err error) error {
 	switch {
 	case errors.Is(err, errOutsideRoots):
-		if len(t.UploadRoots) == 0 {
+		if !configured {
 			return userErrorf(err, "This server reads no local files: it was started without --upload-root. Use create_drive_file with the content instead, or restart it with --upload-root DIR.")
 		}
-		return userErrorf(err, "%s is outside the directories this server may upload from (%s). Move or copy the file into one of them, or give a path inside one.",
-			name, strings.Join(t.UploadRoots, ", "))
+		if len(roots) == 0 {
+			return userErrorf(err, "This server reads no local files for this account: it was started without an --upload-root this account may read. Use create_drive_file with the content instead, or ask the server's operator for an upload root.")
+		}
+		return userErrorf(err, "%s is outside the directories this account may upload from (%s). Move or copy the file into one of them, or give a path inside one.",
+			name, strings.Join(roots, ", "))
 	case errors.Is(err, errHiddenPath):
 		return userErrorf(err, "%s is, or is inside, a hidden file or folder (a name starting with \".\"); drivemcp does not upload those, since they often hold keys and credentials. Copy the file to a visible folder if you really mean to upload it.", name)
 	case errors.Is(err, fs.ErrNotExist):
-		return userErrorf(err, "There is no file %s in the upload roots (%s). Check the path and call again.", name, strings.Join(t.UploadRoots, ", "))
+		return userErrorf(err, "There is no file %s in the upload roots (%s). Check the path and call again.", name, strings.Join(roots, ", "))
 	case errors.Is(err, fs.ErrPermission):
 		return userErrorf(err, "The server may not read %s (permission denied).", name)
 	}

@@ -6,9 +6,31 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 )
+
+// UploadRoot is a directory upload_file_to_drive may read (absolute and
+// symlink-free) and the accounts that may read it (lower-case emails; none:
+// every account the server accepts).
+type UploadRoot struct {
+	Dir      string
+	Accounts []string
+}
+
+// rootsFor is the directories email may read. Another account's roots are
+// left out entirely, so a call cannot reach them even by a relative path,
+// and error messages do not name them.
+func (t *tools) rootsFor(email string) []string {
+	var dirs []string
+	for _, r := range t.UploadRoots {
+		if len(r.Accounts) == 0 || slices.Contains(r.Accounts, email) {
+			dirs = append(dirs, r.Dir)
+		}
+	}
+	return dirs
+}
 
 // errOutsideRoots means a path is not inside any upload root.
 var errOutsideRoots = errors.New("outside every upload root")
