@@ -43,7 +43,7 @@ var errURLStalled = errors.New("the server stopped sending")
 // the operator allowed private URLs (loopback and private ranges; the
 // metadata service and link-local addresses stay refused either way).
 func (t *tools) urlPolicy() netguard.Policy {
-	return netguard.Policy{AllowLoopback: t.AllowPrivateURLs, AllowPrivate: t.AllowPrivateURLs}
+	return netguard.Policy{AllowLoopback: t.AllowPrivateURLs, AllowPrivate: t.AllowPrivateURLs, Resolver: t.URLResolver}
 }
 
 func (t *tools) maxDownloadBytes() int64 {

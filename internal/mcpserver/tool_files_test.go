@@ -2,7 +2,9 @@ package mcpserver
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -52,6 +54,9 @@ func newFixture(t *testing.T, deps Deps, driveScopes ...string) *fixture {
 	signIn(t, up, grants, alice, google.LoginScopes(driveScopes...))
 
 	deps.Resolver, deps.Grants, deps.Stdio = identity.NewResolver(st, true), grants, true
+	if deps.URLResolver == nil {
+		deps.URLResolver = noLookups{t}
+	}
 	server := New(deps)
 	ct, st2 := mcp.NewInMemoryTransports()
 	if _, err := server.Connect(ctx, st2, nil); err != nil {
@@ -63,6 +68,15 @@ func newFixture(t *testing.T, deps Deps, driveScopes ...string) *fixture {
 	}
 	t.Cleanup(func() { session.Close() })
 	return &fixture{google: g, session: session}
+}
+
+// noLookups is the fixture's fileUrl resolver: fixtures fetch only from
+// loopback literals, so any name lookup is a test that reached for DNS.
+type noLookups struct{ t *testing.T }
+
+func (r noLookups) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	r.t.Errorf("fileUrl looked up %q; tests must not resolve names (set Deps.URLResolver)", host)
+	return nil, &net.DNSError{Err: "no lookups in this test", Name: host, IsNotFound: true}
 }
 
 // signIn consents at the emulator and stores the grant, as the callback does.
