@@ -31,7 +31,7 @@ func CheckMediaType(s string) error {
 	if len(s) > maxMediaTypeBytes {
 		return fmt.Errorf("%w: the MIME type is longer than %d bytes", ErrInvalidArgument, maxMediaTypeBytes)
 	}
-	if i := strings.IndexFunc(s, isControl); i >= 0 {
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
 		return fmt.Errorf("%w: the MIME type %q contains a control character", ErrInvalidArgument, s)
 	}
 	if _, _, err := mime.ParseMediaType(s); err != nil {
@@ -47,7 +47,7 @@ func CheckName(s string) error {
 	switch {
 	case !utf8.ValidString(s):
 		return fmt.Errorf("%w: the name is not valid UTF-8", ErrInvalidArgument)
-	case strings.IndexFunc(s, isControl) >= 0:
+	case strings.IndexFunc(s, unicode.IsControl) >= 0:
 		return fmt.Errorf("%w: the name %q contains a control character", ErrInvalidArgument, s)
 	case len(s) > maxNameBytes:
 		return fmt.Errorf("%w: the name is %d bytes long, more than %d", ErrInvalidArgument, len(s), maxNameBytes)
@@ -68,6 +68,3 @@ func CheckID(s string) error {
 	}
 	return nil
 }
-
-// isControl is a C0 or C1 control character or DEL.
-func isControl(r rune) bool { return unicode.IsControl(r) }

@@ -26,18 +26,18 @@ func TestUpload_UnsendableMediaTypeFailsWithoutRetrying(t *testing.T) {
 		},
 	}
 	for _, mt := range []string{"text/plain\r\nX-Injected: 1", "text/plain\n", "text/\x00plain"} {
-		for _, src := range []Source{
-			{ReaderAt: bytes.NewReader([]byte("hello")), Size: 5, MediaType: mt},
-			{ReaderAt: bytes.NewReader([]byte("hello")), Size: 5},
+		// The type of the bytes comes from the file's MIME type or, when
+		// Drive converts them, from the source: both become the header.
+		for _, c := range []struct {
+			meta FileMeta
+			src  Source
+		}{
+			{FileMeta{Name: "a.txt", MimeType: mt}, Source{ReaderAt: bytes.NewReader([]byte("hello")), Size: 5}},
+			{FileMeta{Name: "a", MimeType: "application/vnd.google-apps.document"}, Source{ReaderAt: bytes.NewReader([]byte("hello")), Size: 5, MediaType: mt}},
 		} {
-			meta := FileMeta{Name: "a.txt", MimeType: mt, Parents: []string{"root"}}
-			if src.MediaType == "" {
-				meta.MimeType = "text/plain"
-				src.MediaType = mt
-			}
-			_, err := u.Upload(t.Context(), meta, src, nil)
-			if !errors.Is(err, ErrInvalidArgument) {
-				t.Errorf("Upload(media type %q) = %v, want ErrInvalidArgument", mt, err)
+			c.meta.Parents = []string{"root"}
+			if _, err := u.Upload(t.Context(), c.meta, c.src, nil); !errors.Is(err, ErrInvalidArgument) {
+				t.Errorf("Upload(%q) = %v, want ErrInvalidArgument", mt, err)
 			}
 		}
 	}

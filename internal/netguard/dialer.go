@@ -84,8 +84,12 @@ func (d *dialer) DialContext(ctx context.Context, network, address string) (net.
 }
 
 func (d *dialer) resolve(ctx context.Context, network, host string) ([]netip.Addr, error) {
-	if a, ok, err := literal(host); err != nil || ok {
-		return []netip.Addr{a}, err
+	a, ok, err := literal(host)
+	switch {
+	case err != nil:
+		return nil, err
+	case ok:
+		return []netip.Addr{a}, nil
 	}
 	ipNetwork := "ip"
 	switch network {
@@ -109,11 +113,12 @@ func (d *dialer) resolve(ctx context.Context, network, host string) ([]netip.Add
 }
 
 // literal returns the address host names when it is an IP address, with or
-// without the trailing dot of a fully qualified name. A host that is not a
-// standard address but ends in a number is refused rather than resolved:
-// the system resolver reads such numbers as addresses (inet_aton's
-// "2130706433", "0x7f.1", "127.1" are all 127.0.0.1) that nothing here
-// would have checked, and no real domain name ends in a numeric label.
+// without the trailing dot of a fully qualified name, so that it is judged
+// as that address without any lookup. A host that is not a standard
+// address but ends in a number is refused rather than resolved: what it
+// means is up to each resolver (getaddrinfo reads "2130706433", "0x7f.1"
+// and "127.1" as 127.0.0.1, a DNS server sees a name), and no real domain
+// name ends in a numeric label.
 func literal(host string) (netip.Addr, bool, error) {
 	name := strings.TrimSuffix(host, ".")
 	if a, err := netip.ParseAddr(name); err == nil {
