@@ -59,6 +59,9 @@ func SplitFolderPath(path string) ([]string, error) {
 		if len(part) > maxFolderName {
 			return nil, fmt.Errorf("%w: a folder name in %q is longer than %d bytes", ErrInvalidArgument, path, maxFolderName)
 		}
+		if err := CheckName(part); err != nil {
+			return nil, fmt.Errorf("folder path %q: %w", path, err)
+		}
 		names = append(names, part)
 		if len(names) > maxFolderDepth {
 			return nil, fmt.Errorf("%w: folder path %q is deeper than %d folders, Drive's own limit", ErrInvalidArgument, path, maxFolderDepth)

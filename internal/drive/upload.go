@@ -101,6 +101,15 @@ func (u *Uploader) newUpload(meta FileMeta, src Source, progress Progress) (*upl
 	if chunk < 0 || chunk%ChunkAlign != 0 || chunk > 1<<30 {
 		return nil, fmt.Errorf("drive: chunk size %d is not a positive multiple of 256 KiB (at most 1 GiB)", chunk)
 	}
+	// The media type becomes a header: one net/http refuses to send would
+	// fail every attempt the same way, yet look like a network error.
+	for _, mt := range []string{meta.MimeType, src.MediaType} {
+		if mt != "" {
+			if err := CheckMediaType(mt); err != nil {
+				return nil, err
+			}
+		}
+	}
 	up := &upload{
 		client:      noRedirects(u.Client),
 		endpoint:    strings.TrimRight(u.Endpoint, "/"),

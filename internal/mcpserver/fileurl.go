@@ -43,7 +43,7 @@ var errURLStalled = errors.New("the server stopped sending")
 // the operator allowed private URLs (loopback and private ranges; the
 // metadata service and link-local addresses stay refused either way).
 func (t *tools) urlPolicy() netguard.Policy {
-	return netguard.Policy{AllowLoopback: t.AllowPrivateURLs, AllowPrivate: t.AllowPrivateURLs}
+	return netguard.Policy{AllowLoopback: t.AllowPrivateURLs, AllowPrivate: t.AllowPrivateURLs, Resolver: t.URLResolver}
 }
 
 func (t *tools) maxDownloadBytes() int64 {
@@ -193,6 +193,7 @@ func (b *watchedBody) Close() error {
 func (t *tools) explainFetch(u *url.URL, err error) error {
 	host := u.Hostname()
 	var blocked *netguard.BlockedError
+	var malformed *netguard.MalformedHostError
 	var status *httpStatusError
 	var dnsErr *net.DNSError
 	var netErr net.Error
@@ -206,6 +207,10 @@ func (t *tools) explainFetch(u *url.URL, err error) error {
 			"restart it with --allow-private-urls.", blocked.Addr, blocked.Class)
 	case errors.Is(err, netguard.ErrBlockedAddress):
 		return userErrorf(err, "fileUrl leads to an address this server does not fetch from. Use a public URL, or pass the file as content_base64.")
+	case errors.As(err, &malformed):
+		return userErrorf(err, "fileUrl leads to the host %q, which is not a host name or an IP address in standard form "+
+			"(numbers such as 2130706433 or 0x7f.1 are not accepted), so nothing was requested. "+
+			"Write an IPv4 address as four decimal numbers (such as 93.184.215.14), or use the host's name.", malformed.Host)
 	case errors.Is(err, netguard.ErrSchemeNotAllowed):
 		return userErrorf(err, "fileUrl redirected to a URL that is not http(s), which this server does not follow. Give the file's final http(s) URL.")
 	case errors.Is(err, netguard.ErrTooManyRedirects):

@@ -279,3 +279,29 @@ func TestCreateFromURL_LoopbackRefusedByDefault(t *testing.T) {
 		t.Fatalf("bait hits %d, files %v", hits.Load(), f.google.Files())
 	}
 }
+
+// fileUrl hosts that are addresses in disguise (a trailing dot, the
+// numeric forms getaddrinfo accepts) are judged as the address or refused,
+// through the real tool, with no lookup (the fixture fails any) and nothing
+// sent to the server behind them.
+func TestCreateFromURL_DisguisedLoopbackLiteralsRefused(t *testing.T) {
+	f := newFixture(t, Deps{})
+	var hits atomic.Int32
+	bait := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	t.Cleanup(bait.Close)
+	port := bait.Listener.Addr().(*net.TCPAddr).Port
+	for host, want := range map[string]string{
+		"127.0.0.1.": "a loopback address",
+		"2130706433": "not a host name",
+		"0x7f.1":     "not a host name",
+		"127.1":      "not a host name",
+	} {
+		res := f.call(t, "create_drive_file", map[string]any{"file_name": "x", "fileUrl": "http://" + net.JoinHostPort(host, strconv.Itoa(port)) + "/secret"})
+		if text := e2etest.ResultText(res); !res.IsError || !strings.Contains(text, want) || !strings.HasSuffix(text, ".") {
+			t.Errorf("%s: %q, want an error naming %q", host, text, want)
+		}
+	}
+	if hits.Load() != 0 || len(f.google.Files()) != 0 {
+		t.Fatalf("bait hits %d, files %v", hits.Load(), f.google.Files())
+	}
+}

@@ -97,6 +97,16 @@ func writingTool(body []byte) string {
 	return ""
 }
 
+// tokenMayWrite reports whether a call may change things in Drive or at
+// Google: its bearer token has a writing scope, or there is no token
+// (trusted local mode, where the local user may do anything).
+func tokenMayWrite(req *mcp.CallToolRequest) bool {
+	if req == nil || req.Extra == nil || req.Extra.TokenInfo == nil {
+		return true
+	}
+	return hasAny(req.Extra.TokenInfo.Scopes, writeScopes)
+}
+
 func hasAny(have, want []string) bool {
 	for _, w := range want {
 		if slices.Contains(have, w) {

@@ -15,6 +15,7 @@ import (
 	"github.com/drivemcp/drivemcp/internal/google"
 	"github.com/drivemcp/drivemcp/internal/identity"
 	"github.com/drivemcp/drivemcp/internal/metrics"
+	"github.com/drivemcp/drivemcp/internal/netguard"
 )
 
 // Version is reported to clients in the initialize handshake.
@@ -50,6 +51,9 @@ type Deps struct {
 	// private addresses (--allow-private-urls). The cloud metadata service
 	// and link-local addresses stay refused.
 	AllowPrivateURLs bool
+	// URLResolver looks up fileUrl's host names (nil: the system resolver);
+	// tests give one that never sends a DNS query.
+	URLResolver netguard.Resolver
 	// MaxDownloadBytes caps a file copied from fileUrl (default 1 GiB).
 	MaxDownloadBytes int64
 	// MaxUploadsPerAccount bounds one account's concurrent uploads (default

@@ -52,7 +52,7 @@ type checkAuthOut struct {
 
 type signOutIn struct {
 	AccountArg
-	Revoke bool `json:"revoke,omitempty" jsonschema:"also revoke drivemcp's access at Google and delete the stored grant"`
+	Revoke bool `json:"revoke,omitempty" jsonschema:"also revoke drivemcp's access at Google and delete the stored grant, for every client; needs a connection authorized to write (drive.file or drive)"`
 }
 
 type signOutOut struct {
@@ -211,6 +211,17 @@ func describeMethod(m identity.Method) string {
 }
 
 func (t *tools) signOut(ctx context.Context, req *mcp.CallToolRequest, in signOutIn) (*mcp.CallToolResult, signOutOut, error) {
+	// Revoking ends drivemcp's access to the account for every client, so
+	// it needs a token that may change things, like the writing tools. It
+	// is refused here, after the arguments were decoded exactly as the tool
+	// reads them, rather than answered with a step-up: asking for broader
+	// access in order to give access up would be perverse.
+	if in.Revoke && !tokenMayWrite(req) {
+		return nil, signOutOut{}, userErrorf(nil, "This connection was authorized for %s only, which cannot revoke drivemcp's access to the account "+
+			"(that would sign out every client), so nothing was done. Call sign_out with revoke: false to sign this connection out, "+
+			"remove drivemcp at https://myaccount.google.com/permissions, or revoke from a client authorized with drive.file.",
+			strings.Join(req.Extra.TokenInfo.Scopes, " "))
+	}
 	id, err := t.resolve(ctx, req, in.UserGoogleEmail)
 	if err != nil {
 		return nil, signOutOut{}, err

@@ -2,7 +2,9 @@ package mcpserver
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -33,6 +35,15 @@ const alice = "alice@example.com"
 
 func newFixture(t *testing.T, deps Deps, driveScopes ...string) *fixture {
 	t.Helper()
+	deps, g := fixtureDeps(t, deps, driveScopes...)
+	deps.Stdio = true
+	return connectFixture(t, g, New(deps), nil)
+}
+
+// fixtureDeps fills deps with a store, grants and an identity resolver, with
+// alice@example.com signed in to the emulator with driveScopes.
+func fixtureDeps(t *testing.T, deps Deps, driveScopes ...string) (Deps, *e2etest.Google) {
+	t.Helper()
 	if len(driveScopes) == 0 {
 		driveScopes = []string{google.ScopeDriveFile}
 	}
@@ -51,11 +62,23 @@ func newFixture(t *testing.T, deps Deps, driveScopes ...string) *fixture {
 	grants := google.NewGrants(st, ring, up)
 	signIn(t, up, grants, alice, google.LoginScopes(driveScopes...))
 
-	deps.Resolver, deps.Grants, deps.Stdio = identity.NewResolver(st, true), grants, true
-	server := New(deps)
-	ct, st2 := mcp.NewInMemoryTransports()
-	if _, err := server.Connect(ctx, st2, nil); err != nil {
-		t.Fatal(err)
+	deps.Resolver, deps.Grants = identity.NewResolver(st, true), grants
+	if deps.URLResolver == nil {
+		deps.URLResolver = noLookups{t}
+	}
+	return deps, g
+}
+
+// connectFixture connects a client to server, in memory when ct is nil.
+func connectFixture(t *testing.T, g *e2etest.Google, server *mcp.Server, ct mcp.Transport) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	if ct == nil {
+		var st mcp.Transport
+		ct, st = mcp.NewInMemoryTransports()
+		if _, err := server.Connect(ctx, st, nil); err != nil {
+			t.Fatal(err)
+		}
 	}
 	session, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil).Connect(ctx, ct, nil)
 	if err != nil {
@@ -63,6 +86,15 @@ func newFixture(t *testing.T, deps Deps, driveScopes ...string) *fixture {
 	}
 	t.Cleanup(func() { session.Close() })
 	return &fixture{google: g, session: session}
+}
+
+// noLookups is the fixture's fileUrl resolver: fixtures fetch only from
+// loopback literals, so any name lookup is a test that reached for DNS.
+type noLookups struct{ t *testing.T }
+
+func (r noLookups) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	r.t.Errorf("fileUrl looked up %q; tests must not resolve names (set Deps.URLResolver)", host)
+	return nil, &net.DNSError{Err: "no lookups in this test", Name: host, IsNotFound: true}
 }
 
 // signIn consents at the emulator and stores the grant, as the callback does.

@@ -49,6 +49,11 @@ func (t *tools) createDriveFolder(ctx context.Context, req *mcp.CallToolRequest,
 		return nil, createFolderOut{}, userErrorf(nil, "folder_name %q contains a slash: to create nested folders pass it as folder_path instead; "+
 			"a single folder's name cannot contain /.", name)
 	}
+	if name != "" {
+		if err := checkNameArg("folder_name", name); err != nil {
+			return nil, createFolderOut{}, err
+		}
+	}
 	if err := checkFolderArgs("parent_folder_id", in.ParentFolderID, in.FolderPath); err != nil {
 		return nil, createFolderOut{}, err
 	}
@@ -100,9 +105,16 @@ func checkFolderArgs(idArg, folderID, folderPath string) error {
 	if strings.TrimSpace(folderID) != "" && strings.TrimSpace(folderPath) != "" {
 		return userErrorf(nil, "Give either %s or folder_path, not both: they name the same thing in two ways.", idArg)
 	}
+	if id := strings.TrimSpace(folderID); id != "" {
+		if err := drive.CheckID(id); err != nil {
+			return userErrorf(err, "%s %q is not a Drive folder id (ids are letters, digits, - and _), so nothing was sent to Drive. "+
+				"Give the id from the folder's link (…/folders/ID), root for My Drive, or use folder_path instead.", idArg, id)
+		}
+	}
 	if folderPath != "" {
 		if _, err := drive.SplitFolderPath(folderPath); err != nil {
-			return userErrorf(err, "folder_path %q names no folder: give folder names from My Drive down, separated by /, such as Reports/2026 (no . or ..).", folderPath)
+			return userErrorf(err, "folder_path %q names no folder: give folder names from My Drive down, separated by /, such as Reports/2026 "+
+				"(no . or .., no control characters, at most 100 folders).", folderPath)
 		}
 	}
 	return nil

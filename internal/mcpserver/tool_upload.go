@@ -72,7 +72,7 @@ func (t *tools) uploadFile(ctx context.Context, req *mcp.CallToolRequest, in upl
 	if strings.TrimSpace(in.FilePath) == "" {
 		return nil, uploadOut{}, userErrorf(nil, "filepath is empty: give the path of the local file to upload.")
 	}
-	if err := checkFolderArgs("folder_id", in.FolderID, in.FolderPath); err != nil {
+	if err := checkUploadArgs("filename", in.FileName, in.MimeType, in.FolderID, in.FolderPath); err != nil {
 		return nil, uploadOut{}, err
 	}
 	id, err := t.resolve(ctx, req, in.UserGoogleEmail)
@@ -97,6 +97,10 @@ func (t *tools) uploadFile(ctx context.Context, req *mcp.CallToolRequest, in upl
 	name := in.FileName
 	if name == "" {
 		name = filepath.Base(f.Name())
+		if err := drive.CheckName(name); err != nil {
+			return nil, uploadOut{}, userErrorf(err, "The local file's name %s, so nothing was uploaded. "+
+				"Pass filename with the name it should have in Drive.", nameProblem(name))
+		}
 	}
 	mimeType := in.MimeType
 	if mimeType == "" {
@@ -123,7 +127,7 @@ func (t *tools) createFile(ctx context.Context, req *mcp.CallToolRequest, in cre
 	if given > 1 {
 		return nil, uploadOut{}, userErrorf(nil, "Give only one of content, content_base64 and fileUrl.")
 	}
-	if err := checkFolderArgs("folder_id", in.FolderID, in.FolderPath); err != nil {
+	if err := checkUploadArgs("file_name", in.FileName, in.MimeType, in.FolderID, in.FolderPath); err != nil {
 		return nil, uploadOut{}, err
 	}
 	if in.FileURL != "" {
@@ -227,6 +231,43 @@ func (t *tools) createFromURL(ctx context.Context, req *mcp.CallToolRequest, in 
 		return nil, out, userErrorf(err, "The download of fileUrl from %s broke off (%v), so nothing was created. Try again.", remote.Host, broken.err)
 	}
 	return nil, out, err
+}
+
+// checkUploadArgs refuses, before Google is asked or an upload slot taken,
+// the arguments of an upload that could never succeed: retrying them would
+// only hold the slot while the same failure comes back.
+func checkUploadArgs(nameArg, name, mimeType, folderID, folderPath string) error {
+	if name != "" {
+		if err := checkNameArg(nameArg, name); err != nil {
+			return err
+		}
+	}
+	if mimeType != "" {
+		if err := drive.CheckMediaType(mimeType); err != nil {
+			return userErrorf(err, "mime_type %q is not a MIME type (type/subtype with optional ; parameters, no line breaks or other control characters), "+
+				"so nothing was sent to Drive. Give one such as text/plain, application/pdf or application/vnd.google-apps.document, "+
+				"or leave mime_type out to have it guessed.", mimeType)
+		}
+	}
+	return checkFolderArgs("folder_id", folderID, folderPath)
+}
+
+// checkNameArg refuses a file or folder name Drive could not sensibly hold.
+func checkNameArg(arg, name string) error {
+	if err := drive.CheckName(name); err != nil {
+		return userErrorf(err, "%s %s, so nothing was sent to Drive. "+
+			"Give a name without line breaks, NUL or other control characters, at most 1024 bytes long.", arg, nameProblem(name))
+	}
+	return nil
+}
+
+// nameProblem says why drive.CheckName refused name, after the argument's
+// name in a sentence.
+func nameProblem(name string) string {
+	if len(name) > 1024 {
+		return fmt.Sprintf("is %d bytes long, more than the 1024 a Drive name may have here", len(name))
+	}
+	return fmt.Sprintf("%q contains a control character (a line break, NUL, escape or the like) or invalid UTF-8", name)
 }
 
 func isGoogleType(mimeType string) bool {

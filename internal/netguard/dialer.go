@@ -6,9 +6,27 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 )
+
+// ErrMalformedHost is wrapped when a host is neither an IP address in
+// standard form nor a domain name: a number in another notation
+// ("2130706433", "0x7f.1", "127.1", which the system resolver would read
+// as 127.0.0.1), or a name with an empty label.
+var ErrMalformedHost = errors.New("netguard: host is neither an IP address in standard form nor a host name")
+
+// MalformedHostError names the host that was refused with ErrMalformedHost,
+// which may be a redirect's rather than the first URL's.
+type MalformedHostError struct{ Host string }
+
+func (e *MalformedHostError) Error() string {
+	return fmt.Sprintf("netguard: %q is neither an IP address in standard form nor a host name", e.Host)
+}
+
+func (e *MalformedHostError) Unwrap() error { return ErrMalformedHost }
 
 // dialFunc connects to one literal ip:port; net.Dialer.DialContext in
 // production, a recorder in tests.
@@ -66,7 +84,11 @@ func (d *dialer) DialContext(ctx context.Context, network, address string) (net.
 }
 
 func (d *dialer) resolve(ctx context.Context, network, host string) ([]netip.Addr, error) {
-	if a, err := netip.ParseAddr(host); err == nil {
+	a, ok, err := literal(host)
+	switch {
+	case err != nil:
+		return nil, err
+	case ok:
 		return []netip.Addr{a}, nil
 	}
 	ipNetwork := "ip"
@@ -88,6 +110,46 @@ func (d *dialer) resolve(ctx context.Context, network, host string) ([]netip.Add
 		return nil, &net.DNSError{Err: "no addresses", Name: host, IsNotFound: true}
 	}
 	return addrs, nil
+}
+
+// literal returns the address host names when it is an IP address, with or
+// without the trailing dot of a fully qualified name, so that it is judged
+// as that address without any lookup. A host that is not a standard
+// address but ends in a number is refused rather than resolved: what it
+// means is up to each resolver (getaddrinfo reads "2130706433", "0x7f.1"
+// and "127.1" as 127.0.0.1, a DNS server sees a name), and no real domain
+// name ends in a numeric label.
+func literal(host string) (netip.Addr, bool, error) {
+	name := strings.TrimSuffix(host, ".")
+	if a, err := netip.ParseAddr(name); err == nil {
+		return a, true, nil
+	}
+	labels := strings.Split(name, ".")
+	if slices.Contains(labels, "") || numeric(labels[len(labels)-1]) {
+		return netip.Addr{}, false, &MalformedHostError{Host: host}
+	}
+	return netip.Addr{}, false, nil
+}
+
+// numeric reports whether a label is a number as inet_aton reads one:
+// decimal or octal digits, or 0x followed by hex digits (or nothing).
+func numeric(label string) bool {
+	digits, base := label, "0123456789"
+	if len(label) >= 2 && label[0] == '0' && (label[1] == 'x' || label[1] == 'X') {
+		digits, base = label[2:], "0123456789abcdefABCDEF"
+		if digits == "" {
+			return true
+		}
+	}
+	if digits == "" {
+		return false
+	}
+	for _, c := range digits {
+		if !strings.ContainsRune(base, c) {
+			return false
+		}
+	}
+	return true
 }
 
 // control re-checks the address a socket is about to connect to: a second

@@ -132,3 +132,68 @@ func TestControl_RechecksTheSocketAddress(t *testing.T) {
 		}
 	}
 }
+
+// A trailing dot makes a name fully qualified, but "127.0.0.1." is still the
+// address 127.0.0.1: it must be judged as that address, not handed to a
+// resolver (the system's would answer 127.0.0.1 without any check here).
+func TestDialer_TrailingDotLiteralIsCheckedAsTheAddress(t *testing.T) {
+	r := &fakeResolver{}
+	var called int
+	d := &dialer{policy: Policy{Resolver: r}, dial: refusingDial(t, &called)}
+	for addr, want := range map[string]string{
+		"127.0.0.1.:80":       "127.0.0.1",
+		"169.254.169.254.:80": "169.254.169.254",
+		"10.0.0.1.:443":       "10.0.0.1",
+	} {
+		_, err := d.DialContext(t.Context(), "tcp", addr)
+		var be *BlockedError
+		if !errors.As(err, &be) || be.Addr != netip.MustParseAddr(want) {
+			t.Errorf("DialContext(%s) = %v, want %s refused", addr, err, want)
+		}
+	}
+	if len(r.asked) != 0 {
+		t.Errorf("resolver asked about %v; a literal with a trailing dot needs no lookup", r.asked)
+	}
+
+	// Allowed, it is dialled as the address itself.
+	var dialled []string
+	d = &dialer{policy: Policy{AllowLoopback: true, Resolver: r}, dial: func(_ context.Context, _, address string) (net.Conn, error) {
+		dialled = append(dialled, address) // connects nowhere
+		return nil, errors.New("test: unreachable")
+	}}
+	d.DialContext(t.Context(), "tcp", "127.0.0.1.:8080")
+	if len(dialled) != 1 || dialled[0] != "127.0.0.1:8080" || len(r.asked) != 0 {
+		t.Fatalf("dialled %v (resolver asked %v), want 127.0.0.1:8080 without a lookup", dialled, r.asked)
+	}
+}
+
+// getaddrinfo (inet_aton) reads 2130706433, 0x7f.1, 0177.0.0.1 and 127.1 as
+// 127.0.0.1; Go's parser does not, so such a host used to reach the system
+// resolver unchecked. A host whose last label is a number is no domain
+// name (no top-level domain is numeric): it is refused without a lookup.
+func TestDialer_NumericHostsThatAreNotAddressesRefused(t *testing.T) {
+	r := &fakeResolver{answers: map[string][]string{}}
+	var called int
+	d := &dialer{policy: Policy{AllowLoopback: true, AllowPrivate: true, Resolver: r}, dial: refusingDial(t, &called)}
+	for _, host := range []string{
+		"2130706433", "0x7f000001", "0x7f.1", "0177.0.0.1", "127.1", "127.0.0.01",
+		"0x7f.0.0.1.", "0251.0376.0251.0376", "2852039166", "1.2.3.4.5", "127.0.0.1..", ".127.0.0.1",
+		"example.0x1", "files..example",
+	} {
+		_, err := d.DialContext(t.Context(), "tcp", net.JoinHostPort(host, "80"))
+		if !errors.Is(err, ErrMalformedHost) {
+			t.Errorf("DialContext(%s) = %v, want ErrMalformedHost", host, err)
+		}
+	}
+	if len(r.asked) != 0 {
+		t.Errorf("resolver asked about %v", r.asked)
+	}
+	// Names that merely contain digits are names.
+	for _, host := range []string{"1e100.net", "123.example.com", "example.com.", "0x.example", "xn--80ak6aa92e.com"} {
+		r.asked = nil
+		_, err := d.DialContext(t.Context(), "tcp", net.JoinHostPort(host, "443"))
+		if errors.Is(err, ErrMalformedHost) || len(r.asked) != 1 {
+			t.Errorf("DialContext(%s) = %v, resolver asked %v; want a lookup", host, err, r.asked)
+		}
+	}
+}

@@ -118,7 +118,12 @@ var ranges = func() []addrRange {
 		{"::/128", "the unspecified address", never},
 		{"::1/128", "a loopback address", loopback},
 		{"::/96", "an IPv4-compatible address", never}, // deprecated; after ::1 and ::
-		{"64:ff9b:1::/48", "a local-use NAT64 address", private},
+		// Local-use NAT64 (RFC 8215): where the IPv4 address sits depends on
+		// the prefix length the network's translator was given (RFC 6052
+		// allows /48 to /96 inside this /48), which drivemcp cannot know, so
+		// the address it reaches — possibly the metadata service — cannot
+		// be checked. The well-known 64:ff9b::/96 is judged in classify.
+		{"64:ff9b:1::/48", "a local-use NAT64 address (its IPv4 destination cannot be checked)", never},
 		{"100::/64", "a discard-only address", never},
 		{"2001:db8::/32", "a documentation address", never},
 		{"2001::/23", "an IETF protocol assignment address", never}, // Teredo, ORCHID, …

@@ -108,3 +108,30 @@ func TestAllowed_InvalidAddressIsRefused(t *testing.T) {
 		t.Fatalf("Allowed(zero Addr) = %v, want ErrBlockedAddress", err)
 	}
 }
+
+// The local-use NAT64 prefix (RFC 8215) carries an IPv4 address the way the
+// network's translator was configured to (any RFC 6052 prefix length inside
+// the /48), so a DNS answer in it can lead to the metadata service or to
+// loopback; no allowance may open it. The addresses below embed
+// 169.254.169.254 and 127.0.0.1 with the /48 layout (the IPv4 address split
+// around the reserved u octet, bits 64–71) and with the /96 layout.
+func TestAllowed_LocalUseNAT64CannotReachMetadataOrLoopback(t *testing.T) {
+	all := Policy{AllowLoopback: true, AllowPrivate: true}
+	for _, s := range []string{
+		"64:ff9b:1:a9fe:a9:fe00::",   // /48 layout of 169.254.169.254
+		"64:ff9b:1:7f00:0:100::",     // /48 layout of 127.0.0.1
+		"64:ff9b:1::a9fe:a9fe",       // /96 layout of 169.254.169.254
+		"64:ff9b:1::7f00:1",          // /96 layout of 127.0.0.1
+		"64:ff9b:1:808:8:800::",      // /48 layout of 8.8.8.8: public, but the layout is the network's choice
+		"64:ff9b:1:ffff:ffff:ffff::", // anywhere in the /48
+	} {
+		a := netip.MustParseAddr(s)
+		for _, p := range []Policy{{}, {AllowLoopback: true}, all} {
+			err := p.Allowed(a)
+			var be *BlockedError
+			if !errors.Is(err, ErrBlockedAddress) || !errors.As(err, &be) {
+				t.Fatalf("%+v.Allowed(%s) = %v, want a refusal", p, s, err)
+			}
+		}
+	}
+}
