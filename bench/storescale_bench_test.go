@@ -256,7 +256,7 @@ func (d *scaleDeployment) seed(ctx context.Context, st store.Store, cp scaleCopi
 	return cp.analyze(ctx)
 }
 
-// tokenHash is how drivemcp stores its tokens (DESIGN.md §4): hex SHA-256.
+// tokenHash is how drivemcp stores its tokens (docs/architecture.md, "Where state lives"): hex SHA-256.
 func tokenHash(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(sum[:])

@@ -12,8 +12,8 @@
 // Not run, and why (e2e/conformance/README.md keeps the same list):
 //
 //   - Scenarios that call the suite's own "everything" fixture server, whose
-//     test tools drivemcp does not have (its tools are a contract, DESIGN.md
-//     §6): tools-call-simple-text, tools-call-image, tools-call-audio,
+//     test tools drivemcp does not have (its tools are a contract: the README's
+//     tool table): tools-call-simple-text, tools-call-image, tools-call-audio,
 //     tools-call-embedded-resource, tools-call-mixed-content,
 //     tools-call-with-logging, tools-call-error, tools-call-with-progress,
 //     tools-call-sampling, tools-call-elicitation,
@@ -32,7 +32,7 @@
 //     nothing of drivemcp's.
 //   - The stateless 2026-07-28 wire: drivemcp serves the SDK's stateful
 //     streamable HTTP, because the direct flow binds a Google account to the
-//     MCP session (DESIGN.md §1), and answers 2026-07-28 with -32022
+//     MCP session (docs/architecture.md), and answers 2026-07-28 with -32022
 //     (unsupported protocol version): server-stateless, caching,
 //     http-header-validation, http-custom-header-server-validation (both
 //     also "pending"), sep-2164-resource-not-found, and the fourteen

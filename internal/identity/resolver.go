@@ -72,7 +72,7 @@ func (e *AmbiguousError) Error() string {
 	return fmt.Sprintf("%d Google accounts are connected (%s)", len(e.Emails), strings.Join(e.Emails, ", "))
 }
 
-// Resolver resolves identities; see DESIGN.md §1 for the order.
+// Resolver resolves identities; the order is in docs/architecture.md ("One tool call").
 type Resolver struct {
 	store store.Store
 	// trustedLocal: the caller is this machine's own user, so an explicit

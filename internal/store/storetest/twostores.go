@@ -11,7 +11,7 @@ import (
 	"github.com/drivemcp/drivemcp/internal/store"
 )
 
-// RunTwoStoreTests holds a backend to DESIGN.md §7's promise that two
+// RunTwoStoreTests holds a backend to the store's promise (docs/architecture.md) that two
 // replicas on one database behave as one server. openPair returns two
 // Stores on the same fresh database that share nothing in Go memory, as two
 // processes would: only the database's own locks keep them apart.
