@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"net/http"
+
+	"golang.org/x/oauth2"
 )
 
 // accountTransport authorizes each request as one account. When Google
@@ -15,6 +17,13 @@ type accountTransport struct {
 	ctx    context.Context
 	email  string
 	base   http.RoundTripper
+	// limited: every request carries a token limited to scopes (limit
+	// names its cache entry), never the account's full grant; limitErr is
+	// why the scopes cannot be asked for at all.
+	limited  bool
+	limit    limitKey
+	scopes   []string
+	limitErr error
 }
 
 func (t *accountTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -22,7 +31,11 @@ func (t *accountTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
-	t.grants.invalidate(t.email, tok)
+	if t.limited {
+		t.grants.limited.drop(t.limit, tok)
+	} else {
+		t.grants.invalidate(t.email, tok)
+	}
 	// Replay once with a fresh token when the body can be replayed; else the
 	// caller (the uploader) sees the 401 and retries with its own body.
 	if req.Body != nil && req.GetBody == nil {
@@ -44,7 +57,7 @@ func (t *accountTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 
 // send sends req with the account's current token, returning which token it used.
 func (t *accountTransport) send(req *http.Request) (*http.Response, string, error) {
-	tok, err := t.grants.Token(t.ctx, t.email)
+	tok, err := t.token()
 	if err != nil {
 		if req.Body != nil {
 			req.Body.Close()
@@ -55,4 +68,14 @@ func (t *accountTransport) send(req *http.Request) (*http.Response, string, erro
 	tok.SetAuthHeader(r)
 	resp, err := t.base.RoundTrip(r)
 	return resp, tok.AccessToken, err
+}
+
+func (t *accountTransport) token() (*oauth2.Token, error) {
+	switch {
+	case !t.limited:
+		return t.grants.Token(t.ctx, t.email)
+	case t.limitErr != nil:
+		return nil, permanentError{t.limitErr}
+	}
+	return t.grants.limitedToken(t.ctx, t.limit, t.scopes)
 }
