@@ -222,3 +222,26 @@ func TestCheckLimitedScopes(t *testing.T) {
 func tokenWithScope(scope string) *oauth2.Token {
 	return (&oauth2.Token{AccessToken: "ya29.x"}).WithExtra(map[string]any{"scope": scope})
 }
+
+// A process whose cached token Google ended may find in the store a token
+// another process saved that Google ended too (a new consent elsewhere);
+// the client rejects that one in turn and refreshes, instead of failing.
+func TestGrants_ClientRejectsAnEndedTokenAnotherProcessStored(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.login(t, "alice@example.com", false)
+	if _, err := f.grants.Token(ctx, "alice@example.com"); err != nil { // cached here
+		t.Fatal(err)
+	}
+	other := NewGrants(f.grants.store, f.grants.keys, f.up) // a second replica
+	(&fixture{emu: f.emu, grants: other, up: f.up}).login(t, "alice@example.com", false)
+	f.emu.ExpireAccessTokens()
+	resp, err := f.grants.HTTPClient(ctx, "alice@example.com", nil).Get(f.up.Endpoints().UserinfoURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("userinfo: %s", resp.Status)
+	}
+}
