@@ -245,3 +245,29 @@ func TestGrants_ClientRejectsAnEndedTokenAnotherProcessStored(t *testing.T) {
 		t.Fatalf("userinfo: %s", resp.Status)
 	}
 }
+
+// The cache-hit cost of a limited token, next to the full grant's: what a
+// tool call pays before it talks to Drive.
+func BenchmarkLimitedToken_CacheHit(b *testing.B) {
+	f := newFixture(b)
+	f.login(b, "alice@example.com", false)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.grants.LimitedToken(ctx, "alice@example.com", onlyFile); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkToken_CacheHit(b *testing.B) {
+	f := newFixture(b)
+	f.login(b, "alice@example.com", false)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.grants.Token(ctx, "alice@example.com"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
