@@ -143,3 +143,15 @@ func TestScope_TokenScopeNotGrantedAtGoogleSaysConnectAgain(t *testing.T) {
 		t.Fatalf("a drive.readonly token on a drive.file grant: %s", text)
 	}
 }
+
+// check_drive_auth over OAuth names the scopes this connection's calls use,
+// not everything the account granted other connections.
+func TestScope_CheckDriveAuthShowsTheConnectionsOwnScopes(t *testing.T) {
+	f := newOAuthFixture(t, map[string][]string{"token-a": {"drive.file"}})
+	f.consent(t, google.ScopeDriveFile)
+	f.consent(t, google.ScopeDrive)
+	who := e2etest.Structured(t, e2etest.MustCall(t, f.session(t, "token-a"), "check_drive_auth", nil))
+	if scopes, _ := who["scopes"].([]any); len(scopes) != 1 || scopes[0] != google.ScopeDriveFile {
+		t.Fatalf("check_drive_auth scopes = %v, want only drive.file", who["scopes"])
+	}
+}
