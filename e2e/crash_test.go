@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -132,7 +133,8 @@ func (r *restartable) crash() {
 // handClient is a public OAuth client driven one step at a time (no SDK),
 // so that a test can stop the server between any two steps.
 type handClient struct {
-	id string
+	id    string
+	scope string // the OAuth scope it asks for; "" is drive.file
 }
 
 // handToken is a token endpoint's answer.
@@ -171,7 +173,7 @@ func (c *handClient) authorizeURL(base string) (authURL, verifier string) {
 	return base + "/oauth/authorize?" + url.Values{
 		"client_id": {c.id}, "redirect_uri": {handClientRedirect}, "response_type": {"code"}, "state": {"st"},
 		"code_challenge": {oauth2.S256ChallengeFromVerifier(verifier)}, "code_challenge_method": {"S256"},
-		"resource": {base + "/mcp"}, "scope": {"drive.file"},
+		"resource": {base + "/mcp"}, "scope": {cmp.Or(c.scope, "drive.file")},
 	}.Encode(), verifier
 }
 

@@ -64,6 +64,10 @@ type Grants struct {
 	// expiries remembers, per account, the expiry sealed in its token, so
 	// that check_drive_auth does not decrypt and decode it on every call.
 	expiries *ttlcache.Cache[string, sealedExpiry]
+	// limited holds access tokens limited to an MCP client's scopes (see
+	// limited.go); limiting joins concurrent mints of one of them.
+	limited  limitedCache
+	limiting singleflight.Group
 	// Metrics, if set, counts refresh outcomes.
 	Metrics *metrics.Metrics
 }
@@ -98,6 +102,7 @@ func (g *Grants) Upstream() *Upstream { return g.upstream }
 func (g *Grants) Save(ctx context.Context, info UserInfo, tok *oauth2.Token, scopes []string) (store.GoogleAccount, error) {
 	email := NormalizeEmail(info.Email)
 	defer g.accounts.Forget(email)
+	defer g.limited.forget(email) // a new consent may have changed the grant
 	return g.store.UpsertGoogleAccount(ctx, email, func(old store.GoogleAccount, exists bool) (store.GoogleAccount, error) {
 		merged := *tok
 		if merged.RefreshToken == "" && exists && len(old.SealedToken) > 0 {
@@ -263,6 +268,7 @@ func (g *Grants) refresh(ctx context.Context, email string) (*oauth2.Token, erro
 		return nil, err
 	}
 	if reconsent {
+		g.limited.forget(email)
 		return nil, fmt.Errorf("%w for %s: Google answered invalid_grant", ErrReconsentNeeded, email)
 	}
 	return fresh, nil
@@ -327,6 +333,7 @@ func (g *Grants) Revoke(ctx context.Context, email string) error {
 		return err
 	}
 	defer g.accounts.Forget(email)
+	defer g.limited.forget(email)
 	var upstreamErr error
 	if tok, err := g.open(acct); err == nil {
 		t := tok.RefreshToken

@@ -27,7 +27,7 @@ type fixture struct {
 	up     *Upstream
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	emu, err := googleemu.New(googleemu.Options{})
 	if err != nil {
@@ -49,10 +49,16 @@ func newFixture(t *testing.T) *fixture {
 }
 
 // login runs a consent at the emulator and saves the grant, as the callback does.
-func (f *fixture) login(t *testing.T, email string, force bool) *oauth2.Token {
+func (f *fixture) login(t testing.TB, email string, force bool) *oauth2.Token {
+	t.Helper()
+	return f.loginWith(t, email, force, ScopeDriveFile)
+}
+
+// loginWith is login asking for driveScopes.
+func (f *fixture) loginWith(t testing.TB, email string, force bool, driveScopes ...string) *oauth2.Token {
 	t.Helper()
 	verifier := oauth2.GenerateVerifier()
-	authURL := f.up.AuthCodeURL(ConsentRequest{State: "st", Verifier: verifier, Scopes: LoginScopes(ScopeDriveFile), LoginHint: email, ForceConsent: force})
+	authURL := f.up.AuthCodeURL(ConsentRequest{State: "st", Verifier: verifier, Scopes: LoginScopes(driveScopes...), LoginHint: email, ForceConsent: force})
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.Get(authURL)
 	if err != nil {
@@ -73,7 +79,7 @@ func (f *fixture) login(t *testing.T, email string, force bool) *oauth2.Token {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.grants.Save(ctx, info, tok, LoginScopes(ScopeDriveFile)); err != nil {
+	if _, err := f.grants.Save(ctx, info, tok, LoginScopes(driveScopes...)); err != nil {
 		t.Fatal(err)
 	}
 	return tok

@@ -63,3 +63,22 @@ func LoginScopes(driveScopes ...string) []string {
 func CanWrite(granted []string) bool {
 	return slices.Contains(granted, ScopeDrive) || slices.Contains(granted, ScopeDriveFile)
 }
+
+// DriveScopesOf maps OAuth scope names as drivemcp's tokens carry them
+// ("drive.file", "drive.readonly", "drive") to Google's Drive scope URLs,
+// sorted and without repeats; other scopes are left out.
+func DriveScopesOf(names []string) []string {
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		sc := LongScope(n)
+		if isDriveScope(sc) && !slices.Contains(out, sc) {
+			out = append(out, sc)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func isDriveScope(sc string) bool {
+	return sc == ScopeDriveFile || sc == ScopeDriveReadonly || sc == ScopeDrive
+}

@@ -169,3 +169,58 @@ func (u *Upstream) Revoke(ctx context.Context, token string) error {
 func NormalizeEmail(email string) string {
 	return strings.ToLower(strings.TrimSpace(email))
 }
+
+// refreshLimited asks Google for an access token that reaches no more than
+// scopes, by naming them on the refresh-token grant: RFC 6749 §6 lets a
+// refresh request ask for a narrower scope than the grant, and Google's own
+// client library does the same (google-auth-library-python,
+// google/oauth2/_client.py refresh_grant sends scope when the credentials
+// carry scopes). golang.org/x/oauth2 has no way to add a parameter to a
+// refresh, hence the request by hand. Errors are *oauth2.RetrieveError, as
+// from x/oauth2, so callers classify both alike. Google does not rotate the
+// refresh token on this grant; a refresh_token in the answer is ignored.
+func (u *Upstream) refreshLimited(ctx context.Context, refreshToken string, scopes []string) (*oauth2.Token, error) {
+	form := url.Values{
+		"grant_type":    {"refresh_token"},
+		"refresh_token": {refreshToken},
+		"scope":         {strings.Join(scopes, " ")},
+		"client_id":     {u.config.ClientID},
+		"client_secret": {u.config.ClientSecret},
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.endpoints.TokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := u.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("asking Google for a limited access token: %w", err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("reading Google's token answer: %w", err)
+	}
+	var body struct {
+		AccessToken      string `json:"access_token"`
+		TokenType        string `json:"token_type"`
+		ExpiresIn        int64  `json:"expires_in"`
+		Scope            string `json:"scope"`
+		Error            string `json:"error"`
+		ErrorDescription string `json:"error_description"`
+		ErrorURI         string `json:"error_uri"`
+	}
+	jsonErr := json.Unmarshal(raw, &body)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, &oauth2.RetrieveError{Response: resp, Body: raw, ErrorCode: body.Error,
+			ErrorDescription: body.ErrorDescription, ErrorURI: body.ErrorURI}
+	}
+	if jsonErr != nil || body.AccessToken == "" {
+		return nil, &oauth2.RetrieveError{Response: resp, Body: raw, ErrorCode: "invalid_response",
+			ErrorDescription: "the token answer carries no access_token"}
+	}
+	tok := &oauth2.Token{AccessToken: body.AccessToken, TokenType: body.TokenType, ExpiresIn: body.ExpiresIn}
+	// Without expires_in the token's life is unknown: use it for this call only.
+	tok.Expiry = time.Now().Add(time.Duration(body.ExpiresIn) * time.Second)
+	return tok.WithExtra(map[string]any{"scope": body.Scope}), nil
+}

@@ -165,6 +165,13 @@ func (e *Emulator) accessLocked(f *driveFile, c caller) (role int, listed bool) 
 	if !c.seesAllFiles() && f.clientID != c.clientID {
 		return roleNone, false
 	}
+	// Only the drive scope changes files another app (or the person) made:
+	// drive.readonly beside drive.file still reads them only.
+	limit := roleOwner
+	if !c.has(scopeDrive) && f.clientID != c.clientID {
+		limit = roleReader
+	}
+	defer func() { role = min(role, limit) }()
 	if f.owner == c.user.email {
 		return roleOwner, true
 	}

@@ -436,3 +436,28 @@ func TestDrive_UpdateContentResumable(t *testing.T) {
 		t.Fatalf("File() md5 %s", snap.MD5)
 	}
 }
+
+// drive.file reaches only the files its client created, as at Google: a
+// file the person made in Drive is "not found" to a drive.file token, and
+// a token that adds drive.readonly may read it but still not change it.
+func TestDrive_DriveFileReachesOnlyTheAppsFiles(t *testing.T) {
+	e, srv := start(t, Options{})
+	secret := e.SeedFile("olga@example.com", "diary.txt", "dear diary")
+	fileOnly := driveFor(t, srv, "olga@example.com", scopeDriveFile)
+	_, err := fileOnly.Files.Get(secret).Do()
+	var ge *googleapi.Error
+	if !errors.As(err, &ge) || ge.Code != 404 || ge.Message != "File not found: "+secret+"." {
+		t.Fatalf("drive.file get of a file no app created: %v; want 404 File not found", err)
+	}
+	both := driveFor(t, srv, "olga@example.com", scopeDriveFile, scopeDriveReadonly)
+	if _, err := both.Files.Get(secret).Do(); err != nil {
+		t.Fatalf("drive.readonly read: %v", err)
+	}
+	_, err = both.Permissions.Create(secret, &drive.Permission{Type: "anyone", Role: "reader"}).Do()
+	if !errors.As(err, &ge) || ge.Code != 403 {
+		t.Fatalf("drive.file + drive.readonly sharing a file no app created: %v; want 403", err)
+	}
+	if len(e.Permissions(secret)) != 1 {
+		t.Fatal("the file was shared")
+	}
+}

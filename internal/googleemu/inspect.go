@@ -2,6 +2,8 @@ package googleemu
 
 import (
 	"cmp"
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -170,4 +172,21 @@ func (e *Emulator) Permissions(fileID string) []Permission {
 		out[i] = Permission{ID: p.id, Type: p.typ, Role: p.role, Email: p.email, Domain: p.domain, AllowFileDiscovery: p.allowDiscovery}
 	}
 	return out
+}
+
+// SeedFile adds a text file to owner's My Drive as if the person had made it
+// in Drive's own web app: no OAuth client created it, so a drive.file token
+// cannot see it while a drive or drive.readonly token can. It returns the
+// file's id.
+func (e *Emulator) SeedFile(owner, name, content string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u := e.userLocked(owner)
+	sum := md5.Sum([]byte(content))
+	f, derr := e.createFileLocked(fileMetadata{Name: &name, Parents: []string{u.rootID}},
+		caller{user: u, scopes: []string{scopeDrive}}, "text/plain", memoryBlob(content), hex.EncodeToString(sum[:]))
+	if derr != nil {
+		return "" // cannot happen: the owner may always write to their own root
+	}
+	return f.id
 }

@@ -377,3 +377,48 @@ func TestUserinfo_ScopesDecideFields(t *testing.T) {
 		t.Fatalf("no token: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 	}
 }
+
+// refreshForm refreshes rt with a raw form (x/oauth2 cannot send scope on a
+// refresh) and returns the status and the JSON answer.
+func refreshForm(t *testing.T, base, rt, scope string) (int, map[string]any) {
+	t.Helper()
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt},
+		"client_id": {DemoClientID}, "client_secret": {DemoClientSecret}}
+	if scope != "" {
+		form.Set("scope", scope)
+	}
+	resp, err := http.PostForm(base+"/token", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	return resp.StatusCode, body
+}
+
+// A refresh token stands for the whole grant, as at Google: a scope added
+// by a later consent that issued no new refresh token comes with it, a
+// refresh may ask for fewer scopes, and never for one not granted.
+func TestOAuth_RefreshFollowsTheGrantAndMayNarrowIt(t *testing.T) {
+	_, srv := start(t, Options{})
+	rt := login(t, oauthConfig(srv.URL, "openid", "email", scopeDriveFile), "ines@example.com").RefreshToken
+	if code, body := refreshForm(t, srv.URL, rt, scopeDrive); code != http.StatusBadRequest || body["error"] != "invalid_scope" {
+		t.Fatalf("asking for a scope not granted: %d %v", code, body)
+	}
+	more := oauthConfig(srv.URL, scopeDrive)
+	verifier := oauth2.GenerateVerifier()
+	q := authorize(t, more, "ines@example.com", "s", oauth2.SetAuthURLParam("include_granted_scopes", "true"),
+		oauth2.S256ChallengeOption(verifier), oauth2.AccessTypeOffline)
+	if tok, err := more.Exchange(context.Background(), q.Get("code"), oauth2.VerifierOption(verifier)); err != nil || tok.RefreshToken != "" {
+		t.Fatalf("second consent: %v, refresh token %q (Google sends none)", err, tok.RefreshToken)
+	}
+	code, body := refreshForm(t, srv.URL, rt, "")
+	if scope, _ := body["scope"].(string); code != http.StatusOK || !slices.Contains(strings.Fields(scope), scopeDrive) {
+		t.Fatalf("old refresh token after the grant grew: %d %v", code, body)
+	}
+	code, body = refreshForm(t, srv.URL, rt, scopeDriveFile)
+	if code != http.StatusOK || body["scope"] != scopeDriveFile {
+		t.Fatalf("narrowed refresh: %d %v", code, body)
+	}
+}

@@ -161,10 +161,17 @@ func (e *Emulator) refresh(clientID string, form url.Values) (map[string]any, *o
 	if t.clientID != clientID {
 		return nil, &oauthError{http.StatusUnauthorized, "unauthorized_client", "Unauthorized"}
 	}
-	scopes := t.scopes
+	// A refresh token stands for the user's whole grant to the client, as at
+	// Google: scopes the user added later (include_granted_scopes) come with
+	// it, though that consent issued no new refresh token.
+	granted := t.scopes
+	if g := e.grants[grantKey{t.email, clientID}]; g != nil {
+		granted = g.scopes
+	}
+	scopes := granted
 	if raw := form.Get("scope"); raw != "" {
 		want, ok := parseScopes(raw)
-		if !ok || slices.ContainsFunc(want, func(s string) bool { return !slices.Contains(t.scopes, s) }) {
+		if !ok || slices.ContainsFunc(want, func(s string) bool { return !slices.Contains(granted, s) }) {
 			return nil, &oauthError{http.StatusBadRequest, "invalid_scope", "Some requested scopes were not granted."}
 		}
 		scopes = want

@@ -32,12 +32,20 @@ const (
 type Identity struct {
 	Email  string
 	Method Method
+	// Scopes, for MethodOAuth, are the Google Drive scopes (URLs) of the
+	// MCP token: every Google call of this identity is limited to them,
+	// however much more the account granted other clients. Session and
+	// local identities are the person who signed in at Google, so they
+	// use the account's whole grant and Scopes is nil.
+	Scopes []string
 }
 
 // Call is what the resolver knows about one tool call.
 type Call struct {
 	// TokenSubject is the account of a verified bearer token ("" if none).
 	TokenSubject string
+	// TokenScopes are that token's OAuth scopes ("drive.file", …).
+	TokenScopes []string
 	// SessionKey identifies the MCP session for direct-flow bindings ("" if
 	// the transport has no session).
 	SessionKey string
@@ -120,7 +128,8 @@ func (r *Resolver) Resolve(ctx context.Context, c Call) (Identity, error) {
 func (r *Resolver) resolve(ctx context.Context, c Call) (Identity, error) {
 	asked := google.NormalizeEmail(c.ExplicitEmail)
 	if c.TokenSubject != "" {
-		return checked(Identity{Email: google.NormalizeEmail(c.TokenSubject), Method: MethodOAuth}, asked)
+		return checked(Identity{Email: google.NormalizeEmail(c.TokenSubject), Method: MethodOAuth,
+			Scopes: google.DriveScopesOf(c.TokenScopes)}, asked)
 	}
 	if c.SessionKey != "" {
 		b, err := r.store.GetSessionBinding(ctx, c.SessionKey, r.now())

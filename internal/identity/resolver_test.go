@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -43,14 +44,17 @@ func TestResolve_Order(t *testing.T) {
 		call Call
 		want Identity
 	}{
-		{"token wins over binding", Call{TokenSubject: "alice@example.com", SessionKey: "s1"}, Identity{"alice@example.com", MethodOAuth}},
-		{"binding", Call{SessionKey: "s1"}, Identity{"bob@example.com", MethodSession}},
-		{"binding with its own email", Call{SessionKey: "s1", ExplicitEmail: "BOB@example.com"}, Identity{"bob@example.com", MethodSession}},
-		{"local explicit", Call{SessionKey: "unbound", ExplicitEmail: "alice@example.com"}, Identity{"alice@example.com", MethodLocal}},
+		{"token wins over binding", Call{TokenSubject: "alice@example.com", TokenScopes: []string{"drive.file"}, SessionKey: "s1"},
+			Identity{Email: "alice@example.com", Method: MethodOAuth, Scopes: []string{google.ScopeDriveFile}}},
+		{"token scopes become Drive scope URLs, others left out", Call{TokenSubject: "alice@example.com", TokenScopes: []string{"drive", "offline_access", "drive.readonly", "drive"}},
+			Identity{Email: "alice@example.com", Method: MethodOAuth, Scopes: []string{google.ScopeDrive, google.ScopeDriveReadonly}}},
+		{"binding", Call{SessionKey: "s1"}, Identity{Email: "bob@example.com", Method: MethodSession}},
+		{"binding with its own email", Call{SessionKey: "s1", ExplicitEmail: "BOB@example.com"}, Identity{Email: "bob@example.com", Method: MethodSession}},
+		{"local explicit", Call{SessionKey: "unbound", ExplicitEmail: "alice@example.com"}, Identity{Email: "alice@example.com", Method: MethodLocal}},
 	}
 	for _, c := range cases {
 		got, err := r.Resolve(ctx, c.call)
-		if err != nil || got != c.want {
+		if err != nil || !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%s: got %+v, %v; want %+v", c.name, got, err, c.want)
 		}
 	}
@@ -93,7 +97,7 @@ func TestResolve_LocalSingleAndSeveralAccounts(t *testing.T) {
 		t.Fatalf("no accounts: %v", err)
 	}
 	got, err := NewResolver(newStore(t, "alice@example.com"), true).Resolve(ctx, Call{})
-	if err != nil || got != (Identity{"alice@example.com", MethodLocal}) {
+	if err != nil || !reflect.DeepEqual(got, Identity{Email: "alice@example.com", Method: MethodLocal}) {
 		t.Fatalf("single: %+v %v", got, err)
 	}
 	_, err = NewResolver(newStore(t, "alice@example.com", "bob@example.com"), true).Resolve(ctx, Call{})

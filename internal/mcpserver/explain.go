@@ -55,6 +55,15 @@ func (t *tools) explain(err error) error {
 	case errors.Is(err, google.ErrNoAccount):
 		return userErrorf(err, "%s. Call start_google_auth with that user_google_email, sign in, then call this tool again.",
 			capitalize(err.Error()))
+	case errors.Is(err, google.ErrScopeNotGranted):
+		what := "Google does not grant drivemcp the scope this connection was authorized for"
+		var lacks *google.ScopeNotGrantedError
+		if errors.As(err, &lacks) {
+			what = lacks.Error()
+		}
+		return userErrorf(err, "%s, and drivemcp never uses more of the account's Google access than this connection was authorized for. "+
+			"Connect again: have your MCP client run its OAuth login to drivemcp again (sign out or remove the server in the client, "+
+			"then add it back) and consent at Google.", what)
 	case errors.Is(err, google.ErrReconsentNeeded):
 		return userErrorf(err, "Google no longer accepts drivemcp's access for this account (it was revoked, expired, "+
 			"or the password changed). Call start_google_auth with force: true, consent again, then retry.")

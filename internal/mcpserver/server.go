@@ -123,6 +123,7 @@ func (t *tools) caller(req *mcp.CallToolRequest, explicitEmail string) identity.
 	c := identity.Call{SessionKey: t.sessionKey(req), ExplicitEmail: explicitEmail}
 	if req.Extra != nil && req.Extra.TokenInfo != nil {
 		c.TokenSubject = req.Extra.TokenInfo.UserID
+		c.TokenScopes = req.Extra.TokenInfo.Scopes
 	}
 	return c
 }
@@ -136,10 +137,16 @@ func (t *tools) resolve(ctx context.Context, req *mcp.CallToolRequest, explicitE
 	return id, nil
 }
 
-// httpClient is an http.Client authorized as the account, with a bound on
-// how long one Google call may hang before the uploader retries.
-func (t *tools) httpClient(ctx context.Context, email string) *http.Client {
-	c := t.Grants.HTTPClient(ctx, email, t.Transport)
+// httpClient is an http.Client authorized as the identity: an OAuth
+// client's calls carry Google tokens limited to its own token's scopes, so
+// a drive.file client cannot reach what the account granted another client.
+func (t *tools) httpClient(ctx context.Context, id identity.Identity) *http.Client {
+	var c *http.Client
+	if id.Method == identity.MethodOAuth {
+		c = t.Grants.LimitedHTTPClient(ctx, id.Email, id.Scopes, t.Transport)
+	} else {
+		c = t.Grants.HTTPClient(ctx, id.Email, t.Transport)
+	}
 	c.Timeout = 0 // uploads stream for as long as they need; per-phase timeouts live in the transport
 	return c
 }

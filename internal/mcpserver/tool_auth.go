@@ -191,10 +191,15 @@ func (t *tools) checkDriveAuth(ctx context.Context, req *mcp.CallToolRequest, in
 		TokenExpiry:    t.Grants.TokenExpiry(acct).UTC(),
 		NeedsReconsent: acct.NeedsReconsent,
 	}
+	if id.Method == identity.MethodOAuth {
+		// What this connection's Google calls may use, not the account's
+		// whole grant: other connections may have been granted more.
+		out.Scopes = id.Scopes
+	}
 	if acct.NeedsReconsent {
 		out.Message = fmt.Sprintf("This session maps to %s, but Google no longer accepts its grant: call start_google_auth with force: true and consent again.", acct.Email)
 	} else {
-		out.Message = fmt.Sprintf("Acting as %s (authenticated by %s) with scopes: %s.", acct.Email, describeMethod(id.Method), strings.Join(acct.Scopes, " "))
+		out.Message = fmt.Sprintf("Acting as %s (authenticated by %s) with scopes: %s.", acct.Email, describeMethod(id.Method), strings.Join(out.Scopes, " "))
 	}
 	return text(out.Message), out, nil
 }

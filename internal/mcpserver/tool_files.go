@@ -292,13 +292,13 @@ func (t *tools) driveFiles(ctx context.Context, req *mcp.CallToolRequest, email 
 	if err != nil {
 		return id, nil, err
 	}
-	files, err := t.filesFor(ctx, id.Email)
+	files, err := t.filesFor(ctx, id)
 	return id, files, err
 }
 
-// filesFor opens the account's Drive.
-func (t *tools) filesFor(ctx context.Context, email string) (*drive.Files, error) {
-	files, err := drive.NewFiles(ctx, t.httpClient(ctx, email), t.Grants.Upstream().Endpoints().DriveBase)
+// filesFor opens the identity's Drive.
+func (t *tools) filesFor(ctx context.Context, id identity.Identity) (*drive.Files, error) {
+	files, err := drive.NewFiles(ctx, t.httpClient(ctx, id), t.Grants.Upstream().Endpoints().DriveBase)
 	if err != nil {
 		return nil, userErrorf(err, "Could not set up the Google Drive client (%v). Try again in a moment.", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/drivemcp/drivemcp/internal/drive"
+	"github.com/drivemcp/drivemcp/internal/identity"
 )
 
 type createFolderIn struct {
@@ -122,11 +123,12 @@ func checkFolderArgs(idArg, folderID, folderPath string) error {
 
 // uploadFolder is where an upload goes: folderID (default My Drive), or
 // folderPath, created where missing.
-func (t *tools) uploadFolder(ctx context.Context, email, folderID, folderPath string) (string, error) {
+func (t *tools) uploadFolder(ctx context.Context, id identity.Identity, folderID, folderPath string) (string, error) {
 	if folderPath == "" {
 		return cmp.Or(strings.TrimSpace(folderID), "root"), nil
 	}
-	files, err := t.filesFor(ctx, email)
+	email := id.Email
+	files, err := t.filesFor(ctx, id)
 	if err != nil {
 		return "", err
 	}

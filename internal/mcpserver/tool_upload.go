@@ -19,6 +19,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/drivemcp/drivemcp/internal/drive"
+	"github.com/drivemcp/drivemcp/internal/identity"
 )
 
 type uploadFileIn struct {
@@ -106,12 +107,12 @@ func (t *tools) uploadFile(ctx context.Context, req *mcp.CallToolRequest, in upl
 	if mimeType == "" {
 		mimeType = guessMIME(name, io.NewSectionReader(f, 0, 512))
 	}
-	folderID, err := t.uploadFolder(ctx, id.Email, in.FolderID, in.FolderPath)
+	folderID, err := t.uploadFolder(ctx, id, in.FolderID, in.FolderPath)
 	if err != nil {
 		return nil, uploadOut{}, err
 	}
 	src := drive.Source{ReaderAt: f, Size: fi.Size()}
-	return t.upload(ctx, req, id.Email, name, mimeType, folderID, src)
+	return t.upload(ctx, req, id, name, mimeType, folderID, src)
 }
 
 func (t *tools) createFile(ctx context.Context, req *mcp.CallToolRequest, in createFileIn) (*mcp.CallToolResult, uploadOut, error) {
@@ -171,11 +172,11 @@ func (t *tools) createFile(ctx context.Context, req *mcp.CallToolRequest, in cre
 	if in.Content != "" && isGoogleType(mimeType) {
 		src.MediaType = "text/plain; charset=utf-8" // text Drive converts into the Google type
 	}
-	folderID, err := t.uploadFolder(ctx, id.Email, in.FolderID, in.FolderPath)
+	folderID, err := t.uploadFolder(ctx, id, in.FolderID, in.FolderPath)
 	if err != nil {
 		return nil, uploadOut{}, err
 	}
-	return t.upload(ctx, req, id.Email, in.FileName, mimeType, folderID, src)
+	return t.upload(ctx, req, id, in.FileName, mimeType, folderID, src)
 }
 
 // createFromURL streams fileUrl's body into a new Drive file: nothing is
@@ -213,11 +214,11 @@ func (t *tools) createFromURL(ctx context.Context, req *mcp.CallToolRequest, in 
 	if isGoogleType(mimeType) {
 		src.MediaType = remote.MediaType
 	}
-	folderID, err := t.uploadFolder(ctx, id.Email, in.FolderID, in.FolderPath)
+	folderID, err := t.uploadFolder(ctx, id, in.FolderID, in.FolderPath)
 	if err != nil {
 		return nil, uploadOut{}, err
 	}
-	res, out, err := t.upload(ctx, req, id.Email, in.FileName, mimeType, folderID, src)
+	res, out, err := t.upload(ctx, req, id, in.FileName, mimeType, folderID, src)
 	var broken *downloadError
 	switch {
 	case err == nil:
@@ -276,12 +277,13 @@ func isGoogleType(mimeType string) bool {
 
 // upload sends src to Drive as the account, reporting progress to the client
 // when it asked for it.
-func (t *tools) upload(ctx context.Context, req *mcp.CallToolRequest, email, name, mimeType, folderID string, src drive.Source) (*mcp.CallToolResult, uploadOut, error) {
+func (t *tools) upload(ctx context.Context, req *mcp.CallToolRequest, id identity.Identity, name, mimeType, folderID string, src drive.Source) (*mcp.CallToolResult, uploadOut, error) {
 	if folderID == "" {
 		folderID = "root"
 	}
+	email := id.Email
 	up := &drive.Uploader{
-		Client:   t.httpClient(ctx, email),
+		Client:   t.httpClient(ctx, id),
 		Endpoint: t.Grants.Upstream().Endpoints().UploadBase,
 	}
 	started := time.Now()
