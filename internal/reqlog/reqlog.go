@@ -56,7 +56,7 @@ func Middleware(h http.Handler, log *slog.Logger, m *metrics.Metrics) http.Handl
 		}
 		// LogAttrs: one line per request is worth writing without the
 		// boxing of key-value pairs.
-		log.LogAttrs(r.Context(), level, "http request", slog.String("request_id", id), slog.String("method", r.Method),
+		log.LogAttrs(r.Context(), level, "http request", slog.String("request_id", id), slog.String("method", metrics.Method(r.Method)),
 			slog.String("path", r.URL.Path), slog.String("route", r.Pattern), slog.Int("status", rec.status),
 			slog.Int64("bytes", rec.bytes), slog.Float64("duration_ms", float64(d.Microseconds())/1000))
 	})
