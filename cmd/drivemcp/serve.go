@@ -200,6 +200,9 @@ func (a *app) serveHTTP(ctx context.Context) error {
 		"/oauth/register": ratelimit.New(a.limits.register),
 		"/oauth/token":    ratelimit.New(a.limits.token),
 	})
+	if a.cfg.Auth == config.AuthNone {
+		handler = mcpserver.LocalOnly(handler)
+	}
 	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("--addr %s: %w", a.cfg.Addr, err)
