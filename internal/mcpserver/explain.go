@@ -1,9 +1,17 @@
 package mcpserver
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/drivemcp/drivemcp/internal/reqlog"
 
 	"github.com/drivemcp/drivemcp/internal/google"
 	"github.com/drivemcp/drivemcp/internal/identity"
@@ -32,6 +40,7 @@ func (t *tools) explain(err error) error {
 	}
 	var mismatch *identity.MismatchError
 	var ambiguous *identity.AmbiguousError
+	var refresh *google.RefreshError
 	switch {
 	case errors.As(err, &mismatch):
 		return userErrorf(err, "This session is signed in as %s; user_google_email %s names another account, so nothing was done. "+
@@ -49,11 +58,48 @@ func (t *tools) explain(err error) error {
 	case errors.Is(err, google.ErrNoAccount):
 		return userErrorf(err, "%s. Call start_google_auth with that user_google_email, sign in, then call this tool again.",
 			capitalize(err.Error()))
+	case errors.As(err, &refresh):
+		// Its words are written for people and quote nothing of Google's.
+		return userErrorf(err, "%s.", capitalize(refresh.Error()))
 	case errors.Is(err, google.ErrReconsentNeeded):
 		return userErrorf(err, "Google no longer accepts drivemcp's access for this account (it was revoked, expired, "+
 			"or the password changed). Call start_google_auth with force: true, consent again, then retry.")
 	}
 	return err
+}
+
+// internalError leaves a userError as it is; any other error of a tool is
+// logged under the call's request id and replaced by a sentence that says
+// what to do and quotes that id. Store and network errors name database
+// users, hosts and addresses: the operator's business, not the client's.
+func internalError(ctx context.Context, log *slog.Logger, req *mcp.CallToolRequest, tool string, err error) error {
+	var ue *userError
+	if errors.As(err, &ue) {
+		return err
+	}
+	id := callRequestID(ctx, req)
+	if log != nil {
+		log.Error("tool call failed", "request_id", id, "tool", tool, "err", err)
+	}
+	return userErrorf(err, "%s could not finish: a part of drivemcp (its database, or its connection to Google) did not answer. "+
+		"Try again in a moment; if it keeps failing, give the server's operator the request id %s.", tool, id)
+}
+
+// callRequestID is the id the request log gave the HTTP request carrying
+// the call (reqlog puts it in the request's header, which the SDK hands
+// to tools); over stdio, a fresh one that only the log line shares.
+func callRequestID(ctx context.Context, req *mcp.CallToolRequest) string {
+	if id := reqlog.RequestID(ctx); id != "" {
+		return id
+	}
+	if req != nil && req.Extra != nil && req.Extra.Header != nil {
+		if id := req.Extra.Header.Get("X-Request-Id"); id != "" {
+			return id
+		}
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 func capitalize(s string) string {

@@ -39,6 +39,9 @@ func Middleware(h http.Handler, log *slog.Logger, m *metrics.Metrics) http.Handl
 			id = hex.EncodeToString(b[:])
 		}
 		w.Header().Set("X-Request-Id", id)
+		// Handlers that see only the request's header (MCP tools, through
+		// the go-sdk) quote the id from there.
+		r.Header.Set("X-Request-Id", id)
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
 		h.ServeHTTP(rec, r)
