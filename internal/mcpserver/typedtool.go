@@ -1,12 +1,12 @@
 package mcpserver
 
 import (
-	"log/slog"
 	"context"
 	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"reflect"
 	"slices"
