@@ -29,7 +29,7 @@ var ErrNoAccount = errors.New("no Google account connected")
 
 // ErrRevokeRefused marks a revocation Google did not confirm, after the
 // stored grant was deleted.
-var ErrRevokeRefused = errors.New("Google did not confirm the revocation")
+var ErrRevokeRefused = errors.New("the revocation was not confirmed by Google")
 
 // refreshMargin refreshes tokens a little before Google would reject them, so
 // a long upload does not start with a token about to die.
