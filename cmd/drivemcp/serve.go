@@ -128,6 +128,11 @@ type limits struct {
 	// drainTimeout is how long a stopping server lets tool calls in flight
 	// (uploads, mostly) finish before cancelling them.
 	drainTimeout time.Duration
+	// sessionsPerAccount caps the live MCP sessions of one account (of the
+	// local user without OAuth); each holds memory until it ends.
+	sessionsPerAccount int
+	// bodies bounds the bytes of /mcp request bodies in flight at once.
+	bodies mcpserver.BodyBudgetOptions
 }
 
 func defaultLimits() limits {
@@ -139,7 +144,9 @@ func defaultLimits() limits {
 		bodyTimeout:  2 * time.Minute,
 		writeTimeout: 2 * time.Minute,
 		// Under the 30 s a container orchestrator waits before SIGKILL.
-		drainTimeout: 25 * time.Second,
+		drainTimeout:       25 * time.Second,
+		sessionsPerAccount: mcpserver.DefaultSessionsPerAccount,
+		bodies:             mcpserver.BodyBudgetOptions{Bytes: mcpserver.DefaultBodyBudget, Queue: mcpserver.DefaultBodyQueue, Wait: mcpserver.DefaultBodyWait},
 	}
 }
 
@@ -191,25 +198,37 @@ func openStore(ctx context.Context, cfg *config.Config) (store.Store, *secrets.K
 func (a *app) serveHTTP(ctx context.Context) error {
 	mux := a.commonRoutes()
 	a.auth.Routes(mux)
+	bodyLimit := mcpserver.RequestBodyLimit(0)
 	var mcpHandler http.Handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return a.mcp }, &mcp.StreamableHTTPOptions{
 		Logger:              a.log,
 		SessionTimeout:      30 * time.Minute,
 		Stateless:           a.cfg.Stateless,
-		MaxRequestBodyBytes: mcpserver.RequestBodyLimit(0),
+		MaxRequestBodyBytes: bodyLimit,
 		// The SDK refuses a request to a loopback listener whose Host is not
 		// loopback. Behind a reverse proxy on the same host (docs/deploy.md)
 		// every request is such a request; RequireOrigin below is the
 		// defence against DNS rebinding there.
 		DisableLocalhostProtection: !config.IsLoopbackURL(a.cfg.BaseURL),
 	})
+	if !a.cfg.Stateless {
+		mcpHandler = mcpserver.NewSessionLimit(a.mcp, a.limits.sessionsPerAccount).HTTP(mcpHandler)
+	}
+	// The budget is taken after the bearer check (a request without a
+	// token reserves nothing) and before anything reads the body.
+	budget := mcpserver.NewBodyBudget(a.limits.bodies, bodyLimit)
 	if a.cfg.Auth == config.AuthOAuth {
-		mcpHandler = a.auth.ProtectMCP(mcpserver.RequireToolScopes(mcpHandler, a.auth.Scopes(), a.auth.InsufficientScope))
+		mcpHandler = a.auth.ProtectMCP(budget.HTTP(mcpserver.RequireToolScopes(mcpHandler, a.auth.Scopes(), a.auth.InsufficientScope)))
+	} else {
+		mcpHandler = budget.HTTP(mcpHandler)
 	}
 	mux.Handle("/mcp", mcpserver.RequireOrigin(a.drain.HTTP(mcpHandler), a.cfg.BaseURL))
 	handler := ratelimit.Paths(mux, map[string]*ratelimit.Limiter{
 		"/oauth/register": ratelimit.New(a.limits.register),
 		"/oauth/token":    ratelimit.New(a.limits.token),
 	})
+	if a.cfg.Auth == config.AuthNone {
+		handler = mcpserver.LocalOnly(handler)
+	}
 	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("--addr %s: %w", a.cfg.Addr, err)

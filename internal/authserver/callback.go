@@ -64,6 +64,11 @@ func (s *Server) HandleGoogleCallback(w http.ResponseWriter, r *http.Request) {
 		s.redirectError(w, r, tx.RedirectURI, tx.ClientState, errServerError, "the Google sign-in did not complete; try again")
 		return
 	}
+	if errors.Is(err, errStoringGrant) {
+		s.fail(w, r, web.Error{Status: http.StatusServiceUnavailable, Title: "Storage unavailable",
+			Message: "Google accepted the sign-in, but drivemcp could not store it.", NextStep: "Start the sign-in again in a moment."}, err)
+		return
+	}
 	if err != nil {
 		s.fail(w, r, web.Error{Status: http.StatusBadGateway, Title: "Google sign-in did not complete",
 			Message:  "Google did not accept the sign-in: " + err.Error() + ".",
@@ -87,6 +92,10 @@ func (s *Server) HandleGoogleCallback(w http.ResponseWriter, r *http.Request) {
 			Message: "This sign-in belongs to a flow this server does not know."}, fmt.Errorf("transaction kind %q", tx.Kind))
 	}
 }
+
+// errStoringGrant marks a sign-in Google accepted but the store did not
+// take: the store's words are for the log, not the page.
+var errStoringGrant = errors.New("storing the grant")
 
 // completeGoogleLogin is the part both flows share: it turns Google's code
 // into a stored, sealed grant for the account that logged in.
@@ -112,7 +121,7 @@ func (s *Server) completeGoogleLogin(ctx context.Context, tx store.AuthTransacti
 	}
 	acct, err := s.grants.Save(ctx, info, tok, grantedScopes(tok, tx.GoogleScopes))
 	if err != nil {
-		return store.GoogleAccount{}, google.UserInfo{}, fmt.Errorf("storing the grant: %w", err)
+		return store.GoogleAccount{}, google.UserInfo{}, fmt.Errorf("%w: %w", errStoringGrant, err)
 	}
 	s.log.Info("google account connected", "flow", tx.Kind, "account", info.Email)
 	return acct, info, nil

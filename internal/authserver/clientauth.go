@@ -43,8 +43,7 @@ func (s *Server) authenticateClient(r *http.Request, form url.Values) (store.Cli
 		if errors.As(err, &ce) {
 			return store.Client{}, newError(http.StatusUnauthorized, errInvalidClient, ce.Reason)
 		}
-		s.log.Error("loading a client", "err", err)
-		return store.Client{}, newError(http.StatusServiceUnavailable, errTemporarilyUnavailable, "the client could not be loaded; try again")
+		return store.Client{}, s.storeUnavailable(r.Context(), "loading the client", err)
 	}
 	if len(client.SecretHash) == 0 {
 		return client, nil // public client

@@ -1,9 +1,12 @@
 package authserver
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
+
+	"github.com/drivemcp/drivemcp/internal/reqlog"
 )
 
 // RFC 6749 §5.2 / RFC 7591 §3.2.2 error codes.
@@ -44,11 +47,38 @@ func writeError(w http.ResponseWriter, e *oauthError) {
 	if status == 0 {
 		status = http.StatusBadRequest
 	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", retryAfterOutage)
+	}
 	if e.Code == errInvalidClient {
 		status = http.StatusUnauthorized
 		w.Header().Set("WWW-Authenticate", `Basic realm="drivemcp"`)
 	}
 	writeJSON(w, status, e)
+}
+
+// retryAfterOutage is the Retry-After of answers given while the store is
+// unreachable: long enough not to hammer a database coming back up.
+const retryAfterOutage = "5"
+
+// storeUnavailable logs what the store said, under the request id, and
+// returns the error a client is shown instead: what could not be done, to
+// try again, and the id to quote. Store errors name database users, hosts
+// and addresses, which are the operator's business only.
+func (s *Server) storeUnavailable(ctx context.Context, what string, err error) *oauthError {
+	id := requestID(ctx)
+	s.log.Error("store unavailable", "request_id", id, "doing", what, "err", err)
+	return newError(http.StatusServiceUnavailable, errTemporarilyUnavailable,
+		"drivemcp could not reach its database while "+what+"; try again in a moment (request id "+id+")")
+}
+
+// requestID is the id the request log gives ctx's request, or a fresh one
+// outside it, so an answer always has an id that its log line also has.
+func requestID(ctx context.Context) string {
+	if id := reqlog.RequestID(ctx); id != "" {
+		return id
+	}
+	return randomToken(6)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -90,8 +90,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	client.ID = "mcp_" + randomToken(18)
 	client.CreatedAt = s.now()
 	if err := s.store.CreateClient(r.Context(), client); err != nil {
-		s.log.Error("registering a client", "err", err)
-		writeError(w, newError(http.StatusServiceUnavailable, errTemporarilyUnavailable, "the registration could not be stored; try again"))
+		writeError(w, s.storeUnavailable(r.Context(), "storing the registration", err))
 		return
 	}
 	s.metrics.OAuthOutcome("register", "ok")

@@ -37,8 +37,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
-		s.log.Error("revoking a token", "err", err)
-		writeError(w, newError(http.StatusServiceUnavailable, errTemporarilyUnavailable, "try again"))
+		writeError(w, s.storeUnavailable(ctx, "revoking the token", err))
 		return
 	case tok.ClientID != client.ID:
 		// Not this client's to revoke; say nothing about whose it is.
@@ -48,8 +47,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		err = s.store.RevokeToken(ctx, tok.Hash, s.now())
 	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.log.Error("revoking a token", "err", err)
-		writeError(w, newError(http.StatusServiceUnavailable, errTemporarilyUnavailable, "try again"))
+		writeError(w, s.storeUnavailable(ctx, "revoking the token", err))
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")

@@ -130,8 +130,7 @@ func (s *Server) redeemCode(r *http.Request, client store.Client, form url.Value
 	case errors.Is(err, store.ErrNotFound):
 		return tokenResponse{}, newError(http.StatusBadRequest, errInvalidGrant, "the authorization code is unknown or expired")
 	case err != nil:
-		s.log.Error("redeeming a code", "err", err)
-		return tokenResponse{}, newError(http.StatusServiceUnavailable, errTemporarilyUnavailable, "try again")
+		return tokenResponse{}, s.storeUnavailable(ctx, "redeeming the authorization code", err)
 	}
 	s.log.Info("tokens issued", "client_id", client.ID, "account", ac.Email)
 	return pair, nil
@@ -236,8 +235,7 @@ func (s *Server) refresh(r *http.Request, client store.Client, form url.Values) 
 		s.log.Warn("refresh token reused after rotation; family revoked", "client_id", client.ID)
 		return tokenResponse{}, newError(http.StatusBadRequest, errInvalidGrant, "the refresh token was already used; sign in again")
 	default:
-		s.log.Error("rotating a refresh token", "err", err)
-		return tokenResponse{}, newError(http.StatusServiceUnavailable, errTemporarilyUnavailable, "try again")
+		return tokenResponse{}, s.storeUnavailable(ctx, "renewing the tokens", err)
 	}
 }
 

@@ -24,7 +24,11 @@ func (s *Server) VerifyAccessToken(ctx context.Context, token string, _ *http.Re
 		return nil, fmt.Errorf("%w: unknown token", auth.ErrInvalidToken)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("checking the token: %w", err)
+		// The go-sdk writes this error's text to the client (ProtectMCP
+		// makes its 500 a 503): what the store said goes to the log only.
+		id := requestID(ctx)
+		s.log.Error("store unavailable", "request_id", id, "doing", "checking an access token", "err", err)
+		return nil, &tokenCheckError{requestID: id, cause: err}
 	}
 	switch {
 	case t.Kind != store.AccessToken:
@@ -44,13 +48,31 @@ func (s *Server) VerifyAccessToken(ctx context.Context, token string, _ *http.Re
 	}, nil
 }
 
+// tokenCheckError is a token that could not be checked (the store did not
+// answer), as opposed to a token found wanting. Its text is for clients.
+type tokenCheckError struct {
+	requestID string
+	cause     error
+}
+
+func (e *tokenCheckError) Error() string {
+	return "drivemcp could not check the access token because its database did not answer; try again in a moment (request id " + e.requestID + ")"
+}
+
+func (e *tokenCheckError) Unwrap() error { return e.cause }
+
 // ProtectMCP wraps the MCP handler: requests need our bearer token. It uses
 // the go-sdk middleware and completes the challenge the SDK writes with what
 // clients need to act on it (RFC 6750 error code, MCP scope hint).
 func (s *Server) ProtectMCP(next http.Handler) http.Handler {
 	protected := auth.RequireBearerToken(s.VerifyAccessToken, &auth.RequireBearerTokenOptions{
 		ResourceMetadataURL: s.resourceMetadataURL(),
-	})(next)
+	})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, ok := w.(*challengeWriter); ok {
+			c.verified = true // from here on, the MCP handler answers
+		}
+		next.ServeHTTP(w, r)
+	}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hasToken := r.Header.Get("Authorization") != ""
 		protected.ServeHTTP(&challengeWriter{ResponseWriter: w, hasToken: hasToken, scope: s.defaultScope}, r)
@@ -77,12 +99,20 @@ type challengeWriter struct {
 	hasToken bool
 	scope    string
 	wrote    bool
+	verified bool
 }
 
 func (c *challengeWriter) WriteHeader(status int) {
 	if !c.wrote {
 		c.wrote = true
 		h := c.Header()
+		// The SDK answers 500 when the verifier fails for another reason
+		// than a bad token: here always a store that did not answer, which
+		// is no fault of the server's code and worth retrying.
+		if status == http.StatusInternalServerError && !c.verified {
+			status = http.StatusServiceUnavailable
+			h.Set("Retry-After", retryAfterOutage)
+		}
 		if ch := h.Get("WWW-Authenticate"); status == http.StatusUnauthorized && strings.HasPrefix(ch, "Bearer ") {
 			params := strings.TrimPrefix(ch, "Bearer ")
 			if !strings.Contains(params, "scope=") {

@@ -253,6 +253,12 @@ func (c *Config) completeAuth(addrOK, baseOK bool) error {
 		if addrOK && !IsLoopbackAddr(c.Addr) {
 			return fmt.Errorf("%s lets anyone who can reach %s act as any stored Google account: it is only allowed on a loopback address such as 127.0.0.1:8080", refValue(c, "auth", "none"), c.Addr)
 		}
+		// A loopback listener with a public base URL sits behind a reverse
+		// proxy, which would hand trusted local mode to everyone it serves.
+		if baseOK && !IsLoopbackURL(c.BaseURL) {
+			return fmt.Errorf("%s with %s %s would let everyone who reaches that URL (through a reverse proxy) act as any stored Google account: "+
+				"use --auth oauth for a public URL, or drop %s to serve only this computer", refValue(c, "auth", "none"), c.Ref("base-url"), c.BaseURL, c.Ref("base-url"))
+		}
 	case AuthOAuth:
 		if !baseOK {
 			return nil

@@ -27,6 +27,10 @@ var ErrReconsentNeeded = errors.New("the Google grant must be renewed")
 // ErrNoAccount means no Google account with that email is connected.
 var ErrNoAccount = errors.New("no Google account connected")
 
+// ErrRevokeRefused marks a revocation Google did not confirm, after the
+// stored grant was deleted.
+var ErrRevokeRefused = errors.New("the revocation was not confirmed by Google")
+
 // refreshMargin refreshes tokens a little before Google would reject them, so
 // a long upload does not start with a token about to die.
 const refreshMargin = 2 * time.Minute
@@ -347,7 +351,10 @@ func (g *Grants) Revoke(ctx context.Context, email string) error {
 	if err := g.store.DeleteGoogleAccount(ctx, email); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	return upstreamErr
+	if upstreamErr != nil {
+		return fmt.Errorf("%w: %w", ErrRevokeRefused, upstreamErr)
+	}
+	return nil
 }
 
 func (g *Grants) seal(email string, tok *oauth2.Token) ([]byte, error) {

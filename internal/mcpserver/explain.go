@@ -1,13 +1,20 @@
 package mcpserver
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/drivemcp/drivemcp/internal/accesspolicy"
 	"github.com/drivemcp/drivemcp/internal/google"
 	"github.com/drivemcp/drivemcp/internal/identity"
+	"github.com/drivemcp/drivemcp/internal/reqlog"
 )
 
 // userError is an error whose message is already a sentence for a person
@@ -34,6 +41,7 @@ func (t *tools) explain(err error) error {
 	var mismatch *identity.MismatchError
 	var ambiguous *identity.AmbiguousError
 	var refused *accesspolicy.RefusedError
+	var refresh *google.RefreshError
 	switch {
 	case errors.As(err, &refused):
 		return userErrorf(err, "The Google account %s may not use this server (%s), so nothing was done. "+
@@ -64,11 +72,48 @@ func (t *tools) explain(err error) error {
 		return userErrorf(err, "%s, and drivemcp never uses more of the account's Google access than this connection was authorized for. "+
 			"Connect again: have your MCP client run its OAuth login to drivemcp again (sign out or remove the server in the client, "+
 			"then add it back) and consent at Google.", what)
+	case errors.As(err, &refresh):
+		// Its words are written for people and quote nothing of Google's.
+		return userErrorf(err, "%s.", capitalize(refresh.Error()))
 	case errors.Is(err, google.ErrReconsentNeeded):
 		return userErrorf(err, "Google no longer accepts drivemcp's access for this account (it was revoked, expired, "+
 			"or the password changed). Call start_google_auth with force: true, consent again, then retry.")
 	}
 	return err
+}
+
+// internalError leaves a userError as it is; any other error of a tool is
+// logged under the call's request id and replaced by a sentence that says
+// what to do and quotes that id. Store and network errors name database
+// users, hosts and addresses: the operator's business, not the client's.
+func internalError(ctx context.Context, log *slog.Logger, req *mcp.CallToolRequest, tool string, err error) error {
+	var ue *userError
+	if errors.As(err, &ue) {
+		return err
+	}
+	id := callRequestID(ctx, req)
+	if log != nil {
+		log.Error("tool call failed", "request_id", id, "tool", tool, "err", err)
+	}
+	return userErrorf(err, "%s could not finish: a part of drivemcp (its database, or its connection to Google) did not answer. "+
+		"Try again in a moment; if it keeps failing, give the server's operator the request id %s.", tool, id)
+}
+
+// callRequestID is the id the request log gave the HTTP request carrying
+// the call (reqlog puts it in the request's header, which the SDK hands
+// to tools); over stdio, a fresh one that only the log line shares.
+func callRequestID(ctx context.Context, req *mcp.CallToolRequest) string {
+	if id := reqlog.RequestID(ctx); id != "" {
+		return id
+	}
+	if req != nil && req.Extra != nil && req.Extra.Header != nil {
+		if id := req.Extra.Header.Get("X-Request-Id"); id != "" {
+			return id
+		}
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 func capitalize(s string) string {

@@ -63,19 +63,19 @@ type signOutOut struct {
 }
 
 func (t *tools) addAuthTools(s *mcp.Server) {
-	addTool(s, &mcp.Tool{
+	addTool(s, t.Logger, &mcp.Tool{
 		Name:  "start_google_auth",
 		Title: "Connect a Google account",
 		Description: "Returns a Google sign-in link for this session. Open it in a browser and consent; afterwards every " +
 			"Drive tool in this session acts as that account, with no email argument needed.",
 	}, t.startGoogleAuth)
-	addTool(s, &mcp.Tool{
+	addTool(s, t.Logger, &mcp.Tool{
 		Name:        "check_drive_auth",
 		Title:       "Which Google account is used",
 		Description: "Says which Google account the Drive tools act as, how it was authenticated, its scopes and token expiry.",
 		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true},
 	}, t.checkDriveAuth)
-	addTool(s, &mcp.Tool{
+	addTool(s, t.Logger, &mcp.Tool{
 		Name:        "sign_out",
 		Title:       "Disconnect this session",
 		Description: "Forgets which Google account this session is bound to. With revoke: true also revokes drivemcp's access at Google and deletes the stored grant.",
@@ -123,7 +123,7 @@ func (t *tools) startGoogleAuth(ctx context.Context, req *mcp.CallToolRequest, i
 		DriveScopes:  driveScopes,
 	})
 	if err != nil {
-		return nil, startAuthOut{}, userErrorf(err, "Could not start the Google sign-in (%v). Try again in a moment.", err)
+		return nil, startAuthOut{}, err // the store's trouble: internalError words it
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Open this link in a browser and sign in to Google to connect Google Drive:\n\n%s\n\n", authURL)
@@ -234,14 +234,18 @@ func (t *tools) signOut(ctx context.Context, req *mcp.CallToolRequest, in signOu
 	out := signOutOut{Email: id.Email}
 	if key := t.sessionKey(req); key != "" {
 		if err := t.Resolver.Unbind(ctx, key); err != nil {
-			return nil, signOutOut{}, userErrorf(err, "Could not forget this session's account (%v). Try again in a moment.", err)
+			return nil, signOutOut{}, err // the store's trouble: internalError words it
 		}
 		out.Unbound = id.Method == identity.MethodSession
 	}
 	if in.Revoke {
-		if err := t.Grants.Revoke(ctx, id.Email); err != nil && !errors.Is(err, google.ErrNoAccount) {
-			return nil, out, userErrorf(err, "The stored grant of %s was deleted, but Google could not be told to revoke it (%v). "+
-				"You can also remove drivemcp at https://myaccount.google.com/permissions.", id.Email, err)
+		if err := t.Grants.Revoke(ctx, id.Email); errors.Is(err, google.ErrRevokeRefused) {
+			rid := callRequestID(ctx, req)
+			t.Logger.Warn("revocation at Google failed", "request_id", rid, "err", err)
+			return nil, out, userErrorf(err, "The stored grant of %s was deleted, but Google did not confirm the revocation (request id %s). "+
+				"You can also remove drivemcp at https://myaccount.google.com/permissions.", id.Email, rid)
+		} else if err != nil && !errors.Is(err, google.ErrNoAccount) {
+			return nil, out, err // the store's trouble: internalError words it
 		}
 		out.Revoked = true
 		out.Message = fmt.Sprintf("Signed out: drivemcp's access to %s was revoked at Google and its stored grant deleted.", id.Email)

@@ -92,20 +92,20 @@ type contentOut struct {
 // addDriveTools registers the tools that browse, read, organize and share
 // Drive files. (Uploads are in tool_upload.go.)
 func (t *tools) addDriveTools(s *mcp.Server) {
-	addTool(s, &mcp.Tool{
+	addTool(s, t.Logger, &mcp.Tool{
 		Name:        "list_drive_items",
 		Title:       "List a Google Drive folder",
 		Description: "Lists the files and folders in a Drive folder (default: My Drive's root), folders first, a page at a time.",
 		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true},
 	}, t.listDriveItems)
-	addTool(s, &mcp.Tool{
+	addTool(s, t.Logger, &mcp.Tool{
 		Name:  "search_drive_files",
 		Title: "Search Google Drive",
 		Description: "Finds Drive files. Plain words search names and contents; a Drive query " +
 			"(name contains 'x', mimeType = 'application/pdf', '<folder id>' in parents, modifiedTime > '2026-01-01T00:00:00') is passed to Drive as it is.",
 		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true},
 	}, t.searchDriveFiles)
-	addTool(s, &mcp.Tool{
+	addTool(s, t.Logger, &mcp.Tool{
 		Name:  "get_drive_file_content",
 		Title: "Read a Google Drive file",
 		Description: "Returns a file's text: text files as they are, Google Docs as Markdown (or plain text), Sheets as CSV (first sheet), " +
@@ -416,7 +416,13 @@ func (t *tools) explainDrive(ctx context.Context, email string, err error, notFo
 	case errors.Is(err, drive.ErrInvalidArgument):
 		return userErrorf(err, "Google Drive rejected the request (%s). Check the arguments and call again.", says)
 	}
-	return userErrorf(err, "Google Drive failed (%v). Try again in a moment.", strings.TrimSuffix(err.Error(), "."))
+	var api *drive.APIError
+	if errors.As(err, &api) {
+		return userErrorf(err, "Google Drive failed (%s). Try again in a moment.", says)
+	}
+	// Not Google's answer: the store behind the account's token, or the
+	// network, whose words stay in the log (see internalError).
+	return err
 }
 
 // googleSays is Google's own message in an error, without its final period.

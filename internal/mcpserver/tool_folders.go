@@ -32,7 +32,7 @@ type createFolderOut struct {
 }
 
 func (t *tools) addFolderTools(s *mcp.Server) {
-	addTool(s, &mcp.Tool{
+	addTool(s, t.Logger, &mcp.Tool{
 		Name:  "create_drive_folder",
 		Title: "Create a Google Drive folder",
 		Description: "Creates a folder named folder_name in parent_folder_id (default: My Drive). With folder_path instead, " +

@@ -64,14 +64,14 @@ type publicOut struct {
 }
 
 func (t *tools) addShareTools(s *mcp.Server) {
-	addTool(s, &mcp.Tool{
+	addTool(s, t.Logger, &mcp.Tool{
 		Name:  "share_drive_files",
 		Title: "Share Google Drive files with people",
 		Description: "Gives each email address the role (reader, commenter or writer) on each file, and says for every file and " +
 			"person whether it worked: one failure does not stop the others.",
 		Annotations: &mcp.ToolAnnotations{IdempotentHint: true, OpenWorldHint: ptr(true)},
 	}, t.shareDriveFiles)
-	addTool(s, &mcp.Tool{
+	addTool(s, t.Logger, &mcp.Tool{
 		Name:  "make_drive_files_public",
 		Title: "Share Google Drive files by link",
 		Description: "Lets anyone with the link open the files (public: true, the default; role reader or commenter), " +

@@ -55,13 +55,13 @@ type uploadOut struct {
 }
 
 func (t *tools) addUploadTools(s *mcp.Server) {
-	addTool(s, &mcp.Tool{
+	addTool(s, t.Logger, &mcp.Tool{
 		Name:  "upload_file_to_drive",
 		Title: "Upload a local file to Google Drive",
 		Description: "Streams a local file (inside the server's upload roots) to Google Drive with a resumable upload, " +
 			"reports progress, survives network errors, and verifies the checksum Drive reports.",
 	}, t.uploadFile)
-	addTool(s, &mcp.Tool{
+	addTool(s, t.Logger, &mcp.Tool{
 		Name:  "create_drive_file",
 		Title: "Create a Google Drive file from content",
 		Description: "Creates a file in Google Drive from text (content), bytes (content_base64), or the body of an http(s) URL (fileUrl), " +

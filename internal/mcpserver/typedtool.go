@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"reflect"
 	"slices"
@@ -29,7 +30,11 @@ import (
 // in the SDK. The schemas inferred from Go structs forbid unknown
 // properties, so validation has already refused a wrongly cased key; a
 // hand-written input schema that allows unknown keys would let one through.
-func addTool[In, Out any](s *mcp.Server, t *mcp.Tool, h mcp.ToolHandlerFor[In, Out]) {
+//
+// An error that is not a userError is the server's own trouble (a store
+// that did not answer, say): log, which may be nil, gets its words, and the
+// client a sentence with the request id (see internalError).
+func addTool[In, Out any](s *mcp.Server, log *slog.Logger, t *mcp.Tool, h mcp.ToolHandlerFor[In, Out]) {
 	tt := *t
 	if reflect.TypeFor[In]() == reflect.TypeFor[any]() && tt.InputSchema == nil {
 		tt.InputSchema = &jsonschema.Schema{Type: "object"} // as the SDK: any input is an object
@@ -69,7 +74,7 @@ func addTool[In, Out any](s *mcp.Server, t *mcp.Tool, h mcp.ToolHandlerFor[In, O
 			if rpcErr, ok := err.(*jsonrpc.Error); ok {
 				return nil, rpcErr
 			}
-			return toolError(err), nil
+			return toolError(internalError(ctx, log, req, t.Name, err)), nil
 		}
 		if res == nil {
 			res = &mcp.CallToolResult{}

@@ -3,7 +3,6 @@ package mcpserver
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -39,7 +38,9 @@ func echo(_ context.Context, _ *mcp.CallToolRequest, in echoIn) (*mcp.CallToolRe
 	case "rpc":
 		return nil, echoOut{}, &jsonrpc.Error{Code: 4711, Message: "refused"}
 	case "fail":
-		return nil, echoOut{}, errors.New("it failed")
+		// A sentence for the client; other errors addTool hides (see
+		// TestStoreOutage_ToolErrorsHideInternalDetails), which the SDK does not.
+		return nil, echoOut{}, userErrorf(nil, "it failed")
 	case "text":
 		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "own text"}}}, echoOut{Name: in.Name}, nil
 	}
@@ -89,7 +90,7 @@ func add[In, Out any](s *mcp.Server, sdk bool, tool *mcp.Tool, h mcp.ToolHandler
 	if sdk {
 		mcp.AddTool(s, tool, h)
 	} else {
-		addTool(s, tool, h)
+		addTool(s, nil, tool, h)
 	}
 }
 

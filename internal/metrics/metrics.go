@@ -97,11 +97,39 @@ func (m *Metrics) HTTPRequest(route, method string, code int, d time.Duration) {
 	if m == nil {
 		return
 	}
+	// route is the pattern the mux matched, one of the routes registered
+	// at start, never the path a client sent.
 	if route == "" {
 		route = "unmatched"
 	}
-	m.httpRequests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
+	m.httpRequests.WithLabelValues(route, Method(method), statusLabel(code)).Inc()
 	m.httpDuration.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// knownMethods are the methods a label may name; a client can send any
+// token as a method, and each distinct label would be a series kept for the
+// life of the process.
+var knownMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true, http.MethodPatch: true,
+	http.MethodDelete: true, http.MethodOptions: true, http.MethodConnect: true, http.MethodTrace: true,
+}
+
+// Method is the label (and log) form of a request method: the standard
+// methods as they are, anything else "other".
+func Method(method string) string {
+	if knownMethods[method] {
+		return method
+	}
+	return "other"
+}
+
+// statusLabel keeps the status label to the codes HTTP defines, so a
+// handler's odd code cannot widen it either.
+func statusLabel(code int) string {
+	if code < 100 || code > 599 {
+		return "other"
+	}
+	return strconv.Itoa(code)
 }
 
 // OAuthOutcome records an authorization server outcome ("ok" or an error code).
@@ -185,3 +213,6 @@ func googleEndpoint(path string) string {
 	}
 	return "other"
 }
+
+// Gatherer is the registry behind Handler, for tests that count series.
+func (m *Metrics) Gatherer() prometheus.Gatherer { return m.reg }

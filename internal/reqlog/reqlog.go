@@ -39,6 +39,9 @@ func Middleware(h http.Handler, log *slog.Logger, m *metrics.Metrics) http.Handl
 			id = hex.EncodeToString(b[:])
 		}
 		w.Header().Set("X-Request-Id", id)
+		// Handlers that see only the request's header (MCP tools, through
+		// the go-sdk) quote the id from there.
+		r.Header.Set("X-Request-Id", id)
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
 		h.ServeHTTP(rec, r)
@@ -56,7 +59,7 @@ func Middleware(h http.Handler, log *slog.Logger, m *metrics.Metrics) http.Handl
 		}
 		// LogAttrs: one line per request is worth writing without the
 		// boxing of key-value pairs.
-		log.LogAttrs(r.Context(), level, "http request", slog.String("request_id", id), slog.String("method", r.Method),
+		log.LogAttrs(r.Context(), level, "http request", slog.String("request_id", id), slog.String("method", metrics.Method(r.Method)),
 			slog.String("path", r.URL.Path), slog.String("route", r.Pattern), slog.Int("status", rec.status),
 			slog.Int64("bytes", rec.bytes), slog.Float64("duration_ms", float64(d.Microseconds())/1000))
 	})
