@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/drivemcp/drivemcp/internal/e2etest"
+	"github.com/drivemcp/drivemcp/internal/identity"
 )
 
 // The login CSRF of the proxy flow: the attacker approves their own client
@@ -148,5 +149,35 @@ func TestConsent_BrowserBindingCookieIsScopedAndCleared(t *testing.T) {
 	}
 	if !cleared {
 		t.Fatalf("the callback did not clear the binding cookie: %v", resp.Header["Set-Cookie"])
+	}
+}
+
+// The direct flow is not bound to a browser (its link starts at Google).
+// Over HTTP with OAuth a forwarded start_google_auth link still gives the
+// attacker nothing: the victim's login binds the attacker's MCP session,
+// but every call on it carries the attacker's bearer token, and the token
+// decides the account.
+func TestDirect_ForwardedLinkGivesAnOAuthSessionNoOtherAccount(t *testing.T) {
+	f := newFixture(t)
+	link, err := f.srv.StartDirect(context.Background(), DirectRequest{SessionKey: "mallory-session", LoginHint: "victim@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := noFollow.Get(link) // the victim opens it; the emulator signs them in at once
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	resp, err = noFollow.Get(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("the direct callback: %s", resp.Status)
+	}
+	id, err := f.srv.resolver.Resolve(context.Background(), identity.Call{TokenSubject: "mallory@example.com", SessionKey: "mallory-session"})
+	if err != nil || id.Email != "mallory@example.com" {
+		t.Fatalf("a call with the attacker's token on the bound session acts as %q (%v)", id.Email, err)
 	}
 }
