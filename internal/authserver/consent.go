@@ -51,8 +51,8 @@ func (s *Server) askConsent(w http.ResponseWriter, r *http.Request, req authoriz
 		Action:       s.issuer + "/oauth/consent",
 		Verified:     IsClientMetadataURL(req.client.ID),
 	}
-	if strings.HasPrefix(req.client.LogoURI, "https://") {
-		page.LogoURI = req.client.LogoURI
+	if page.Verified {
+		page.ClientHost, page.LogoURI = documentHostAndLogo(req.client)
 	}
 	s.pages.RenderConsent(w, page)
 }
@@ -190,6 +190,21 @@ func (s *Server) consentRemembered(r *http.Request, clientID, redirectURI string
 		}
 	}
 	return true
+}
+
+// documentHostAndLogo returns the host that identifies a metadata-document
+// client, and its logo only when that same host serves it. A self-registered
+// client's logo is never shown: the name beside it is unverified, and
+// loading it would tell the client's server about every consent page view.
+func documentHostAndLogo(c store.Client) (host, logo string) {
+	id, err := url.Parse(c.ID)
+	if err != nil {
+		return "", ""
+	}
+	if l, err := url.Parse(c.LogoURI); err == nil && l.Scheme == "https" && l.Host == id.Host {
+		logo = c.LogoURI
+	}
+	return id.Host, logo
 }
 
 func redirectHost(u *url.URL) string {
