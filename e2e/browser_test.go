@@ -1,9 +1,13 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -14,8 +18,10 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
+	"golang.org/x/oauth2"
 
 	"github.com/drivemcp/drivemcp/internal/e2etest"
+	"github.com/drivemcp/drivemcp/internal/web"
 )
 
 // These tests put a real browser (headless Chromium) where a person sits:
@@ -340,5 +346,62 @@ func TestBrowser_StaysOnLoopback(t *testing.T) {
 	}
 	if refused := b.TakeRefused(); len(refused) != 3 {
 		t.Fatalf("refused %v, want the three URLs", refused)
+	}
+}
+
+// A self-registered client's logo_uri is never loaded: the browser makes no
+// request for it (a tracking pixel would learn of every consent page view),
+// and the page shows the initial tile beside the name marked not verified.
+func TestBrowser_UnverifiedClientLogoIsNeverRequested(t *testing.T) {
+	_, srv := startOAuthServer(t)
+	b := e2etest.NewChromium(t, t.TempDir())
+	redirect := e2etest.StartRedirectReceiver(t)
+	reg, _ := json.Marshal(map[string]any{"client_name": "Google Drive Official", "redirect_uris": []string{redirect.URL},
+		"logo_uri": "https://logo.example/drive.png", "token_endpoint_auth_method": "none"})
+	resp, err := http.Post(srv.BaseURL+"/oauth/register", "application/json", bytes.NewReader(reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var client struct {
+		ClientID string `json:"client_id"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&client)
+	resp.Body.Close()
+	authURL := srv.BaseURL + "/oauth/authorize?" + url.Values{"client_id": {client.ClientID}, "redirect_uri": {redirect.URL},
+		"response_type": {"code"}, "code_challenge": {oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())},
+		"code_challenge_method": {"S256"}}.Encode()
+	b.Must(chromedp.Navigate(authURL), chromedp.WaitVisible(chromedp.ID("consent")))
+	b.Screenshot("consent-unverified-client", e2etest.Desktop, e2etest.PhoneDark)
+	if refused := b.TakeRefused(); len(refused) != 0 {
+		t.Fatalf("the consent page of an unverified client made the browser fetch %v", refused)
+	}
+	if b.Has("img") || !b.Has(".logo.tile") || b.Has("#client-host") {
+		t.Fatal("an unverified client's page shows an image, lacks the initial tile, or claims a host")
+	}
+}
+
+// A client identified by an https metadata document is shown with that
+// document's host right under its name, as large as the name's line, so
+// a person reads who asks, not only what it calls itself.
+func TestBrowser_MetadataDocumentClientShowsItsHost(t *testing.T) {
+	pages := web.NewPages()
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		pages.RenderConsent(w, web.Consent{ClientName: "Example MCP Client", ClientID: "https://app.example.com/oauth/client.json",
+			ClientHost: "app.example.com", RedirectHost: "127.0.0.1:3000", Scopes: []string{"Upload files to your Google Drive"},
+			ConsentID: "cid", CSRF: "tok", Action: "/oauth/consent", Verified: true})
+	}))
+	t.Cleanup(page.Close)
+	b := e2etest.NewChromium(t, t.TempDir())
+	b.Must(chromedp.Navigate(page.URL), chromedp.WaitVisible(chromedp.ID("client-host")))
+	b.Screenshot("consent-metadata-document-client", e2etest.Desktop, e2etest.PhoneDark)
+	texts, err := b.Texts("#client-name", "#client-host")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if texts[0] != "Example MCP Client" || texts[1] != "app.example.com" {
+		t.Fatalf("the page says %q from %q", texts[0], texts[1])
+	}
+	if !b.Has(".app #client-host") {
+		t.Fatal("the host is not shown beside the name")
 	}
 }

@@ -280,21 +280,22 @@ func TestCrash_KillsDuringLoginsLoseNothingThatWasDone(t *testing.T) {
 	// and starting over works.
 	bob := registerHandClient(t, r.base)
 	authURL, _ := bob.authorizeURL(r.base)
-	callback, err := e2etest.NewBrowser("bob@example.com").Run(t.Context(), authURL, r.base+"/oauth2callback")
+	bobsBrowser := e2etest.NewBrowser("bob@example.com")
+	callback, err := bobsBrowser.Run(t.Context(), authURL, r.base+"/oauth2callback")
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.g.InjectFault(googleemu.Fault{PathPrefix: "/token", Latency: 3 * time.Second})
 	before := r.g.Stats().Requests
 	go func() { // answered by the balancer with 502 when the server dies
-		if resp, err := e2etest.NoRedirects.Get(callback.String()); err == nil {
+		if resp, err := bobsBrowser.Open(context.Background(), callback.String()); err == nil {
 			resp.Body.Close()
 		}
 	}()
 	waitFor(t, "drivemcp asked Google for the tokens", func() bool { return r.g.Stats().Requests > before })
 	r.crash()
 	r.g.ClearFaults()
-	resp, err := e2etest.NoRedirects.Get(callback.String())
+	resp, err := bobsBrowser.Open(t.Context(), callback.String())
 	if err != nil {
 		t.Fatal(err)
 	}

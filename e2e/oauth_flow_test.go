@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -166,5 +167,36 @@ func TestOAuth_StepUpFromReadonlyToWrite(t *testing.T) {
 	}
 	if len(e2etest.FilesNamed(g, "stepped-up.txt")) != 1 {
 		t.Fatal("the write did not happen after step-up")
+	}
+}
+
+// Login CSRF through the real binary: an attacker approves their own
+// client in their own browser with login_hint set to the victim, copies
+// the Google link drivemcp sends them to, and has the victim open it. The
+// emulator signs the victim in at once (as Google does for someone who
+// already granted drivemcp). drivemcp must end the victim's trip on an
+// error page, and the attacker must get no code for the victim.
+func TestOAuth_ForwardedGoogleLinkRefusedInAnotherBrowser(t *testing.T) {
+	g := e2etest.StartGoogle(t)
+	srv := e2etest.StartHTTP(t, e2etest.Config{Binary: binary, DB: filepath.Join(t.TempDir(), "db"), Google: g})
+	attacker := registerHandClient(t, srv.BaseURL)
+	authURL, verifier := attacker.authorizeURL(srv.BaseURL)
+	authURL += "&login_hint=" + url.QueryEscape("victim@example.com")
+	googleLink, err := e2etest.NewBrowser("mallory@example.com").Run(t.Context(), authURL, g.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	back, err := e2etest.NewBrowser("victim@example.com").Run(t.Context(), googleLink.String(), handClientRedirect)
+	if err == nil {
+		tok, _ := attacker.redeem(srv.BaseURL, back.Query().Get("code"), verifier)
+		t.Fatalf("the victim's browser was sent to the attacker's redirect URI (%v); redeeming it: %d", back, tok.Status)
+	}
+	if !strings.Contains(err.Error(), "400 Bad Request") || !strings.Contains(err.Error(), "another browser") {
+		t.Fatalf("the victim should see an error page that says what happened: %v", err)
+	}
+	// The attacker, in their own browser, still completes their own logins.
+	if tok := attacker.login(t, srv.BaseURL, "mallory@example.com"); tok.AccessToken == "" {
+		t.Fatalf("the attacker's own login: %+v", tok)
 	}
 }

@@ -183,6 +183,7 @@ func (s *Server) sendToGoogle(w http.ResponseWriter, r *http.Request, req author
 	target := s.grants.Upstream().AuthCodeURL(google.ConsentRequest{
 		State: tx.State, Verifier: verifier, Scopes: scopes, LoginHint: tx.LoginHint,
 	})
+	s.bindToBrowser(w, tx.State)
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 

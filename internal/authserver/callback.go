@@ -51,6 +51,9 @@ func (s *Server) HandleGoogleCallback(w http.ResponseWriter, r *http.Request) {
 			Message: "This link is not a Google sign-in in progress.", NextStep: "Go back to the application and connect again."}, nil)
 		return
 	}
+	if !s.checkBrowserBinding(w, r, state, tx.Kind) {
+		return
+	}
 	if gErr := q.Get("error"); gErr != "" {
 		s.googleRefused(w, r, tx, gErr)
 		return
@@ -146,6 +149,7 @@ func (s *Server) askGoogleAgain(w http.ResponseWriter, r *http.Request, tx store
 		return
 	}
 	s.log.Info("google withheld a refresh token; asking for consent again", "account", email)
+	s.bindToBrowser(w, tx.State)
 	http.Redirect(w, r, s.grants.Upstream().AuthCodeURL(google.ConsentRequest{
 		State: tx.State, Verifier: verifier, Scopes: tx.GoogleScopes, LoginHint: email, ForceConsent: true,
 	}), http.StatusFound)

@@ -21,6 +21,7 @@ const (
 	csrfCookie       = "drivemcp_csrf"
 	consentPurpose   = "consent"
 	csrfPurpose      = "csrf"
+	csrfNoncePurpose = "csrf nonce"
 	consentCookieFor = "drivemcp_consent_"
 )
 
@@ -50,25 +51,52 @@ func (s *Server) askConsent(w http.ResponseWriter, r *http.Request, req authoriz
 		Action:       s.issuer + "/oauth/consent",
 		Verified:     IsClientMetadataURL(req.client.ID),
 	}
-	if strings.HasPrefix(req.client.LogoURI, "https://") {
-		page.LogoURI = req.client.LogoURI
+	if page.Verified {
+		page.ClientHost, page.LogoURI = documentHostAndLogo(req.client)
 	}
 	s.pages.RenderConsent(w, page)
 }
 
 // csrfNonce returns this browser's CSRF nonce, setting the cookie if the
 // browser has none yet. The form's token is a MAC over the consent id and
-// this nonce, so a form posted from another browser fails.
+// this nonce, so a form posted from another browser fails. A nonce is
+// itself signed: cookies ignore ports, so another app on this host can
+// plant drivemcp_csrf, and a value it chose must not count.
 func (s *Server) csrfNonce(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 && len(c.Value) <= 64 {
+	if c, err := r.Cookie(csrfCookie); err == nil && s.issuedNonce(c.Value) {
 		return c.Value
 	}
-	nonce := randomToken(32)
+	random := randomToken(32)
+	nonce := random + "." + s.signer.sign(csrfNoncePurpose, random)
 	http.SetCookie(w, &http.Cookie{
 		Name: csrfCookie, Value: nonce, Path: "/oauth/", HttpOnly: true,
 		Secure: strings.HasPrefix(s.issuer, "https://"), SameSite: http.SameSiteLaxMode,
 	})
 	return nonce
+}
+
+// issuedNonce reports whether a CSRF cookie value is one this server made.
+func (s *Server) issuedNonce(v string) bool {
+	random, sig, ok := strings.Cut(v, ".")
+	return ok && len(random) >= 32 && len(random) <= 64 && s.signer.verify(sig, csrfNoncePurpose, random)
+}
+
+// crossSitePost reports why a consent post did not come from our own page
+// ("" when it may have). Origin: null is a sandboxed frame, a data: URL or
+// a file, never our form; a browser that sends no Origin may still say,
+// with Sec-Fetch-Site, that the request came from another site.
+func (s *Server) crossSitePost(r *http.Request) string {
+	switch origin := r.Header.Get("Origin"); {
+	case origin == "null":
+		return "origin null"
+	case origin != "" && origin != originOf(s.issuer):
+		return "foreign origin " + origin
+	case origin == "":
+		if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+			return "no origin, sec-fetch-site " + site
+		}
+	}
+	return ""
 }
 
 // handleConsent receives the user's answer.
@@ -83,9 +111,9 @@ func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, web.Error{Title: "Invalid consent form", Message: "The form could not be read.", NextStep: "Go back to the application and connect again."}, err)
 		return
 	}
-	if origin := r.Header.Get("Origin"); origin != "" && origin != "null" && origin != originOf(s.issuer) {
-		s.fail(w, r, web.Error{Status: http.StatusForbidden, Title: "Consent refused", Message: "The consent form was sent from another site.",
-			NextStep: "If you did not mean to connect an application, close this page."}, errors.New("foreign origin "+origin))
+	if why := s.crossSitePost(r); why != "" {
+		s.fail(w, r, web.Error{Status: http.StatusForbidden, Title: "Consent refused", Message: "The consent form was sent from another site or page, not from drivemcp's own consent page.",
+			NextStep: "If you did not mean to connect an application, close this page. Otherwise go back to the application and connect again."}, errors.New(why))
 		return
 	}
 	consentID := r.PostForm.Get("consent_id")
@@ -93,7 +121,7 @@ func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
 		consentID = ""
 	}
 	cookie, err := r.Cookie(csrfCookie)
-	if consentID == "" || err != nil || !s.signer.verify(r.PostForm.Get("csrf"), csrfPurpose, consentID, cookie.Value) {
+	if consentID == "" || err != nil || !s.issuedNonce(cookie.Value) || !s.signer.verify(r.PostForm.Get("csrf"), csrfPurpose, consentID, cookie.Value) {
 		s.fail(w, r, web.Error{Status: http.StatusForbidden, Title: "Consent could not be verified",
 			Message:  "This consent form did not come from this browser's sign-in page (its security token does not match).",
 			NextStep: "Go back to the application and connect again; if you did not start a connection, close this page."}, errors.New("csrf check failed"))
@@ -162,6 +190,21 @@ func (s *Server) consentRemembered(r *http.Request, clientID, redirectURI string
 		}
 	}
 	return true
+}
+
+// documentHostAndLogo returns the host that identifies a metadata-document
+// client, and its logo only when that same host serves it. A self-registered
+// client's logo is never shown: the name beside it is unverified, and
+// loading it would tell the client's server about every consent page view.
+func documentHostAndLogo(c store.Client) (host, logo string) {
+	id, err := url.Parse(c.ID)
+	if err != nil {
+		return "", ""
+	}
+	if l, err := url.Parse(c.LogoURI); err == nil && l.Scheme == "https" && l.Host == id.Host {
+		logo = c.LogoURI
+	}
+	return id.Host, logo
 }
 
 func redirectHost(u *url.URL) string {

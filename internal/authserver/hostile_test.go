@@ -75,6 +75,10 @@ type hostileTarget struct {
 	answeredConsent  string // a consent form already posted once (Allow)
 	answeredCookie   string // the CSRF cookie of the browser that posted it
 	foreignToken     string // an access token for another resource
+
+	// forwardedCallback is a Google callback of a login approved in one
+	// browser, to be delivered by another (login CSRF).
+	forwardedCallback string
 }
 
 func newHostileTarget(t *testing.T) *hostileTarget {
@@ -97,12 +101,13 @@ func newHostileTarget(t *testing.T) *hostileTarget {
 
 	// A callback delivered once: the browser stops at Google's redirect back
 	// to us, the test delivers it, and the attack delivers it again.
-	back, err := e2etest.NewBrowser("alice@example.com").Run(context.Background(),
+	browser := e2etest.NewBrowser("alice@example.com")
+	back, err := browser.Run(context.Background(),
 		f.base+"/oauth/authorize?"+f.authorizeParams(h.public, h.verifier).Encode(), f.base+"/oauth2callback")
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := noFollow.Get(back.String())
+	resp, err := browser.Open(context.Background(), back.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,6 +116,12 @@ func newHostileTarget(t *testing.T) *hostileTarget {
 		t.Fatalf("first delivery of the callback: %s", resp.Status)
 	}
 	h.replayedCallback = back.RequestURI()
+	forwarded, err := e2etest.NewBrowser("alice@example.com").Run(context.Background(),
+		f.base+"/oauth/authorize?"+f.authorizeParams(h.public, h.verifier).Encode(), f.base+"/oauth2callback")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.forwardedCallback = forwarded.RequestURI()
 
 	resp, err = http.Get(f.base + "/oauth/authorize?" + f.authorizeParams(h.public, h.verifier).Encode())
 	if err != nil {
@@ -452,6 +463,8 @@ func TestHostileRequests(t *testing.T) {
 		{name: "callback: forged state carrying a Google error", path: "/oauth2callback?" + form("state", randomToken(32), "error", "access_denied"),
 			want: errorPage(400)},
 		{name: "callback: replayed state and code", path: h.replayedCallback,
+			want: errorPage(400)},
+		{name: "callback: a Google login approved in another browser (login CSRF)", path: h.forwardedCallback,
 			want: errorPage(400)},
 		{name: "callback: a consent id passed off as a Google state", path: "/oauth2callback?" + form("state", h.consentID, "code", "4/forged"),
 			want: errorPage(400)},

@@ -76,6 +76,17 @@ func (b *Browser) Run(ctx context.Context, start, stop string) (*url.URL, error)
 	return nil, fmt.Errorf("no redirect to %s after 12 pages", stop)
 }
 
+// Open loads one URL in this browser, with its cookies, without following
+// a redirect: for a test that stops a flow midway and resumes it by hand.
+// It leaves Visited alone, so it may run on several goroutines at once.
+func (b *Browser) Open(ctx context.Context, rawURL string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	return b.client.Do(req)
+}
+
 // submit fills the page's form as a person would.
 func (b *Browser) submit(ctx context.Context, page *url.URL, body []byte) (*http.Request, error) {
 	f, err := parseForm(body)

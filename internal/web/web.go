@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -81,9 +82,14 @@ type Error struct {
 
 // Consent is the page where a person approves an MCP client.
 type Consent struct {
-	ClientName   string
-	ClientID     string
-	LogoURI      string // only an https logo from the client's metadata
+	ClientName string
+	ClientID   string
+	// LogoURI is shown only for a verified client, from the host that
+	// identifies it; the page's CSP then allows images from that origin only.
+	LogoURI string
+	// ClientHost is the host of a verified client's metadata document URL,
+	// shown beside the name: it, not the name, says who asks.
+	ClientHost   string
 	RedirectHost string
 	Scopes       []string // plain-words descriptions
 	ConsentID    string
@@ -96,12 +102,22 @@ type Consent struct {
 
 // RenderConsent writes the consent page.
 func (p *Pages) RenderConsent(w http.ResponseWriter, data Consent) {
-	p.render(w, http.StatusOK, "consent.html", data)
+	imgSrc := "'none'"
+	if u, err := url.Parse(data.LogoURI); err == nil && data.LogoURI != "" && u.Scheme == "https" && u.Host != "" {
+		imgSrc = "https://" + u.Host
+	} else {
+		data.LogoURI = ""
+	}
+	// Same-origin, not no-referrer: with no-referrer a browser sends
+	// "Origin: null" on the form's POST, which the consent endpoint must
+	// refuse (sandboxed frames and data: pages send it too). Other origins,
+	// Google included, still get no referrer.
+	p.render(w, http.StatusOK, "consent.html", data, imgSrc, "same-origin")
 }
 
 // RenderConnected writes the connected page.
 func (p *Pages) RenderConnected(w http.ResponseWriter, data Connected) {
-	p.render(w, http.StatusOK, "connected.html", data)
+	p.render(w, http.StatusOK, "connected.html", data, "'none'", "no-referrer")
 }
 
 // RenderError writes an error page with its status.
@@ -109,10 +125,12 @@ func (p *Pages) RenderError(w http.ResponseWriter, data Error) {
 	if data.Status == 0 {
 		data.Status = http.StatusBadRequest
 	}
-	p.render(w, data.Status, "error.html", data)
+	p.render(w, data.Status, "error.html", data, "'none'", "no-referrer")
 }
 
-func (p *Pages) render(w http.ResponseWriter, status int, name string, data any) {
+// render writes a page; imgSrc is the CSP source list for its images and
+// referrer its Referrer-Policy.
+func (p *Pages) render(w http.ResponseWriter, status int, name string, data any, imgSrc, referrer string) {
 	var buf bytes.Buffer
 	if err := p.t.ExecuteTemplate(&buf, name, data); err != nil {
 		// Templates are fixed at build time; a failure is a bug, not input.
@@ -120,7 +138,8 @@ func (p *Pages) render(w http.ResponseWriter, status int, name string, data any)
 		http.Error(w, "internal error rendering page", http.StatusInternalServerError)
 		return
 	}
-	SecurityHeaders(w.Header())
+	securityHeaders(w.Header(), imgSrc)
+	w.Header().Set("Referrer-Policy", referrer)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
@@ -128,8 +147,11 @@ func (p *Pages) render(w http.ResponseWriter, status int, name string, data any)
 
 // SecurityHeaders forbids framing (clickjacking of consent), sniffing and
 // referrer leaks of codes in URLs, and any script or style from elsewhere.
-func SecurityHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'none'; base-uri 'none'")
+// No page loads an image but the consent page's verified logo.
+func SecurityHeaders(h http.Header) { securityHeaders(h, "'none'") }
+
+func securityHeaders(h http.Header, imgSrc string) {
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src "+imgSrc+"; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")

@@ -105,3 +105,30 @@ func TestInitialAndLoopback(t *testing.T) {
 		}
 	}
 }
+
+// The consent page loads no image but a verified logo, and then only from
+// the logo's origin; its form's POST must carry a real Origin, so its
+// Referrer-Policy is same-origin (no-referrer makes browsers send "null").
+func TestConsent_ImagesOnlyFromTheLogoOriginAndOriginKept(t *testing.T) {
+	p := NewPages()
+	for logo, want := range map[string]string{
+		"":                                "img-src 'none';",
+		"https://app.example.com/l.png":   "img-src https://app.example.com;",
+		"http://app.example.com/l.png":    "img-src 'none';",
+		"javascript:alert(1)":             "img-src 'none';",
+		"https://app.example.com:8443/lg": "img-src https://app.example.com:8443;",
+	} {
+		rec, page := render(t, func(w http.ResponseWriter) {
+			p.RenderConsent(w, Consent{ClientName: "App", LogoURI: logo, Verified: true, ClientHost: "app.example.com"})
+		})
+		if csp := rec.Header().Get("Content-Security-Policy"); !strings.Contains(csp, want) {
+			t.Errorf("logo %q: CSP %q, want %s", logo, csp, want)
+		}
+		if want == "img-src 'none';" && strings.Contains(page, "<img") {
+			t.Errorf("logo %q rendered", logo)
+		}
+		if rp := rec.Header().Get("Referrer-Policy"); rp != "same-origin" {
+			t.Errorf("consent Referrer-Policy %q", rp)
+		}
+	}
+}
