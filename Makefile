@@ -16,8 +16,11 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/drivemcp
 
+# make demo ADDR=127.0.0.1:9000 serves the demo elsewhere.
+ADDR      ?= 127.0.0.1:8080
+
 demo: build
-	./$(BIN) serve --demo --db "$${TMPDIR:-/tmp}/drivemcp-demo/drivemcp.db" --upload-root "$(CURDIR)"
+	./$(BIN) serve --demo --addr "$(ADDR)" --db "$${TMPDIR:-/tmp}/drivemcp-demo/drivemcp.db" --upload-root "$(CURDIR)"
 
 # staticcheck, pinned, fetched from the Go module proxy by `go run` so
 # nothing is installed; an intentional exception carries //lint:ignore and

@@ -219,3 +219,22 @@ func TestDocsAndExampleCoverEverySetting(t *testing.T) {
 		}
 	}
 }
+
+// DRIVEMCP_DEMO=yes is how people write booleans in environment files; flag's
+// own parser answered a bare "parse error" that named nothing.
+func TestParse_BooleanWordsInTheEnvironment(t *testing.T) {
+	for v, want := range map[string]bool{"yes": true, "On": true, "1": true, "no": false, "OFF": false, "false": false} {
+		c, err := ParseServe([]string{"--google-client-id", "id", "--google-client-secret", "s"},
+			env(map[string]string{"DRIVEMCP_DEMO": v, "HOME": t.TempDir()}))
+		if err != nil {
+			t.Fatalf("DRIVEMCP_DEMO=%s: %v", v, err)
+		}
+		if c.Demo != want {
+			t.Errorf("DRIVEMCP_DEMO=%s: demo %v, want %v", v, c.Demo, want)
+		}
+	}
+	_, err := ParseServe(nil, env(map[string]string{"DRIVEMCP_DEMO": "maybe", "HOME": t.TempDir()}))
+	if err == nil || !strings.Contains(err.Error(), "DRIVEMCP_DEMO") || !strings.Contains(err.Error(), "not true or false") {
+		t.Fatalf("DRIVEMCP_DEMO=maybe: %v", err)
+	}
+}

@@ -72,8 +72,43 @@ func str(name, def, usage string, field func(*Config) *string) setting {
 
 func boolean(name, usage string, field func(*Config) *bool) setting {
 	return setting{name: name, usage: usage, bind: func(fs *flag.FlagSet, c *Config, s setting) {
-		fs.BoolVar(field(c), s.name, false, s.usage)
+		fs.Var((*boolValue)(field(c)), s.name, s.usage)
 	}}
+}
+
+// boolValue is a boolean flag that also takes the words people put in
+// environment files (DRIVEMCP_DEMO=yes), where flag's own ParseBool says
+// only "parse error".
+type boolValue bool
+
+func (b *boolValue) String() string {
+	if b == nil {
+		return "false"
+	}
+	return strconv.FormatBool(bool(*b))
+}
+
+func (b *boolValue) Set(v string) error {
+	val, err := parseBool(v)
+	if err != nil {
+		return err
+	}
+	*b = boolValue(val)
+	return nil
+}
+
+// IsBoolFlag lets "--demo" stand for "--demo=true".
+func (b *boolValue) IsBoolFlag() bool { return true }
+
+// parseBool accepts true/false, yes/no, on/off, y/n and 1/0 in any case.
+func parseBool(v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "t", "true", "y", "yes", "on":
+		return true, nil
+	case "0", "f", "false", "n", "no", "off":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not true or false (yes/no, on/off and 1/0 work too)", v)
 }
 
 func duration(name string, def time.Duration, usage string, field func(*Config) *time.Duration) setting {
@@ -102,9 +137,9 @@ func (b *OptionalBool) String() string {
 }
 
 func (b *OptionalBool) Set(v string) error {
-	val, err := strconv.ParseBool(v)
+	val, err := parseBool(v)
 	if err != nil {
-		return fmt.Errorf("%q is not true or false", v)
+		return err
 	}
 	b.Given, b.Value = true, val
 	return nil
