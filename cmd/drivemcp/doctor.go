@@ -282,6 +282,12 @@ func checkAccounts(ctx context.Context, r *report, b *backend) {
 		r.ok("accounts", "none connected yet (drivemcp login connects one)")
 		return
 	}
+	var missing *google.MissingKeyError
+	if err := b.grants.CheckKeys(ctx); errors.As(err, &missing) {
+		r.fail("secret key", fmt.Sprintf("key id %s, which sealed the grants of %s, is not among the configured keys",
+			strings.Join(missing.KeyIDs, ", "), strings.Join(missing.Accounts, ", ")),
+			"give that key with --secret-key (comma-separated after the current one), or restore the key file; drivemcp serve refuses to start until then")
+	}
 	for _, a := range accts {
 		if b.cfg.Demo {
 			r.ok("account "+a.Email, "stored (not checked against the demo emulator)")

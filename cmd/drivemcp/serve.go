@@ -62,6 +62,9 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		&http.Client{Transport: googleTransport, Timeout: 30 * time.Second})
 	grants := google.NewGrants(st, keys, upstream)
 	grants.Metrics = m
+	if err := grants.CheckKeys(ctx); err != nil {
+		return err
+	}
 	resolver := identity.NewResolver(st, cfg.TrustedLocal(), identity.WithPolicy(cfg.AccessPolicy()))
 	auth := authserver.New(authserver.Options{
 		Policy:       cfg.AccessPolicy(),

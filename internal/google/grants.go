@@ -24,6 +24,10 @@ import (
 // again. It is a user's situation, not a server fault.
 var ErrReconsentNeeded = errors.New("the Google grant must be renewed")
 
+// ErrGrantUnreadable means the stored grant was sealed with a key this
+// server does not hold (its --secret-key changed): retrying cannot help.
+var ErrGrantUnreadable = errors.New("the stored Google grant cannot be opened with this server's secret key")
+
 // ErrNoAccount means no Google account with that email is connected.
 var ErrNoAccount = errors.New("no Google account connected")
 
@@ -368,13 +372,25 @@ func (g *Grants) seal(email string, tok *oauth2.Token) ([]byte, error) {
 func (g *Grants) open(acct store.GoogleAccount) (*oauth2.Token, error) {
 	raw, err := g.keys.Open(acct.SealedToken, []byte(acct.Email))
 	if err != nil {
-		return nil, fmt.Errorf("opening the stored Google token of %s: %w", acct.Email, err)
+		return nil, permanentError{fmt.Errorf("%w (account %s): %w", ErrGrantUnreadable, acct.Email, err)}
 	}
 	var tok oauth2.Token
 	if err := json.Unmarshal(raw, &tok); err != nil {
 		return nil, fmt.Errorf("decoding the stored Google token of %s: %w", acct.Email, err)
 	}
 	return &tok, nil
+}
+
+// Readable reports ErrGrantUnreadable if the account's stored grant was
+// sealed with a key this server lacks, without opening it.
+func (g *Grants) Readable(acct store.GoogleAccount) error {
+	if len(acct.SealedToken) == 0 {
+		return nil
+	}
+	if id, ok := g.keys.SealedBy(acct.SealedToken); !ok {
+		return fmt.Errorf("%w (account %s; it needs key id %s)", ErrGrantUnreadable, acct.Email, id)
+	}
+	return nil
 }
 
 // TokenExpiry returns when the stored access token expires, for

@@ -75,6 +75,10 @@ func (t *tools) explain(err error) error {
 	case errors.As(err, &refresh):
 		// Its words are written for people and quote nothing of Google's.
 		return userErrorf(err, "%s.", capitalize(refresh.Error()))
+	case errors.Is(err, google.ErrGrantUnreadable):
+		return userErrorf(err, "drivemcp cannot open this account's stored Google grant with its secret key (the server's --secret-key "+
+			"or key file was changed), so nothing was done and retrying will not help. The server's operator can restore the key "+
+			"(drivemcp doctor names the key id it needs); or connect the account again with start_google_auth (force: true).")
 	case errors.Is(err, google.ErrReconsentNeeded):
 		return userErrorf(err, "Google no longer accepts drivemcp's access for this account (it was revoked, expired, "+
 			"or the password changed). Call start_google_auth with force: true, consent again, then retry.")

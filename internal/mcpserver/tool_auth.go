@@ -180,6 +180,9 @@ func (t *tools) checkDriveAuth(ctx context.Context, req *mcp.CallToolRequest, in
 		return nil, checkAuthOut{}, err
 	}
 	acct, err := t.Grants.Account(ctx, id.Email)
+	if err == nil {
+		err = t.Grants.Readable(acct)
+	}
 	if err != nil {
 		return nil, checkAuthOut{}, t.explain(err)
 	}

@@ -137,6 +137,23 @@ func (k *Keyring) Open(sealed, associatedData []byte) ([]byte, error) {
 	return nil, ErrCorrupt
 }
 
+// SealedBy names the key a blob was sealed with (as KeyID does) and reports
+// whether this ring has a key with that id, without opening the blob: a
+// server can check at start that it holds every key its database needs.
+// A blob too short or of an unknown format reports ok false and id "".
+func (k *Keyring) SealedBy(sealed []byte) (id string, ok bool) {
+	if len(sealed) < headerSize || sealed[0] != formatVersion {
+		return "", false
+	}
+	kid := [keyIDSize]byte(sealed[1:headerSize])
+	for _, key := range k.keys {
+		if key.id == kid {
+			return hex.EncodeToString(kid[:]), true
+		}
+	}
+	return hex.EncodeToString(kid[:]), false
+}
+
 // additionalData authenticates the header along with the caller's data, so
 // the version and key id cannot be altered either.
 func additionalData(header, associatedData []byte) []byte {
