@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -90,6 +92,9 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	go cleanExpired(ctx, st, log)
 
 	a := &app{cfg: cfg, log: log, store: st, auth: auth, mcp: mcpSrv, metrics: m, drain: drain, limits: defaultLimits()}
+	if cfg.Demo {
+		a.banner = func() { printDemoBanner(stderr, cfg) }
+	}
 	if cfg.Stdio {
 		return a.serveStdio(ctx, stdin, stdout)
 	}
@@ -115,6 +120,9 @@ type app struct {
 	metrics *metrics.Metrics
 	drain   *mcpserver.Drain
 	limits  limits
+	// banner, if set, is printed once the server listens: a banner printed
+	// before a bad key or a busy port is reported reads as if it started.
+	banner func()
 }
 
 // limits are the bounds the HTTP surface puts on its clients.
@@ -237,6 +245,9 @@ func (a *app) serveHTTP(ctx context.Context) error {
 		return fmt.Errorf("--addr %s: %w", a.cfg.Addr, err)
 	}
 	a.log.Info("drivemcp listening", "mcp", a.cfg.BaseURL+"/mcp", "auth", a.cfg.Auth, "addr", ln.Addr().String())
+	if a.banner != nil {
+		a.banner()
+	}
 	srv := a.newHTTPServer(reqlog.Middleware(handler, a.log, a.metrics))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -314,6 +325,9 @@ func (a *app) serveStdio(ctx context.Context, stdin io.Reader, stdout io.Writer)
 		httpDone <- serveUntilDone(httpCtx, a.newHTTPServer(reqlog.Middleware(mux, a.log, a.metrics)), ln)
 	}()
 	a.log.Info("drivemcp serving MCP on stdio", "callback", a.cfg.CallbackURL())
+	if a.banner != nil {
+		a.banner()
+	}
 	err = a.mcp.Run(runCtx, &mcp.IOTransport{Reader: io.NopCloser(stdin), Writer: nopWriteCloser{out}})
 	stopHTTP()
 	<-httpDone
@@ -439,11 +453,30 @@ func startDemoEmulator(ctx context.Context, cfg *config.Config, stderr io.Writer
 	cfg.GoogleEndpoint = "http://" + ln.Addr().String()
 	cfg.GoogleClientID = googleemu.DemoClientID
 	cfg.GoogleClientSecret = googleemu.DemoClientSecret
-	printDemoBanner(stderr, cfg)
 	return func() {
 		_ = srv.Close()
 		_ = emu.Close()
 	}, nil
+}
+
+// readable says which local files this server's upload_file_to_drive reads.
+func readable(cfg *config.Config) string {
+	if len(cfg.UploadRoots) == 0 {
+		return "it reads no local files over HTTP until --upload-root DIR names a directory"
+	}
+	dirs := make([]string, len(cfg.UploadRoots))
+	for i, r := range cfg.UploadRoots {
+		dirs[i] = r.Dir
+	}
+	return "it reads files under " + strings.Join(dirs, ", ") + " (the stdio snippets: under " + mustGetwd() + ")"
+}
+
+func mustGetwd() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "."
+	}
+	return wd
 }
 
 func printDemoBanner(w io.Writer, cfg *config.Config) {
@@ -458,15 +491,24 @@ func printDemoBanner(w io.Writer, cfg *config.Config) {
 		return
 	}
 	exe, _ := os.Executable()
+	wd := mustGetwd()
+	login := `It registers and opens drivemcp's consent page: Allow, then
+                  type any email on the emulator's sign-in page.`
+	if cfg.Auth == config.AuthNone {
+		login = `No login (--auth none): call start_google_auth, open its link
+                  and type any email on the emulator's sign-in page.`
+	}
+	stdio, _ := json.Marshal(map[string]any{"command": exe, "args": []string{"serve", "--stdio", "--demo", "--upload-root", wd}})
 	fmt.Fprintf(w, `Connect an MCP client:
   MCP Inspector:  npx @modelcontextprotocol/inspector
                   Transport: Streamable HTTP   URL: %[1]s/mcp
-                  It registers and opens drivemcp's consent page: Allow, then
-                  type any email on the emulator's sign-in page.
-  Claude Desktop / VS Code (stdio), in the mcpServers config:
-                  {"drivemcp": {"command": %[2]q, "args": ["serve", "--stdio", "--demo"]}}
+                  %[2]s
+  Claude Desktop (stdio), in claude_desktop_config.json under "mcpServers":
+                  "drivemcp": %[3]s
+  VS Code (stdio), in .vscode/mcp.json under "servers":
+                  "drivemcp": %[3]s
                   then call start_google_auth and open its link.
-Then upload with create_drive_file or upload_file_to_drive.
+Then upload with create_drive_file, or upload_file_to_drive: %[4]s.
 
-`, cfg.BaseURL, exe)
+`, cfg.BaseURL, login, stdio, readable(cfg))
 }
