@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -50,6 +51,11 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	}
 
 	m := metrics.New()
+	if dir := filepath.Dir(cfg.DB); !cfg.IsPostgres() {
+		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+			log.Info("creating the database's folder", "dir", dir)
+		}
+	}
 	rawStore, keys, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
