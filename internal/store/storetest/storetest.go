@@ -23,6 +23,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}{
 		{"GoogleAccount", accountTests},
 		{"GoogleAccountLocking", lockingTests},
+		{"GoogleIdentity", identityTests},
 		{"AuthTransaction", authTransactionTests},
 		{"SessionBinding", sessionTests},
 		{"Client", clientTests},
