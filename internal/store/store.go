@@ -51,14 +51,14 @@ type SignIn struct {
 	Account GoogleAccount
 	// Replaced says another Google account held the address before: the
 	// address now belongs to someone else, so that account's tokens were
-	// revoked, its unredeemed codes deleted and its session bindings
-	// dropped before Account was written in its place.
+	// revoked, its unredeemed codes deleted and its session bindings marked
+	// Replaced before Account was written in its place.
 	Replaced bool
 	// ReplacedSubject is that account's sub ("" if it was never recorded).
 	ReplacedSubject string
 	// MovedFrom is the account's previous address when the same Google
 	// account signed in under a new one ("" if it did not move); its row,
-	// tokens, codes and session bindings now name Account.Email.
+	// tokens, codes and (unreplaced) session bindings now name Account.Email.
 	MovedFrom string
 }
 
@@ -131,6 +131,11 @@ type SessionBinding struct {
 	Email     string
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// Replaced marks a binding to an account whose address was given to
+	// another Google account (SignInGoogleAccount): it is kept until it
+	// expires or the session is bound again, so that the session is told
+	// what happened instead of acting as whoever holds the address now.
+	Replaced bool
 }
 
 // Store is drivemcp's persistence. Implementations must be safe for
@@ -164,8 +169,8 @@ type Store interface {
 	// excludes other writers of both the address and the subject:
 	//   - an account stored at email under another non-empty subject is a
 	//     different person whose address was given away: its tokens are
-	//     revoked, its unredeemed codes deleted, its session bindings
-	//     dropped, and update sees exists=false (nothing of it carries over);
+	//     revoked, its unredeemed codes deleted, its session bindings marked
+	//     Replaced, and update sees exists=false (nothing of it carries over);
 	//   - an account stored under subject at another address is the same
 	//     person renamed: its row, tokens, codes and session bindings move
 	//     to email, and update sees the old row (with its old Email, so that

@@ -117,7 +117,7 @@ func (s *Store) SignInGoogleAccount(ctx context.Context, email, subject string,
 
 // retireAccount ends everything issued for the account at email: its tokens
 // are revoked (kept, so that a replay is still recognised), its unredeemed
-// codes and its session bindings deleted, and its row removed. Rows are
+// codes deleted, its session bindings marked replaced, and its row removed. Rows are
 // locked in key order, as in every multi-row write here.
 func retireAccount(ctx context.Context, tx pgx.Tx, email string, revokedAt time.Time) error {
 	if _, err := tx.Exec(ctx, `UPDATE tokens SET revoked_at = $2 WHERE hash IN (
@@ -127,7 +127,7 @@ func retireAccount(ctx context.Context, tx pgx.Tx, email string, revokedAt time.
 	for _, q := range []string{
 		`DELETE FROM auth_codes WHERE hash IN (
 			SELECT hash FROM auth_codes WHERE email = $1 AND redeemed_at IS NULL ORDER BY hash FOR UPDATE)`,
-		`DELETE FROM session_bindings WHERE session_hash IN (
+		`UPDATE session_bindings SET replaced = true WHERE session_hash IN (
 			SELECT session_hash FROM session_bindings WHERE email = $1 ORDER BY session_hash FOR UPDATE)`,
 		`DELETE FROM google_accounts WHERE email = $1`,
 	} {
@@ -147,7 +147,7 @@ func moveAccount(ctx context.Context, tx pgx.Tx, from, to string) error {
 		`UPDATE auth_codes SET email = $2 WHERE hash IN (
 			SELECT hash FROM auth_codes WHERE email = $1 ORDER BY hash FOR UPDATE)`,
 		`UPDATE session_bindings SET email = $2 WHERE session_hash IN (
-			SELECT session_hash FROM session_bindings WHERE email = $1 ORDER BY session_hash FOR UPDATE)`,
+			SELECT session_hash FROM session_bindings WHERE email = $1 AND NOT replaced ORDER BY session_hash FOR UPDATE)`,
 	} {
 		if _, err := tx.Exec(ctx, q, from, to); err != nil {
 			return wrap(ctx, "moving google account "+from, err)

@@ -160,11 +160,14 @@ CREATE INDEX session_bindings_expires_at ON session_bindings (expires_at);
 	// accounts up by it, and finds a retired or moved account's tokens and
 	// codes by email. Rows keep the subject they were stored with (every
 	// sign-in stored one); a row whose subject is empty takes the first one
-	// a sign-in at its address shows.
+	// a sign-in at its address shows. A session bound to an account whose
+	// address went to someone else is marked, not deleted, so that it is
+	// told so instead of falling back to another account.
 	`
 CREATE INDEX google_accounts_subject ON google_accounts (subject);
 CREATE INDEX tokens_email ON tokens (email);
 CREATE INDEX auth_codes_email ON auth_codes (email);
+ALTER TABLE session_bindings ADD COLUMN replaced boolean NOT NULL DEFAULT false;
 `,
 }
 

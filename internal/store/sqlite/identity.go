@@ -127,12 +127,12 @@ func accountsOfSubject(ctx context.Context, tx *sql.Tx, subject, email string) (
 
 // retireAccount ends everything issued for the account at email: its tokens
 // are revoked (kept, so that a replay is still recognised), its unredeemed
-// codes and its session bindings deleted, and its row removed.
+// codes deleted, its session bindings marked replaced, and its row removed.
 func retireAccount(ctx context.Context, tx *sql.Tx, email string, revokedAt int64) error {
 	for _, q := range []string{
 		`UPDATE tokens SET revoked_at = ?2 WHERE email = ?1 AND revoked_at = 0`,
 		`DELETE FROM auth_codes WHERE email = ?1 AND redeemed_at = 0`,
-		`DELETE FROM session_bindings WHERE email = ?1`,
+		`UPDATE session_bindings SET replaced = 1 WHERE email = ?1`,
 		`DELETE FROM google_accounts WHERE email = ?1`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, email, revokedAt); err != nil {
@@ -148,7 +148,7 @@ func moveAccount(ctx context.Context, tx *sql.Tx, from, to string) error {
 	for _, q := range []string{
 		`UPDATE tokens SET email = ?2 WHERE email = ?1`,
 		`UPDATE auth_codes SET email = ?2 WHERE email = ?1`,
-		`UPDATE session_bindings SET email = ?2 WHERE email = ?1`,
+		`UPDATE session_bindings SET email = ?2 WHERE email = ?1 AND replaced = 0`,
 		`DELETE FROM google_accounts WHERE email = ?1`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, from, to); err != nil {

@@ -108,7 +108,14 @@ func testSignInRecycledAddress(t *testing.T, s store.Store) {
 	if _, err := s.RedeemAuthCode(ctx, "code-old", time.Now(), nil); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the old account's unredeemed code: %v, want ErrNotFound", err)
 	}
-	wantNoBinding(t, s, "sid-old", at)
+	if b, err := s.GetSessionBinding(ctx, "sid-old", at); err != nil || !b.Replaced || b.Email != "ada@example.com" {
+		t.Errorf("the old account's binding: %+v %v; want it kept, marked Replaced", b, err)
+	}
+	// Connecting again in that session binds it afresh.
+	mustBind(t, s, store.SessionBinding{SessionID: "sid-old", Email: "ada@example.com", CreatedAt: at, ExpiresAt: at.Add(time.Hour)})
+	if b, err := s.GetSessionBinding(ctx, "sid-old", at); err != nil || b.Replaced {
+		t.Errorf("the binding made again: %+v %v; want it no longer Replaced", b, err)
+	}
 	// Nobody else is touched.
 	if tok := mustGetToken(t, s, "at-bob"); !tok.RevokedAt.IsZero() {
 		t.Errorf("another account's token was revoked")
