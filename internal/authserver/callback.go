@@ -126,6 +126,10 @@ func (s *Server) completeGoogleLogin(ctx context.Context, tx store.AuthTransacti
 	if err != nil {
 		return store.GoogleAccount{}, google.UserInfo{}, fmt.Errorf("%w: %w", errStoringGrant, err)
 	}
+	// Save may have revoked another Google account's tokens (the address
+	// changed hands) behind the cache's back: this replica stops honouring
+	// them at once, others within the cache's bound.
+	s.tokens.invalidate()
 	s.log.Info("google account connected", "flow", tx.Kind, "account", info.Email)
 	return acct, info, nil
 }

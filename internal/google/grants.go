@@ -104,16 +104,33 @@ type sealedExpiry struct {
 // Upstream returns the Google OAuth client.
 func (g *Grants) Upstream() *Upstream { return g.upstream }
 
+// ErrNoSubject means Google's userinfo named no "sub": without it drivemcp
+// cannot tell the account from another that later holds the same address.
+var ErrNoSubject = errors.New("google's userinfo did not say which account signed in (no sub)")
+
 // Save stores (or updates) an account's grant after a consent. Google sends
 // a refresh token only on first consent (or with prompt=consent), so an
 // existing refresh token is kept when the new token has none.
+//
+// The account is who Google's sub says it is, not its address (Google's
+// OpenID Connect guide: sub is never reused, an email may change and may
+// later belong to someone else). So Save goes through
+// store.SignInGoogleAccount: a sub new at this address replaces the
+// account stored there (its MCP tokens revoked, its sessions told, its
+// refresh token never kept for the newcomer), and a known sub at a new
+// address moves its account there, re-sealing the grant under the new
+// address.
 func (g *Grants) Save(ctx context.Context, info UserInfo, tok *oauth2.Token, scopes []string) (store.GoogleAccount, error) {
 	email := NormalizeEmail(info.Email)
-	defer g.accounts.Forget(email)
-	defer g.limited.forget(email) // a new consent may have changed the grant
-	return g.store.UpsertGoogleAccount(ctx, email, func(old store.GoogleAccount, exists bool) (store.GoogleAccount, error) {
+	if info.Subject == "" {
+		return store.GoogleAccount{}, ErrNoSubject
+	}
+	defer g.forget(email)
+	res, err := g.store.SignInGoogleAccount(ctx, email, info.Subject, func(old store.GoogleAccount, exists bool) (store.GoogleAccount, error) {
 		merged := *tok
 		if merged.RefreshToken == "" && exists && len(old.SealedToken) > 0 {
+			// Only ever the same Google account's: the store hands a
+			// different sub's row to no one (exists is false then).
 			if prev, err := g.open(old); err == nil {
 				merged.RefreshToken = prev.RefreshToken
 			}
@@ -123,13 +140,25 @@ func (g *Grants) Save(ctx context.Context, info UserInfo, tok *oauth2.Token, sco
 			return old, err
 		}
 		old.Email = email
-		old.Subject = info.Subject
 		old.Scopes = scopes
 		old.SealedToken = sealed
 		old.NeedsReconsent = merged.RefreshToken == ""
 		old.LastRefreshAt = g.now()
 		return old, nil
 	})
+	if res.MovedFrom != "" {
+		g.forget(res.MovedFrom)
+	}
+	return res.Account, err
+}
+
+// forget drops what this process remembers of the account at email, after
+// a sign-in changed it (a new consent may have changed the grant; a new
+// person or a renamed account may now hold the address).
+func (g *Grants) forget(email string) {
+	g.accounts.Forget(email)
+	g.limited.forget(email)
+	g.stale.Delete(email)
 }
 
 // Account returns a connected account.

@@ -99,6 +99,7 @@ type Emulator struct {
 	mu            sync.Mutex
 	closed        bool
 	users         map[string]*user // by email
+	recycled      map[string]int   // how many times RecycleEmail gave an address to a new account
 	pending       map[string]*pendingLogin
 	codes         map[string]*authCode
 	accessTokens  map[string]*accessToken
@@ -149,6 +150,7 @@ func New(opts Options) (*Emulator, error) {
 		blobs:         blobs,
 		now:           time.Now,
 		users:         map[string]*user{},
+		recycled:      map[string]int{},
 		pending:       map[string]*pendingLogin{},
 		codes:         map[string]*authCode{},
 		accessTokens:  map[string]*accessToken{},

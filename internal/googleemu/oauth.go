@@ -39,6 +39,9 @@ type user struct {
 	name         string
 	rootID       string // the "My Drive" folder, what 'root' resolves to
 	permissionID string // the id of this user's permissions on any file
+	// gone marks an account deleted by RecycleEmail: what still points at
+	// it (an upload session in flight) must not act under its old address.
+	gone bool
 }
 
 type grantKey struct{ email, clientID string }
@@ -147,12 +150,18 @@ func (e *Emulator) userLocked(email string) *user {
 	if u, ok := e.users[email]; ok {
 		return u
 	}
+	// An address recycled n times is held by its (n+1)th account, whose
+	// ids differ from every earlier holder's (see RecycleEmail).
+	seed := email
+	if n := e.recycled[email]; n > 0 {
+		seed = fmt.Sprintf("%s#%d", email, n)
+	}
 	u := &user{
 		email:        email,
-		sub:          "1" + digitsFrom("sub:"+email, 20),
+		sub:          "1" + digitsFrom("sub:"+seed, 20),
 		name:         displayName(email),
 		rootID:       "0A" + randomString(17) + "Uk9PVA",
-		permissionID: digitsFrom("perm:"+email, 20),
+		permissionID: digitsFrom("perm:"+seed, 20),
 	}
 	e.users[email] = u
 	now := e.now()

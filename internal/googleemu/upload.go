@@ -124,6 +124,11 @@ func (e *Emulator) precheck(up pendingUpload) *driveErr {
 }
 
 func (e *Emulator) precheckLocked(up pendingUpload) *driveErr {
+	if up.caller.user.gone {
+		// The account that started the upload was deleted (RecycleEmail):
+		// its sessions die with it and nothing lands in anyone's Drive.
+		return &driveErr{code: 404, reason: "notFound", message: "The upload session belongs to a deleted account."}
+	}
 	if up.targetID == "" {
 		_, derr := e.parentsLocked(up.meta.Parents, up.caller)
 		return derr

@@ -72,6 +72,16 @@ func (e *MismatchError) Error() string {
 	return fmt.Sprintf("user_google_email %s does not match the account this session is signed in as (%s, via %s)", e.Asked, e.Authenticated, e.Method)
 }
 
+// ReplacedError means the session was connected to a Google account whose
+// address Google has since given to another account (a different "sub"):
+// the session must connect again. It never falls back to whoever holds the
+// address now, nor (in trusted local mode) to the only account stored.
+type ReplacedError struct{ Email string }
+
+func (e *ReplacedError) Error() string {
+	return fmt.Sprintf("the Google account this session was connected to no longer holds %s", e.Email)
+}
+
 // AmbiguousError means several accounts are connected in local mode and the
 // call did not say which one to use.
 type AmbiguousError struct{ Emails []string }
@@ -134,6 +144,8 @@ func (r *Resolver) resolve(ctx context.Context, c Call) (Identity, error) {
 	if c.SessionKey != "" {
 		b, err := r.store.GetSessionBinding(ctx, c.SessionKey, r.now())
 		switch {
+		case err == nil && b.Replaced:
+			return Identity{}, &ReplacedError{Email: b.Email}
 		case err == nil:
 			return checked(Identity{Email: b.Email, Method: MethodSession}, asked)
 		case !errors.Is(err, store.ErrNotFound):

@@ -42,7 +42,12 @@ func (t *tools) explain(err error) error {
 	var ambiguous *identity.AmbiguousError
 	var refused *accesspolicy.RefusedError
 	var refresh *google.RefreshError
+	var replaced *identity.ReplacedError
 	switch {
+	case errors.As(err, &replaced):
+		return userErrorf(err, "The Google account this session was connected to no longer holds %s: Google now gives that address "+
+			"to another account, so drivemcp stopped acting for this session and nothing was done. "+
+			"Call start_google_auth, sign in as the account you use now, then call this tool again.", replaced.Email)
 	case errors.As(err, &refused):
 		return userErrorf(err, "The Google account %s may not use this server (%s), so nothing was done. "+
 			"Sign in with an allowed account (start_google_auth, or your MCP client's login), or ask the server's operator to allow this one.",

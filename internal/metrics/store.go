@@ -128,3 +128,8 @@ func (s *timedStore) RevokeFamily(ctx context.Context, family string, now time.T
 	defer s.done("revoke_family", time.Now())
 	return s.st.RevokeFamily(ctx, family, now)
 }
+
+func (s *timedStore) SignInGoogleAccount(ctx context.Context, email, subject string, update func(store.GoogleAccount, bool) (store.GoogleAccount, error)) (store.SignIn, error) {
+	defer s.done("sign_in_google_account", time.Now())
+	return s.st.SignInGoogleAccount(ctx, email, subject, update)
+}

@@ -23,10 +23,14 @@ var (
 )
 
 // GoogleAccount is one Google user whose grant drivemcp holds. Email is the
-// key: it is what users see and type, stored lower-cased.
+// row key: it is what users see and type, stored lower-cased, and what
+// tokens, codes and session bindings name. Subject is who the account is:
+// Google never reuses a sub, while an address can be renamed or given to a
+// new person, so SignInGoogleAccount keeps the two consistent (at most one
+// row per Subject, and a row's Subject changes only by replacing the row).
 type GoogleAccount struct {
 	Email   string // lower-cased; primary key
-	Subject string // Google's stable "sub" claim
+	Subject string // Google's stable "sub" claim; "" only for rows stored before it was checked
 	// Scopes are the Google scopes the grant covers.
 	Scopes []string
 	// SealedToken is the oauth2.Token as JSON, sealed by package secrets.
@@ -39,6 +43,23 @@ type GoogleAccount struct {
 	UpdatedAt      time.Time
 	// LastRefreshAt is when the access token was last refreshed at Google.
 	LastRefreshAt time.Time
+}
+
+// SignIn is what SignInGoogleAccount found and did.
+type SignIn struct {
+	// Account is the account as written.
+	Account GoogleAccount
+	// Replaced says another Google account held the address before: the
+	// address now belongs to someone else, so that account's tokens were
+	// revoked, its unredeemed codes deleted and its session bindings marked
+	// Replaced before Account was written in its place.
+	Replaced bool
+	// ReplacedSubject is that account's sub ("" if it was never recorded).
+	ReplacedSubject string
+	// MovedFrom is the account's previous address when the same Google
+	// account signed in under a new one ("" if it did not move); its row,
+	// tokens, codes and (unreplaced) session bindings now name Account.Email.
+	MovedFrom string
 }
 
 // FlowKind tells the one Google callback which flow a transaction belongs to.
@@ -110,6 +131,11 @@ type SessionBinding struct {
 	Email     string
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// Replaced marks a binding to an account whose address was given to
+	// another Google account (SignInGoogleAccount): it is kept until it
+	// expires or the session is bound again, so that the session is told
+	// what happened instead of acting as whoever holds the address now.
+	Replaced bool
 }
 
 // Store is drivemcp's persistence. Implementations must be safe for
@@ -138,6 +164,23 @@ type Store interface {
 	// replicas.
 	UpdateGoogleAccount(ctx context.Context, email string,
 		update func(old GoogleAccount) (GoogleAccount, error)) (GoogleAccount, error)
+	// SignInGoogleAccount records that the Google account subject (Google's
+	// "sub", never empty here) signed in as email, in one transaction that
+	// excludes other writers of both the address and the subject:
+	//   - an account stored at email under another non-empty subject is a
+	//     different person whose address was given away: its tokens are
+	//     revoked, its unredeemed codes deleted, its session bindings marked
+	//     Replaced, and update sees exists=false (nothing of it carries over);
+	//   - an account stored under subject at another address is the same
+	//     person renamed: its row, tokens, codes and session bindings move
+	//     to email, and update sees the old row (with its old Email, so that
+	//     data sealed under it can be opened) and exists=true;
+	//   - an account at email with an empty Subject (stored before subjects
+	//     were checked) takes subject.
+	// update's result is written at email with Subject = subject; its Email
+	// must be email or empty. If update fails nothing is written.
+	SignInGoogleAccount(ctx context.Context, email, subject string,
+		update func(old GoogleAccount, exists bool) (GoogleAccount, error)) (SignIn, error)
 	// DeleteGoogleAccount removes the account and every session binding to
 	// it. ErrNotFound if there was none.
 	DeleteGoogleAccount(ctx context.Context, email string) error

@@ -451,3 +451,42 @@ func TestTwoStores(t *testing.T) {
 		return sc.open(t), sc.open(t)
 	})
 }
+
+// A database written before accounts were checked by Google's sub opens
+// with its accounts as they were; an account stored without a subject takes
+// the first one a sign-in shows.
+func TestOpen_UpgradeKeepsAccountsAndFillsSubjectAtNextSignIn(t *testing.T) {
+	t.Parallel()
+	sc := newSchema(t)
+	pool, err := pgxpool.NewWithConfig(t.Context(), sc.config(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmts := []string{`CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL)`}
+	for i, ddl := range migrations[:2] { // the schema before subjects were checked
+		stmts = append(stmts, ddl, fmt.Sprintf(`INSERT INTO schema_migrations VALUES (%d, now())`, i+1))
+	}
+	stmts = append(stmts,
+		`INSERT INTO google_accounts VALUES ('ada@example.com', '111', '{openid}', '\x01', false, now(), now(), NULL)`,
+		`INSERT INTO google_accounts VALUES ('bob@example.com', '', '{openid}', '\x02', false, now(), now(), NULL)`)
+	for _, q := range stmts {
+		if _, err := pool.Exec(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	pool.Close()
+
+	s := sc.open(t)
+	list, err := s.ListGoogleAccounts(t.Context())
+	if err != nil || len(list) != 2 || list[0].Subject != "111" || string(list[1].SealedToken) != "\x02" {
+		t.Fatalf("accounts after the upgrade: %+v %v", list, err)
+	}
+	keep := func(old store.GoogleAccount, _ bool) (store.GoogleAccount, error) { return old, nil }
+	res, err := s.SignInGoogleAccount(t.Context(), "bob@example.com", "222", keep)
+	if err != nil || res.Replaced || res.Account.Subject != "222" || string(res.Account.SealedToken) != "\x02" {
+		t.Fatalf("first sign-in of the account without a subject: %+v %v", res, err)
+	}
+	if res, err := s.SignInGoogleAccount(t.Context(), "bob@example.com", "333", keep); err != nil || !res.Replaced {
+		t.Errorf("another sub at bob's address: %+v %v, want the account replaced", res, err)
+	}
+}

@@ -14,11 +14,11 @@ import (
 // BindSession creates or replaces the binding for b.SessionID. Every session
 // key here is store.HashSecret of the id.
 func (s *Store) BindSession(ctx context.Context, b store.SessionBinding) error {
-	if _, err := s.pool.Exec(ctx, `INSERT INTO session_bindings (session_hash, email, created_at, expires_at)
-		VALUES ($1, $2, $3, $4)
+	if _, err := s.pool.Exec(ctx, `INSERT INTO session_bindings (session_hash, email, created_at, expires_at, replaced)
+		VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (session_hash) DO UPDATE SET email = excluded.email,
-			created_at = excluded.created_at, expires_at = excluded.expires_at`,
-		store.HashSecret(b.SessionID), b.Email, dbTime(b.CreatedAt), dbTime(b.ExpiresAt)); err != nil {
+			created_at = excluded.created_at, expires_at = excluded.expires_at, replaced = excluded.replaced`,
+		store.HashSecret(b.SessionID), b.Email, dbTime(b.CreatedAt), dbTime(b.ExpiresAt), b.Replaced); err != nil {
 		return wrap(ctx, "binding session", err)
 	}
 	return nil
@@ -29,8 +29,8 @@ func (s *Store) BindSession(ctx context.Context, b store.SessionBinding) error {
 func (s *Store) GetSessionBinding(ctx context.Context, sessionID string, now time.Time) (store.SessionBinding, error) {
 	b := store.SessionBinding{SessionID: sessionID}
 	var created, expires *time.Time
-	err := s.pool.QueryRow(ctx, `SELECT email, created_at, expires_at FROM session_bindings
-		WHERE session_hash = $1 AND expires_at >= $2`, store.HashSecret(sessionID), instant(now)).Scan(&b.Email, &created, &expires)
+	err := s.pool.QueryRow(ctx, `SELECT email, created_at, expires_at, replaced FROM session_bindings
+		WHERE session_hash = $1 AND expires_at >= $2`, store.HashSecret(sessionID), instant(now)).Scan(&b.Email, &created, &expires, &b.Replaced)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.SessionBinding{}, fmt.Errorf("postgres: session binding: %w", store.ErrNotFound)
 	}

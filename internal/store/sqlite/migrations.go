@@ -156,6 +156,20 @@ CREATE TABLE session_bindings (
 CREATE INDEX session_bindings_email ON session_bindings (email);
 CREATE INDEX session_bindings_expires_at ON session_bindings (expires_at);
 `,
+
+	// 5: Google's sub is who an account is: SignInGoogleAccount looks
+	// accounts up by it, and finds a retired or moved account's tokens and
+	// codes by email. Rows keep the subject they were stored with (every
+	// sign-in stored one); a row whose subject is empty takes the first one
+	// a sign-in at its address shows. A session bound to an account whose
+	// address went to someone else is marked, not deleted, so that it is
+	// told so instead of falling back to another account.
+	`
+CREATE INDEX google_accounts_subject ON google_accounts (subject);
+CREATE INDEX tokens_email ON tokens (email);
+CREATE INDEX auth_codes_email ON auth_codes (email);
+ALTER TABLE session_bindings ADD COLUMN replaced INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // migrate brings db up to the latest schema. Each migration runs in its own

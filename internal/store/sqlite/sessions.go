@@ -12,16 +12,16 @@ import (
 
 // selectSessionBinding is prepared on the read pool (statements.go). Its
 // argument, like every session key here, is store.HashSecret of the id.
-const selectSessionBinding = `SELECT email, created_at, expires_at FROM session_bindings
+const selectSessionBinding = `SELECT email, created_at, expires_at, replaced FROM session_bindings
 	WHERE session_hash = ? AND expires_at >= ?`
 
 // BindSession creates or replaces the binding for b.SessionID.
 func (s *Store) BindSession(ctx context.Context, b store.SessionBinding) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO session_bindings (session_hash, email, created_at, expires_at)
-		VALUES (?, ?, ?, ?)
+	_, err := s.write.ExecContext(ctx, `INSERT INTO session_bindings (session_hash, email, created_at, expires_at, replaced)
+		VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (session_hash) DO UPDATE SET email = excluded.email,
-			created_at = excluded.created_at, expires_at = excluded.expires_at`,
-		store.HashSecret(b.SessionID), b.Email, millis(b.CreatedAt), millis(b.ExpiresAt))
+			created_at = excluded.created_at, expires_at = excluded.expires_at, replaced = excluded.replaced`,
+		store.HashSecret(b.SessionID), b.Email, millis(b.CreatedAt), millis(b.ExpiresAt), b.Replaced)
 	if err != nil {
 		return fmt.Errorf("sqlite: binding session: %w", err)
 	}
@@ -33,7 +33,7 @@ func (s *Store) BindSession(ctx context.Context, b store.SessionBinding) error {
 func (s *Store) GetSessionBinding(ctx context.Context, sessionID string, now time.Time) (store.SessionBinding, error) {
 	b := store.SessionBinding{SessionID: sessionID}
 	var created, expires int64
-	err := s.stmts.sessionBinding.QueryRowContext(ctx, store.HashSecret(sessionID), now.UnixMilli()).Scan(&b.Email, &created, &expires)
+	err := s.stmts.sessionBinding.QueryRowContext(ctx, store.HashSecret(sessionID), now.UnixMilli()).Scan(&b.Email, &created, &expires, &b.Replaced)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.SessionBinding{}, fmt.Errorf("sqlite: session binding: %w", store.ErrNotFound)
 	}

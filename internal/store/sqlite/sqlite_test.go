@@ -353,3 +353,50 @@ func TestTwoStoresOnOneFile(t *testing.T) {
 		return openAt(t, path), openAt(t, path)
 	})
 }
+
+// A database written before accounts were checked by Google's sub opens
+// with its accounts and tokens as they were; an account stored without a
+// subject takes the first one a sign-in shows, and from then on another sub
+// at that address is another person.
+func TestOpen_UpgradeKeepsAccountsAndFillsSubjectAtNextSignIn(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "drivemcp.db")
+	old, err := sql.Open("sqlite", dsn(path, false, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.ExecContext(t.Context(), `CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`); err != nil {
+		t.Fatal(err)
+	}
+	for i, ddl := range migrations[:4] { // the schema before subjects were checked
+		if err := applyMigration(t.Context(), old, i+1, ddl); err != nil {
+			t.Fatalf("migration %d: %v", i+1, err)
+		}
+	}
+	for _, q := range []string{
+		`INSERT INTO google_accounts VALUES ('ada@example.com', '111', '["openid"]', x'01', 0, 1, 2, 3)`,
+		`INSERT INTO google_accounts VALUES ('bob@example.com', '', '["openid"]', x'02', 0, 1, 2, 3)`,
+		`INSERT INTO tokens VALUES ('h-bob', 'access', 'fam', 'mcp_c', 'bob@example.com', 'r', '[]', 1, 9999999999999, 0, NULL, 0)`,
+	} {
+		if _, err := old.ExecContext(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old.Close()
+
+	s := openAt(t, path)
+	list, err := s.ListGoogleAccounts(t.Context())
+	if err != nil || len(list) != 2 || list[0].Subject != "111" || string(list[1].SealedToken) != "\x02" {
+		t.Fatalf("accounts after the upgrade: %+v %v", list, err)
+	}
+	keep := func(old store.GoogleAccount, _ bool) (store.GoogleAccount, error) { return old, nil }
+	res, err := s.SignInGoogleAccount(t.Context(), "bob@example.com", "222", keep)
+	if err != nil || res.Replaced || res.Account.Subject != "222" || string(res.Account.SealedToken) != "\x02" {
+		t.Fatalf("first sign-in of the account without a subject: %+v %v", res, err)
+	}
+	if tok, err := s.GetToken(t.Context(), "h-bob"); err != nil || !tok.RevokedAt.IsZero() {
+		t.Errorf("bob's token after adopting the subject: %+v %v", tok, err)
+	}
+	if res, err := s.SignInGoogleAccount(t.Context(), "bob@example.com", "333", keep); err != nil || !res.Replaced {
+		t.Errorf("another sub at bob's address: %+v %v, want the account replaced", res, err)
+	}
+}

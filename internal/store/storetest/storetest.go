@@ -23,6 +23,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}{
 		{"GoogleAccount", accountTests},
 		{"GoogleAccountLocking", lockingTests},
+		{"GoogleIdentity", identityTests},
 		{"AuthTransaction", authTransactionTests},
 		{"SessionBinding", sessionTests},
 		{"Client", clientTests},
@@ -143,6 +144,7 @@ func bindingDiff(got, want store.SessionBinding) string {
 	d.check(got.Email == want.Email, "Email", got.Email, want.Email)
 	d.check(sameInstant(got.CreatedAt, want.CreatedAt), "CreatedAt", got.CreatedAt, want.CreatedAt)
 	d.check(sameInstant(got.ExpiresAt, want.ExpiresAt), "ExpiresAt", got.ExpiresAt, want.ExpiresAt)
+	d.check(got.Replaced == want.Replaced, "Replaced", got.Replaced, want.Replaced)
 	return d.String()
 }
 

@@ -1,0 +1,159 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/drivemcp/drivemcp/internal/store"
+)
+
+// errNoSubject refuses a sign-in that does not say who signed in: without
+// Google's sub an address given to someone else could not be told apart.
+var errNoSubject = errors.New("sqlite: a Google sign-in needs the account's subject (sub)")
+
+// SignInGoogleAccount records a sign-in by subject at email (see
+// store.Store): under the database's write lock it retires another person's
+// account at the address, moves the same person's account from an old
+// address, and writes update's result.
+func (s *Store) SignInGoogleAccount(ctx context.Context, email, subject string,
+	update func(old store.GoogleAccount, exists bool) (store.GoogleAccount, error)) (store.SignIn, error) {
+	if subject == "" {
+		return store.SignIn{}, errNoSubject
+	}
+	var res store.SignIn
+	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
+		here, err := getAccount(tx.QueryRowContext(ctx, selectAccount, email))
+		hereExists := err == nil
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("sqlite: google account %s: %w", email, err)
+		}
+		elsewhere, err := accountsOfSubject(ctx, tx, subject, email)
+		if err != nil {
+			return err
+		}
+		stamped := now()
+		old, exists := store.GoogleAccount{Email: email}, false
+		switch {
+		case hereExists && (here.Subject == subject || here.Subject == "" && len(elsewhere) == 0):
+			old, exists = here, true
+		case hereExists:
+			// Another person held the address: nothing of theirs may act
+			// for the one signing in now.
+			if err := retireAccount(ctx, tx, email, millis(stamped)); err != nil {
+				return err
+			}
+			res.Replaced, res.ReplacedSubject = true, here.Subject
+			hereExists = false
+		}
+		for i, a := range elsewhere {
+			// The same person under an older address: the newest row is the
+			// account, and everything that named any of them follows it.
+			if !exists && i == 0 {
+				old, exists = a, true
+				res.MovedFrom = a.Email
+			}
+			if err := moveAccount(ctx, tx, a.Email, email); err != nil {
+				return err
+			}
+		}
+
+		a, err := update(old, exists)
+		if err != nil {
+			return err
+		}
+		if a.Email == "" {
+			a.Email = email
+		}
+		if a.Email != email {
+			return fmt.Errorf("sqlite: the sign-in updater of google account %s returned account %s", email, a.Email)
+		}
+		a.Subject = subject
+		a.UpdatedAt = stamped
+		a.CreatedAt = old.CreatedAt
+		if !exists {
+			a.CreatedAt = stamped
+		}
+		if len(a.Scopes) == 0 {
+			a.Scopes = nil
+		}
+		var token any
+		if len(a.SealedToken) > 0 {
+			token = a.SealedToken
+		} else {
+			a.SealedToken = nil
+		}
+		q := `UPDATE google_accounts SET subject = ?2, scopes = ?3, sealed_token = ?4, needs_reconsent = ?5,
+			created_at = ?6, updated_at = ?7, last_refresh_at = ?8 WHERE email = ?1`
+		if !hereExists {
+			q = `INSERT INTO google_accounts (` + accountColumns + `) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)`
+		}
+		if _, err := tx.ExecContext(ctx, q, a.Email, a.Subject, encodeList(a.Scopes), token, a.NeedsReconsent,
+			millis(a.CreatedAt), millis(a.UpdatedAt), millis(a.LastRefreshAt)); err != nil {
+			return fmt.Errorf("sqlite: writing google account %s: %w", email, err)
+		}
+		res.Account = a
+		return nil
+	})
+	if err != nil {
+		return store.SignIn{}, err
+	}
+	return res, nil
+}
+
+// accountsOfSubject returns the accounts of subject stored at addresses
+// other than email, the most recently written first.
+func accountsOfSubject(ctx context.Context, tx *sql.Tx, subject, email string) ([]store.GoogleAccount, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+accountColumns+` FROM google_accounts
+		WHERE subject = ? AND email <> ? ORDER BY updated_at DESC, email`, subject, email)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: google accounts of a subject: %w", err)
+	}
+	defer rows.Close()
+	var list []store.GoogleAccount
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: google accounts of a subject: %w", err)
+		}
+		list = append(list, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: google accounts of a subject: %w", err)
+	}
+	return list, nil
+}
+
+// retireAccount ends everything issued for the account at email: its tokens
+// are revoked (kept, so that a replay is still recognised), its unredeemed
+// codes deleted, its session bindings marked replaced, and its row removed.
+func retireAccount(ctx context.Context, tx *sql.Tx, email string, revokedAt int64) error {
+	for _, q := range []string{
+		`UPDATE tokens SET revoked_at = ?2 WHERE email = ?1 AND revoked_at = 0`,
+		`DELETE FROM auth_codes WHERE email = ?1 AND redeemed_at = 0`,
+		`UPDATE session_bindings SET replaced = 1 WHERE email = ?1`,
+		`DELETE FROM google_accounts WHERE email = ?1`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, email, revokedAt); err != nil {
+			return fmt.Errorf("sqlite: retiring google account %s: %w", email, err)
+		}
+	}
+	return nil
+}
+
+// moveAccount makes everything that names from name to instead, and removes
+// from's row (the caller writes the account at to).
+func moveAccount(ctx context.Context, tx *sql.Tx, from, to string) error {
+	for _, q := range []string{
+		`UPDATE tokens SET email = ?2 WHERE email = ?1`,
+		`UPDATE auth_codes SET email = ?2 WHERE email = ?1`,
+		`UPDATE session_bindings SET email = ?2 WHERE email = ?1 AND replaced = 0`,
+		`DELETE FROM google_accounts WHERE email = ?1`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, from, to); err != nil {
+			return fmt.Errorf("sqlite: moving google account %s to %s: %w", from, to, err)
+		}
+	}
+	return nil
+}
