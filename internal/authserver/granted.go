@@ -78,7 +78,7 @@ func (s *Server) refusedForScopes(w http.ResponseWriter, r *http.Request, tx sto
 		if err != nil {
 			s.log.Warn("binding a session without drive access", "err", err.Error())
 		}
-		page.NextStep = "Ask your assistant to run start_google_auth again, open the new link and leave the Google Drive box ticked."
+		page.NextStep = "Ask your assistant to run start_google_auth again (or run drivemcp login again), open the new link and leave the Google Drive box ticked."
 	}
 	s.fail(w, r, page, nil)
 	return true
