@@ -94,6 +94,9 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if len(google.DriveScopesOf(acct.Scopes)) == 0 {
+		return fmt.Errorf("%s signed in, but the Google Drive box on Google's page was left unticked, so drivemcp has no access to its Drive: run drivemcp login again and leave the Google Drive box ticked", acct.Email)
+	}
 	fmt.Fprintf(stdout, "Connected %s (Google scopes: %s).\n", acct.Email, shortScopes(acct.Scopes))
 	if *email != "" && google.NormalizeEmail(*email) != acct.Email {
 		fmt.Fprintf(stdout, "Note: you signed in as %s, not %s.\n", acct.Email, *email)
@@ -126,9 +129,12 @@ func newCallbackServer(auth *authserver.Server, failed chan<- error) *http.Serve
 func callbackFailure(status int) error {
 	switch status {
 	case http.StatusForbidden:
-		// The callback answers 403 both for a Deny on Google's page and for
-		// an account the access policy refuses; the browser page says which.
-		return errors.New("access was not granted, so nothing was connected: either Deny was chosen on Google's page (run drivemcp login again and choose Allow), or the account is not one --allow-accounts / --allow-domains accept (the browser page says; sign in with an allowed account)")
+		// The callback answers 403 for a Deny on Google's page, for a Drive
+		// box left unticked there, and for an account the access policy
+		// refuses; the browser page says which.
+		return errors.New("access was not granted, so nothing was connected: Deny was chosen on Google's page, or its Google Drive box was left unticked " +
+			"(run drivemcp login again, choose Allow and leave the Google Drive box ticked), or the account is not one --allow-accounts / --allow-domains accept " +
+			"(the browser page says; sign in with an allowed account)")
 	case http.StatusBadRequest:
 		return errors.New("the sign-in link had expired or was already used: run drivemcp login again")
 	default:

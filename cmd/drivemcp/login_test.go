@@ -1,10 +1,16 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"io"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/drivemcp/drivemcp/internal/e2etest"
 )
 
 // A person runs drivemcp login, signs in on Google's page as carol, and the
@@ -66,4 +72,47 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// Google's granular consent: the person unticks the Google Drive box on
+// Google's page. drivemcp login must fail saying so and what to do, not
+// report a connection that cannot reach Drive.
+func TestLogin_DriveBoxUntickedSaysLeaveItTicked(t *testing.T) {
+	e := newCLIEnv(t)
+	callback := e2etest.FreeAddr(t)
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	go func() {
+		err := run(ctx, append([]string{"login", "--no-browser", "--callback-addr", callback}, e.args()...), strings.NewReader(""), pw, io.Discard)
+		pw.CloseWithError(io.EOF)
+		done <- err
+	}()
+	lines := bufio.NewScanner(pr)
+	authURL := ""
+	for authURL == "" && lines.Scan() {
+		if l := strings.TrimSpace(lines.Text()); strings.HasPrefix(l, "http") {
+			authURL = l
+		}
+	}
+	b := e2etest.NewBrowser("carol@example.com")
+	b.Untick = []string{"drive.file"}
+	back, err := b.Run(ctx, authURL, "http://"+callback+"/oauth2callback")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := b.Open(ctx, back.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	go func() {
+		for lines.Scan() {
+		}
+	}()
+	err = <-done
+	if resp.StatusCode != http.StatusForbidden || err == nil || !strings.Contains(err.Error(), "leave the Google Drive box ticked") {
+		t.Fatalf("callback %d, login: %v", resp.StatusCode, err)
+	}
 }

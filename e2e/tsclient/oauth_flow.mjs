@@ -80,10 +80,14 @@ function readForms(html) {
   }));
 }
 
+// hiddenFields is what a browser posts before the person touches the form:
+// hidden inputs, and the checkboxes ticked from the start (Google's consent
+// page offers its Drive scopes as ticked boxes the person may untick).
 function hiddenFields(form) {
   const fields = new URLSearchParams();
   for (const input of form.inputs) {
     if (input.type === 'hidden' && input.name) fields.set(input.name, input.value ?? '');
+    if (input.type === 'checkbox' && input.name && 'checked' in input) fields.append(input.name, input.value ?? 'on');
   }
   return fields;
 }

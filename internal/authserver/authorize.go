@@ -194,7 +194,7 @@ func (s *Server) finishProxy(w http.ResponseWriter, r *http.Request, tx store.Au
 	now := s.now()
 	err := s.store.CreateAuthCode(r.Context(), store.AuthCode{
 		Hash: hashToken(code), ClientID: tx.ClientID, RedirectURI: tx.RedirectURI, CodeChallenge: tx.CodeChallenge,
-		Resource: tx.Resource, Scopes: tx.Scopes, Email: acct.Email, FamilyID: randomToken(16),
+		Resource: tx.Resource, Scopes: mcpScopesGranted(tx.Scopes, acct.Scopes), Email: acct.Email, FamilyID: randomToken(16),
 		CreatedAt: now, ExpiresAt: now.Add(codeTTL),
 	})
 	if err != nil {

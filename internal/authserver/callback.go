@@ -85,6 +85,9 @@ func (s *Server) HandleGoogleCallback(w http.ResponseWriter, r *http.Request) {
 		s.askGoogleAgain(w, r, tx, acct.Email)
 		return
 	}
+	if s.refusedForScopes(w, r, tx, acct) {
+		return
+	}
 	switch tx.Kind {
 	case store.FlowDirect:
 		s.finishDirect(w, r, tx, acct, info)
@@ -186,6 +189,7 @@ func (s *Server) finishDirect(w http.ResponseWriter, r *http.Request, tx store.A
 	if tx.LoginHint != "" && tx.LoginHint != acct.Email {
 		page.Note = fmt.Sprintf("You signed in as %s, not %s as the request said; drivemcp uses the account you signed in with.", acct.Email, tx.LoginHint)
 	}
+	page.Note += missingDriveNote(tx, acct)
 	if acct.NeedsReconsent {
 		page.Note += " Google sent no refresh token, so this connection lasts about an hour; run start_google_auth with force to renew it for good."
 	}

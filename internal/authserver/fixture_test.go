@@ -48,6 +48,17 @@ func newFixture(t testing.TB) *fixture {
 // so a benchmark can tell our time from "Google's".
 func newTimedFixture(t testing.TB, clock *serverClock) *fixture {
 	t.Helper()
+	return buildFixture(t, clock, nil)
+}
+
+// newFixtureWith is newFixture with the server's options changed by mod.
+func newFixtureWith(t testing.TB, mod func(*Options)) *fixture {
+	t.Helper()
+	return buildFixture(t, nil, mod)
+}
+
+func buildFixture(t testing.TB, clock *serverClock, mod func(*Options)) *fixture {
+	t.Helper()
 	g := startGoogle(t, clock)
 	dbPath := filepath.Join(t.TempDir(), "db")
 	st, err := sqlite.Open(context.Background(), dbPath)
@@ -67,11 +78,15 @@ func newTimedFixture(t testing.TB, clock *serverClock) *fixture {
 	hs := httptest.NewServer(handler)
 	t.Cleanup(hs.Close)
 	up := google.NewUpstream(googleemu.DemoClientID, googleemu.DemoClientSecret, hs.URL+"/oauth2callback", google.EndpointsAt(g.URL), nil)
-	s := New(Options{
+	opts := Options{
 		Store: st, Grants: google.NewGrants(st, ring, up), Resolver: identity.NewResolver(st, false),
 		BaseURL: hs.URL, Keys: ring,
 		ClientMetadataDocuments: NewClientMetadataDocuments(netguard.NewClient(netguard.Policy{}, netguard.Options{}), 0),
-	})
+	}
+	if mod != nil {
+		mod(&opts)
+	}
+	s := New(opts)
 	s.Routes(mux)
 	mux.Handle("/mcp", s.ProtectMCP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info, err := s.VerifyAccessToken(r.Context(), strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "), r)

@@ -21,6 +21,11 @@ type Browser struct {
 	Email    string // typed into the Google emulator's sign-in page
 	Deny     bool   // press Deny on the consent page
 	Remember bool   // tick "remember my answer"
+	// Untick lists scopes to untick on Google's consent page (its granular
+	// consent boxes), by full scope URL or by the name after the last "/"
+	// (e.g. "drive.file"); every other box is left ticked, as a person
+	// who just presses Allow does.
+	Untick []string
 	// Visited lists every URL the browser loaded, for assertions.
 	Visited []string
 	client  *http.Client
@@ -105,6 +110,13 @@ func (b *Browser) submit(ctx context.Context, page *url.URL, body []byte) (*http
 	case f.hasField["email"]:
 		f.values.Set("email", b.Email)
 		f.values.Set("action", "allow")
+		var kept []string
+		for _, sc := range f.values["scope"] {
+			if !b.unticks(sc) {
+				kept = append(kept, sc)
+			}
+		}
+		f.values["scope"] = kept
 	default:
 		return nil, fmt.Errorf("a page with a form this browser does not know: %s", pageText(body))
 	}
@@ -119,6 +131,16 @@ func (b *Browser) submit(ctx context.Context, page *url.URL, body []byte) (*http
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", page.Scheme+"://"+page.Host)
 	return req, nil
+}
+
+// unticks reports whether the person unticks scope's box.
+func (b *Browser) unticks(scope string) bool {
+	for _, u := range b.Untick {
+		if scope == u || strings.HasSuffix(scope, "/"+u) {
+			return true
+		}
+	}
+	return false
 }
 
 type form struct {
@@ -145,8 +167,14 @@ func parseForm(page []byte) (*form, error) {
 			case "input":
 				if f != nil && attr(n, "name") != "" {
 					f.hasField[attr(n, "name")] = true
-					if attr(n, "type") == "hidden" {
+					switch attr(n, "type") {
+					case "hidden":
 						f.values.Set(attr(n, "name"), attr(n, "value"))
+					case "checkbox":
+						// A browser posts a box only while it is ticked.
+						if hasAttr(n, "checked") {
+							f.values.Add(attr(n, "name"), attr(n, "value"))
+						}
 					}
 				}
 			}
@@ -169,6 +197,15 @@ func attr(n *html.Node, name string) string {
 		}
 	}
 	return ""
+}
+
+func hasAttr(n *html.Node, name string) bool {
+	for _, a := range n.Attr {
+		if a.Key == name {
+			return true
+		}
+	}
+	return false
 }
 
 // pageText is a page shortened for error messages.

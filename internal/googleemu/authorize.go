@@ -129,9 +129,17 @@ func (e *Emulator) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		redirectError(w, r, req, redirErr.code, redirErr.description)
 		return
 	}
-	// Tests pass login_hint to act as a signed-in user who already consented.
-	if email, ok := normalizeEmail(req.loginHint); ok {
-		e.redirectWithCode(w, r, req, email)
+	strict := e.hintPrefillsOnly.Load()
+	if strict && slices.Contains(strings.Fields(r.URL.Query().Get("prompt")), "none") {
+		// Nobody has a Google session in the emulator's browser, and a
+		// hint signs nobody in: Google answers login_required.
+		redirectError(w, r, req, "login_required", "Login required")
+		return
+	}
+	// Lenient mode: a login_hint acts as a signed-in user who already
+	// consented to every scope asked for (Options.LoginHintOnlyPrefills).
+	if email, ok := normalizeEmail(req.loginHint); ok && !strict {
+		e.redirectWithCode(w, r, req, email, req.scopes)
 		return
 	}
 	id := randomString(32)
@@ -140,7 +148,7 @@ func (e *Emulator) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	e.pending[id] = &pendingLogin{req: req, expires: e.now().Add(pendingLoginTTL)}
 	e.mu.Unlock()
 	e.renderLogin(w, http.StatusOK, loginPage{PendingID: id, Email: req.loginHint, ClientID: req.clientID,
-		RedirectHost: hostOf(req.redirectURI), Scopes: req.scopes})
+		RedirectHost: hostOf(req.redirectURI), Scopes: scopeChoices(req.scopes, nil, false)})
 }
 
 // pendingLogin is an authorization request waiting for the login form.
@@ -187,7 +195,8 @@ func (e *Emulator) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	email, valid := normalizeEmail(r.PostForm.Get("email"))
 	if !valid {
 		e.renderLogin(w, http.StatusOK, loginPage{PendingID: id, Email: r.PostForm.Get("email"), ClientID: req.clientID,
-			RedirectHost: hostOf(req.redirectURI), Scopes: req.scopes, Problem: "Enter an email address, like alice@example.com."})
+			RedirectHost: hostOf(req.redirectURI), Scopes: scopeChoices(req.scopes, r.PostForm["scope"], true),
+			Problem: "Enter an email address, like alice@example.com."})
 		return
 	}
 	if !e.takePending(id) {
@@ -195,7 +204,7 @@ func (e *Emulator) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		e.renderAuthError(w, authPageError{"invalid_request", "This sign-in request was already used. Start again from the application."})
 		return
 	}
-	e.redirectWithCode(w, r, req, email)
+	e.redirectWithCode(w, r, req, email, grantedFromForm(req.scopes, r.PostForm))
 }
 
 // takePending consumes a pending login, reporting whether it was still there.
@@ -207,14 +216,15 @@ func (e *Emulator) takePending(id string) bool {
 	return ok
 }
 
-// redirectWithCode records the user's consent and sends the browser back to
-// the client with a fresh authorization code.
-func (e *Emulator) redirectWithCode(w http.ResponseWriter, r *http.Request, req authRequest, email string) {
+// redirectWithCode records the user's consent to granted (the requested
+// scopes the person left ticked) and sends the browser back to the client
+// with a fresh authorization code.
+func (e *Emulator) redirectWithCode(w http.ResponseWriter, r *http.Request, req authRequest, email string, granted []string) {
 	e.mu.Lock()
 	e.userLocked(email)
 	key := grantKey{email, req.clientID}
 	g := e.grants[key]
-	scopes := req.scopes
+	scopes := granted
 	if req.includeGranted && g != nil {
 		scopes = unionScopes(g.scopes, scopes)
 	}
@@ -225,7 +235,7 @@ func (e *Emulator) redirectWithCode(w http.ResponseWriter, r *http.Request, req 
 		g = &grant{}
 		e.grants[key] = g
 	}
-	g.scopes = unionScopes(g.scopes, req.scopes)
+	g.scopes = unionScopes(g.scopes, granted)
 	code := "4/0A" + randomString(70)
 	e.codes[code] = &authCode{req: req, email: email, scopes: scopes, issueRefresh: issueRefresh,
 		expires: e.now().Add(authCodeTTL)}

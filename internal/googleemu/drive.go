@@ -124,7 +124,10 @@ func (e *Emulator) authenticate(r *http.Request, write bool) (caller, *driveErr)
 			wwwAuthenticate: `Bearer realm="https://accounts.google.com/", error="invalid_token"`}
 	}
 	if !c.canRead() || (write && !c.canWrite()) {
+		// A token whose scopes the person unticked (granular consent) meets
+		// this: Google's body names ACCESS_TOKEN_SCOPE_INSUFFICIENT in details.
 		return c, &driveErr{code: 403, reason: "insufficientPermissions", message: "Request had insufficient authentication scopes.",
+			errorInfo: "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
 			wwwAuthenticate: `Bearer realm="https://accounts.google.com/", error="insufficient_scope", scope="` +
 				scopeDrive + " " + scopeDriveFile + `"`}
 	}

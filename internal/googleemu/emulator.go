@@ -46,6 +46,13 @@ type Options struct {
 	// Accounts describe particular accounts by email (lower case); any other
 	// address that signs in gets the defaults of Account.
 	Accounts map[string]Account
+	// LoginHintOnlyPrefills makes login_hint do only what Google's OpenID
+	// Connect guide says it does (developers.google.com/identity/openid-connect/openid-connect,
+	// "login_hint"): pre-fill the sign-in page, where the person signs in as
+	// whoever they are and may untick scopes. Off (the lenient default, for
+	// `--demo` and older tests), a login_hint signs that address in at once
+	// with every scope asked for, which Google never does.
+	LoginHintOnlyPrefills bool
 }
 
 // Account is what the emulator's userinfo says about one account beyond its
@@ -87,6 +94,10 @@ type Emulator struct {
 	// now is the emulator's clock, read only with mu held; tests in this
 	// package replace it to expire codes and upload sessions without sleeping.
 	now func() time.Time
+
+	// hintPrefillsOnly is Options.LoginHintOnlyPrefills, switchable while
+	// running (SetLoginHintOnlyPrefills).
+	hintPrefillsOnly atomic.Bool
 
 	faultMu sync.Mutex
 	faults  []*activeFault
@@ -160,6 +171,7 @@ func New(opts Options) (*Emulator, error) {
 		files:         map[string]*driveFile{},
 		sessions:      map[string]*uploadSession{},
 	}
+	e.hintPrefillsOnly.Store(opts.LoginHintOnlyPrefills)
 	e.mux = e.routes()
 	return e, nil
 }

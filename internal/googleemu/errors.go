@@ -18,6 +18,11 @@ type driveErr struct {
 	locationType string // "parameter", "header", "other"; defaults to "parameter" when location is set
 	// wwwAuthenticate, if set, is sent as the WWW-Authenticate header (401s and scope 403s).
 	wwwAuthenticate string
+	// errorInfo, if set, is the reason of a google.rpc.ErrorInfo in
+	// "details", as Google's newer API front end adds (Google Cloud's "API
+	// design guide: errors", cloud.google.com/apis/design/errors), e.g.
+	// ACCESS_TOKEN_SCOPE_INSUFFICIENT on a scope 403.
+	errorInfo string
 }
 
 // rpcStatus maps HTTP codes to the google.rpc.Code names Google puts in "status".
@@ -90,6 +95,14 @@ func writeDriveError(w http.ResponseWriter, d driveErr) {
 		"errors":  []any{item},
 		"status":  rpcStatus(d.code),
 	}}
+	if d.errorInfo != "" {
+		body["error"].(map[string]any)["details"] = []any{map[string]any{
+			"@type":    "type.googleapis.com/google.rpc.ErrorInfo",
+			"reason":   d.errorInfo,
+			"domain":   "googleapis.com",
+			"metadata": map[string]string{"service": "drive.googleapis.com"},
+		}}
+	}
 	writeJSON(w, d.code, body)
 }
 

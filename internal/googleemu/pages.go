@@ -15,7 +15,7 @@ type loginPage struct {
 	Email        string
 	ClientID     string
 	RedirectHost string
-	Scopes       []string
+	Scopes       []scopeChoice
 	Problem      string
 	Demo         bool
 }
@@ -41,6 +41,9 @@ li small{display:block;color:var(--muted);font-size:12px;overflow-wrap:anywhere}
 .demo{background:var(--demo-bg);border:2px solid var(--red);color:var(--demo-fg);border-radius:6px;padding:10px 12px;font-weight:600;margin-bottom:20px}
 .problem{color:var(--red)}
 label{display:block;font-size:14px;margin:16px 0 6px}
+ul.scopes{list-style:none;padding-left:0}
+label.scope{display:inline;margin:0}
+input[type=checkbox]{width:18px;height:18px;vertical-align:middle;margin:0 8px 0 0}
 input[type=email]{width:100%;font-size:16px;padding:12px;border:1px solid var(--line);border-radius:4px;background:var(--card);color:var(--fg)}
 .buttons{display:flex;flex-direction:row-reverse;justify-content:space-between;align-items:center;margin-top:24px}
 button{font:inherit;font-size:14px;font-weight:500;min-height:40px;padding:10px 24px;border-radius:4px;border:0;cursor:pointer}
@@ -90,8 +93,8 @@ var loginTemplate = template.Must(template.New("login").Funcs(pageFuncs).Parse(p
 ` + demoNotice + brand + `
 <h1>Sign in</h1>
 <p><code>{{.ClientID}}</code> wants to access your Google Account and will return you to <strong>{{.RedirectHost}}</strong>.</p>
-{{if .Scopes}}<p>It asks to:</p><ul>{{range .Scopes}}<li>{{scopeWords .}}<small><code>{{.}}</code></small></li>{{end}}</ul>{{end}}
 <form method="post" action="">
+{{if .Scopes}}<p>It asks to:</p><ul class="scopes">{{range .Scopes}}<li>{{if .Optional}}<label class="scope"><input type="checkbox" name="scope" value="{{.Scope}}"{{if .Checked}} checked{{end}}> {{scopeWords .Scope}}</label>{{else}}{{scopeWords .Scope}}{{end}}<small><code>{{.Scope}}</code></small></li>{{end}}</ul>{{end}}
 <input type="hidden" name="pending" value="{{.PendingID}}">
 <label for="email">Email</label>
 <input type="email" id="email" name="email" value="{{.Email}}" autocomplete="email" autofocus required{{if .Problem}} aria-invalid="true" aria-describedby="problem"{{end}}>

@@ -103,7 +103,8 @@ func (t *tools) startGoogleAuth(ctx context.Context, req *mcp.CallToolRequest, i
 	}
 	if !in.Force && in.Scope == "" {
 		id, err := t.Resolver.Resolve(ctx, identity.Call{SessionKey: call.SessionKey})
-		if err == nil && id.Method == identity.MethodSession && (in.UserGoogleEmail == "" || google.NormalizeEmail(in.UserGoogleEmail) == id.Email) {
+		if err == nil && id.Method == identity.MethodSession && (in.UserGoogleEmail == "" || google.NormalizeEmail(in.UserGoogleEmail) == id.Email) &&
+			!t.grantLacksDrive(ctx, id.Email) {
 			msg := fmt.Sprintf("This session is already connected to Google as %s; the Drive tools use it. "+
 				"To connect another account, call start_google_auth with force: true.", id.Email)
 			return text(msg), startAuthOut{AlreadyConnected: id.Email, Method: string(id.Method)}, nil
@@ -170,6 +171,13 @@ func (t *tools) grantLacks(ctx context.Context, call identity.Call, scope string
 	return err != nil || !slices.Contains(acct.Scopes, scope)
 }
 
+// grantLacksDrive reports whether email's stored grant holds no Drive scope
+// (the Drive box was unticked at Google), so connecting again is not a no-op.
+func (t *tools) grantLacksDrive(ctx context.Context, email string) bool {
+	acct, err := t.Grants.Account(ctx, email)
+	return err == nil && len(google.DriveScopesOf(acct.Scopes)) == 0
+}
+
 func (t *tools) checkDriveAuth(ctx context.Context, req *mcp.CallToolRequest, in checkAuthIn) (*mcp.CallToolResult, checkAuthOut, error) {
 	id, err := t.resolve(ctx, req, in.UserGoogleEmail)
 	if err != nil {
@@ -201,6 +209,8 @@ func (t *tools) checkDriveAuth(ctx context.Context, req *mcp.CallToolRequest, in
 	}
 	if acct.NeedsReconsent {
 		out.Message = fmt.Sprintf("This session maps to %s, but Google no longer accepts its grant: call start_google_auth with force: true and consent again.", acct.Email)
+	} else if len(google.DriveScopesOf(out.Scopes)) == 0 {
+		out.Message = fmt.Sprintf("Granted scopes: %s. %s", strings.Join(out.Scopes, " "), noDriveGrant(acct.Email))
 	} else {
 		out.Message = fmt.Sprintf("Acting as %s (authenticated by %s) with scopes: %s.", acct.Email, describeMethod(id.Method), strings.Join(out.Scopes, " "))
 	}

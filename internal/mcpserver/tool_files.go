@@ -298,6 +298,9 @@ func (t *tools) driveFiles(ctx context.Context, req *mcp.CallToolRequest, email 
 
 // filesFor opens the identity's Drive.
 func (t *tools) filesFor(ctx context.Context, id identity.Identity) (*drive.Files, error) {
+	if err := t.requireDriveGrant(ctx, id); err != nil {
+		return nil, err
+	}
 	files, err := drive.NewFiles(ctx, t.httpClient(ctx, id), t.Grants.Upstream().Endpoints().DriveBase)
 	if err != nil {
 		return nil, userErrorf(err, "Could not set up the Google Drive client (%v). Try again in a moment.", err)

@@ -281,6 +281,9 @@ func (t *tools) upload(ctx context.Context, req *mcp.CallToolRequest, id identit
 	if folderID == "" {
 		folderID = "root"
 	}
+	if err := t.requireDriveGrant(ctx, id); err != nil {
+		return nil, uploadOut{}, err
+	}
 	email := id.Email
 	up := &drive.Uploader{
 		Client:   t.httpClient(ctx, id),

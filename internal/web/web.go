@@ -78,6 +78,11 @@ type Error struct {
 	Message   string
 	NextStep  string
 	Reference string
+	// ReturnURL, if set, is a link back to the application (its verified
+	// redirect URI carrying an OAuth error), so the person reads the page
+	// first and the application is not left waiting; ReturnText labels it.
+	ReturnURL  template.URL
+	ReturnText string
 }
 
 // Consent is the page where a person approves an MCP client.
