@@ -63,24 +63,9 @@ type signOutOut struct {
 }
 
 func (t *tools) addAuthTools(s *mcp.Server) {
-	addTool(s, t.Logger, &mcp.Tool{
-		Name:  "start_google_auth",
-		Title: "Connect a Google account",
-		Description: "Returns a Google sign-in link for this session. Open it in a browser and consent; afterwards every " +
-			"Drive tool in this session acts as that account, with no email argument needed.",
-	}, t.startGoogleAuth)
-	addTool(s, t.Logger, &mcp.Tool{
-		Name:        "check_drive_auth",
-		Title:       "Which Google account is used",
-		Description: "Says which Google account the Drive tools act as, how it was authenticated, its scopes and token expiry.",
-		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true},
-	}, t.checkDriveAuth)
-	addTool(s, t.Logger, &mcp.Tool{
-		Name:        "sign_out",
-		Title:       "Disconnect this session",
-		Description: "Forgets which Google account this session is bound to. With revoke: true also revokes drivemcp's access at Google and deletes the stored grant.",
-		Annotations: &mcp.ToolAnnotations{DestructiveHint: ptr(true)},
-	}, t.signOut)
+	addTool(s, t.Logger, startGoogleAuthTool, t.startGoogleAuth)
+	addTool(s, t.Logger, checkDriveAuthTool, t.checkDriveAuth)
+	addTool(s, t.Logger, signOutTool, t.signOut)
 }
 
 func (t *tools) startGoogleAuth(ctx context.Context, req *mcp.CallToolRequest, in startAuthIn) (*mcp.CallToolResult, startAuthOut, error) {

@@ -92,26 +92,9 @@ type contentOut struct {
 // addDriveTools registers the tools that browse, read, organize and share
 // Drive files. (Uploads are in tool_upload.go.)
 func (t *tools) addDriveTools(s *mcp.Server) {
-	addTool(s, t.Logger, &mcp.Tool{
-		Name:        "list_drive_items",
-		Title:       "List a Google Drive folder",
-		Description: "Lists the files and folders in a Drive folder (default: My Drive's root), folders first, a page at a time.",
-		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true},
-	}, t.listDriveItems)
-	addTool(s, t.Logger, &mcp.Tool{
-		Name:  "search_drive_files",
-		Title: "Search Google Drive",
-		Description: "Finds Drive files. Plain words search names and contents; a Drive query " +
-			"(name contains 'x', mimeType = 'application/pdf', '<folder id>' in parents, modifiedTime > '2026-01-01T00:00:00') is passed to Drive as it is.",
-		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true},
-	}, t.searchDriveFiles)
-	addTool(s, t.Logger, &mcp.Tool{
-		Name:  "get_drive_file_content",
-		Title: "Read a Google Drive file",
-		Description: "Returns a file's text: text files as they are, Google Docs as Markdown (or plain text), Sheets as CSV (first sheet), " +
-			"Slides as plain text. Binary files (images, PDFs, archives) return their metadata and link only. At most 1 MiB of text.",
-		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true},
-	}, t.getDriveFileContent)
+	addTool(s, t.Logger, listDriveItemsTool, t.listDriveItems)
+	addTool(s, t.Logger, searchDriveFilesTool, t.searchDriveFiles)
+	addTool(s, t.Logger, getDriveFileContentTool, t.getDriveFileContent)
 	t.addFolderTools(s)
 	t.addShareTools(s)
 }

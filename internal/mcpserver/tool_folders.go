@@ -32,12 +32,7 @@ type createFolderOut struct {
 }
 
 func (t *tools) addFolderTools(s *mcp.Server) {
-	addTool(s, t.Logger, &mcp.Tool{
-		Name:  "create_drive_folder",
-		Title: "Create a Google Drive folder",
-		Description: "Creates a folder named folder_name in parent_folder_id (default: My Drive). With folder_path instead, " +
-			"makes sure the whole path exists (like mkdir -p), creating only what is missing, and puts folder_name (if given) at its end.",
-	}, t.createDriveFolder)
+	addTool(s, t.Logger, createDriveFolderTool, t.createDriveFolder)
 }
 
 func (t *tools) createDriveFolder(ctx context.Context, req *mcp.CallToolRequest, in createFolderIn) (*mcp.CallToolResult, createFolderOut, error) {

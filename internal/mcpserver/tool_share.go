@@ -64,20 +64,8 @@ type publicOut struct {
 }
 
 func (t *tools) addShareTools(s *mcp.Server) {
-	addTool(s, t.Logger, &mcp.Tool{
-		Name:  "share_drive_files",
-		Title: "Share Google Drive files with people",
-		Description: "Gives each email address the role (reader, commenter or writer) on each file, and says for every file and " +
-			"person whether it worked: one failure does not stop the others.",
-		Annotations: &mcp.ToolAnnotations{IdempotentHint: true, OpenWorldHint: ptr(true)},
-	}, t.shareDriveFiles)
-	addTool(s, t.Logger, &mcp.Tool{
-		Name:  "make_drive_files_public",
-		Title: "Share Google Drive files by link",
-		Description: "Lets anyone with the link open the files (public: true, the default; role reader or commenter), " +
-			"or removes that link access again (public: false). The files do not become searchable on the web.",
-		Annotations: &mcp.ToolAnnotations{IdempotentHint: true, OpenWorldHint: ptr(true)},
-	}, t.makeDriveFilesPublic)
+	addTool(s, t.Logger, shareDriveFilesTool, t.shareDriveFiles)
+	addTool(s, t.Logger, makeDriveFilesPublicTool, t.makeDriveFilesPublic)
 }
 
 func (t *tools) shareDriveFiles(ctx context.Context, req *mcp.CallToolRequest, in shareIn) (*mcp.CallToolResult, shareOut, error) {

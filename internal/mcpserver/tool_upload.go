@@ -55,18 +55,8 @@ type uploadOut struct {
 }
 
 func (t *tools) addUploadTools(s *mcp.Server) {
-	addTool(s, t.Logger, &mcp.Tool{
-		Name:  "upload_file_to_drive",
-		Title: "Upload a local file to Google Drive",
-		Description: "Streams a local file (inside the server's upload roots) to Google Drive with a resumable upload, " +
-			"reports progress, survives network errors, and verifies the checksum Drive reports.",
-	}, t.uploadFile)
-	addTool(s, t.Logger, &mcp.Tool{
-		Name:  "create_drive_file",
-		Title: "Create a Google Drive file from content",
-		Description: "Creates a file in Google Drive from text (content), bytes (content_base64), or the body of an http(s) URL (fileUrl), " +
-			"which is streamed into Drive. Give mime_type application/vnd.google-apps.document (or .spreadsheet) to turn text into a Google Doc (or Sheet).",
-	}, t.createFile)
+	addTool(s, t.Logger, uploadFileToDriveTool, t.uploadFile)
+	addTool(s, t.Logger, createDriveFileTool, t.createFile)
 }
 
 func (t *tools) uploadFile(ctx context.Context, req *mcp.CallToolRequest, in uploadFileIn) (*mcp.CallToolResult, uploadOut, error) {
