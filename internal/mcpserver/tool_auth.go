@@ -25,15 +25,15 @@ type AccountArg struct {
 type startAuthIn struct {
 	AccountArg
 	ServiceName string `json:"service_name,omitempty" jsonschema:"optional, kept for compatibility; drivemcp always connects Google Drive"`
-	Force       bool   `json:"force,omitempty" jsonschema:"start a new Google consent even if this session is already connected (to switch accounts or renew access)"`
-	Scope       string `json:"scope,omitempty" jsonschema:"the Google Drive access to ask for: file (files drivemcp creates or you open with it), readonly (read all files) or full; default: the server's setting. Google adds it to what was granted before."`
+	Force       bool   `json:"force,omitempty" jsonschema:"start a new Google consent even if this session is already connected (to switch accounts or renew access); default false: an already connected session is left as it is"`
+	Scope       string `json:"scope,omitempty" enum:"file,readonly,full" jsonschema:"the Google Drive access to ask for: file (files drivemcp creates or you open with it), readonly (read all files) or full; default: the server's setting. Google adds it to what was granted before."`
 }
 
 type startAuthOut struct {
-	AuthURL          string `json:"auth_url,omitempty" jsonschema:"the Google consent URL to open in a browser; valid for 10 minutes"`
-	AlreadyConnected string `json:"already_connected_as,omitempty" jsonschema:"the account this session already acts as, if any"`
-	Method           string `json:"method,omitempty" jsonschema:"how the connected account was authenticated: oauth, session or local"`
-	ExpiresInSeconds int    `json:"expires_in_seconds,omitempty"`
+	AuthURL          string `json:"auth_url,omitempty" jsonschema:"the Google consent URL to open in a browser; valid for 10 minutes; absent when the session is already connected"`
+	AlreadyConnected string `json:"already_connected_as,omitempty" jsonschema:"the account this session already acts as; absent when a consent URL is returned"`
+	Method           string `json:"method,omitempty" enum:"oauth,session,local" jsonschema:"how the connected account was authenticated: oauth, session or local; absent when a consent URL is returned"`
+	ExpiresInSeconds int    `json:"expires_in_seconds,omitempty" jsonschema:"seconds until auth_url expires; absent with auth_url"`
 }
 
 type checkAuthIn struct {
@@ -41,46 +41,31 @@ type checkAuthIn struct {
 }
 
 type checkAuthOut struct {
-	Authenticated  bool      `json:"authenticated"`
-	Email          string    `json:"email,omitempty"`
-	Method         string    `json:"method,omitempty" jsonschema:"oauth (bearer token), session (start_google_auth) or local (trusted local mode)"`
-	Scopes         []string  `json:"scopes,omitempty" jsonschema:"Google scopes the grant covers"`
-	TokenExpiry    time.Time `json:"token_expiry,omitzero" jsonschema:"when the current Google access token expires; drivemcp refreshes it on its own"`
-	NeedsReconsent bool      `json:"needs_reconsent,omitempty"`
-	Message        string    `json:"message"`
+	Authenticated  bool      `json:"authenticated" jsonschema:"whether the Drive tools have a Google account to act as"`
+	Email          string    `json:"email,omitempty" jsonschema:"the Google account the Drive tools act as; absent when not authenticated"`
+	Method         string    `json:"method,omitempty" enum:"oauth,session,local" jsonschema:"oauth (bearer token), session (start_google_auth) or local (trusted local mode); absent when not authenticated"`
+	Scopes         []string  `json:"scopes,omitempty" jsonschema:"Google scopes the grant covers; absent when not authenticated"`
+	TokenExpiry    time.Time `json:"token_expiry,omitzero" jsonschema:"when the current Google access token expires (RFC 3339); drivemcp refreshes it on its own; absent when there is none"`
+	NeedsReconsent bool      `json:"needs_reconsent,omitempty" jsonschema:"Google no longer accepts the stored grant: call start_google_auth with force true; absent (false) otherwise"`
+	Message        string    `json:"message" jsonschema:"the same, in a sentence for people"`
 }
 
 type signOutIn struct {
 	AccountArg
-	Revoke bool `json:"revoke,omitempty" jsonschema:"also revoke drivemcp's access at Google and delete the stored grant, for every client; needs a connection authorized to write (drive.file or drive)"`
+	Revoke bool `json:"revoke,omitempty" jsonschema:"also revoke drivemcp's access at Google and delete the stored grant, for every client; needs a connection authorized to write (drive.file or drive); default false: only this session forgets the account"`
 }
 
 type signOutOut struct {
-	Email   string `json:"email,omitempty"`
-	Unbound bool   `json:"unbound"`
-	Revoked bool   `json:"revoked"`
-	Message string `json:"message"`
+	Email   string `json:"email,omitempty" jsonschema:"the account this session was bound to; absent when it was bound to none"`
+	Unbound bool   `json:"unbound" jsonschema:"whether this session forgot an account"`
+	Revoked bool   `json:"revoked" jsonschema:"whether drivemcp's access was revoked at Google and the grant deleted"`
+	Message string `json:"message" jsonschema:"what happened, in a sentence for people"`
 }
 
 func (t *tools) addAuthTools(s *mcp.Server) {
-	addTool(s, t.Logger, &mcp.Tool{
-		Name:  "start_google_auth",
-		Title: "Connect a Google account",
-		Description: "Returns a Google sign-in link for this session. Open it in a browser and consent; afterwards every " +
-			"Drive tool in this session acts as that account, with no email argument needed.",
-	}, t.startGoogleAuth)
-	addTool(s, t.Logger, &mcp.Tool{
-		Name:        "check_drive_auth",
-		Title:       "Which Google account is used",
-		Description: "Says which Google account the Drive tools act as, how it was authenticated, its scopes and token expiry.",
-		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true},
-	}, t.checkDriveAuth)
-	addTool(s, t.Logger, &mcp.Tool{
-		Name:        "sign_out",
-		Title:       "Disconnect this session",
-		Description: "Forgets which Google account this session is bound to. With revoke: true also revokes drivemcp's access at Google and deletes the stored grant.",
-		Annotations: &mcp.ToolAnnotations{DestructiveHint: ptr(true)},
-	}, t.signOut)
+	addTool(s, t.Logger, startGoogleAuthTool, t.startGoogleAuth)
+	addTool(s, t.Logger, checkDriveAuthTool, t.checkDriveAuth)
+	addTool(s, t.Logger, signOutTool, t.signOut)
 }
 
 func (t *tools) startGoogleAuth(ctx context.Context, req *mcp.CallToolRequest, in startAuthIn) (*mcp.CallToolResult, startAuthOut, error) {

@@ -23,18 +23,18 @@ const maxContentBytes = 1 << 20
 type listItemsIn struct {
 	AccountArg
 	FolderID  string `json:"folder_id,omitempty" jsonschema:"the folder to list (default: root, i.e. My Drive)"`
-	PageSize  *int   `json:"page_size,omitempty" jsonschema:"items per page, 1 to 1000 (default 100)"`
-	PageToken string `json:"page_token,omitempty" jsonschema:"next_page_token of the previous page, to get the next one"`
+	PageSize  *int   `json:"page_size,omitempty" minimum:"1" maximum:"1000" jsonschema:"items per page, 1 to 1000 (default 100)"`
+	PageToken string `json:"page_token,omitempty" jsonschema:"next_page_token of the previous page, to get the next one; default: the first page"`
 }
 
 type searchIn struct {
 	AccountArg
 	Query     string `json:"query" jsonschema:"words to find in file names and contents, or a Drive query such as name contains 'report' and mimeType = 'application/pdf'"`
-	PageSize  *int   `json:"page_size,omitempty" jsonschema:"results per page, 1 to 1000 (default 10)"`
-	PageToken string `json:"page_token,omitempty" jsonschema:"next_page_token of the previous page, to get the next one (with the same query)"`
+	PageSize  *int   `json:"page_size,omitempty" minimum:"1" maximum:"1000" jsonschema:"results per page, 1 to 1000 (default 10)"`
+	PageToken string `json:"page_token,omitempty" jsonschema:"next_page_token of the previous page, to get the next one (with the same query); default: the first page"`
 	// A pointer: the older server searched shared drives unless told not to.
 	IncludeItemsFromAllDrives *bool  `json:"include_items_from_all_drives,omitempty" jsonschema:"also search the shared drives the account belongs to (default true)"`
-	DriveID                   string `json:"drive_id,omitempty" jsonschema:"search only this shared drive (its id, from the shared drive's URL)"`
+	DriveID                   string `json:"drive_id,omitempty" jsonschema:"search only this shared drive (its id, from the shared drive's URL); default: My Drive and, unless include_items_from_all_drives is false, every shared drive"`
 }
 
 type contentIn struct {
@@ -44,28 +44,28 @@ type contentIn struct {
 
 // driveItem is a file or folder in a listing.
 type driveItem struct {
-	ID           string `json:"id"`
-	Name         string `json:"name"`
-	MimeType     string `json:"mime_type"`
-	IsFolder     bool   `json:"is_folder"`
-	Size         int64  `json:"size,omitempty"`
-	ModifiedTime string `json:"modified_time,omitempty" jsonschema:"RFC 3339"`
-	Owner        string `json:"owner,omitempty"`
-	WebViewLink  string `json:"web_view_link,omitempty"`
+	ID           string `json:"id" jsonschema:"the file's or folder's Drive id"`
+	Name         string `json:"name" jsonschema:"its name in Drive"`
+	MimeType     string `json:"mime_type" jsonschema:"its MIME type; folders are application/vnd.google-apps.folder"`
+	IsFolder     bool   `json:"is_folder" jsonschema:"whether it is a folder"`
+	Size         int64  `json:"size,omitempty" jsonschema:"size in bytes; absent for folders and Google Docs, Sheets and Slides"`
+	ModifiedTime string `json:"modified_time,omitempty" jsonschema:"when it last changed (RFC 3339); absent when Drive did not say"`
+	Owner        string `json:"owner,omitempty" jsonschema:"its owner's email address; absent for files in shared drives"`
+	WebViewLink  string `json:"web_view_link,omitempty" jsonschema:"its link in Drive's web interface; absent when Drive gave none"`
 }
 
 // pageOut is what list and search have in common.
 type pageOut struct {
-	Items         []driveItem `json:"items"`
+	Items         []driveItem `json:"items" jsonschema:"this page's files and folders, folders first; empty when there are none"`
 	NextPageToken string      `json:"next_page_token,omitempty" jsonschema:"pass as page_token to get the next page; absent on the last page"`
-	Incomplete    bool        `json:"incomplete_search,omitempty" jsonschema:"Drive did not search every shared drive; narrow the search with drive_id"`
+	Incomplete    bool        `json:"incomplete_search,omitempty" jsonschema:"Drive did not search every shared drive; narrow the search with drive_id; absent (false) when it did"`
 	// VisibilityNote is set when the grant is drive.file and so hides most of Drive.
-	VisibilityNote string `json:"visibility_note,omitempty"`
-	Account        string `json:"account"`
+	VisibilityNote string `json:"visibility_note,omitempty" jsonschema:"what this grant hides of Drive and how to see more; absent when it hides nothing"`
+	Account        string `json:"account" jsonschema:"the Google account the tool acted as"`
 }
 
 type listItemsOut struct {
-	FolderID string `json:"folder_id"`
+	FolderID string `json:"folder_id" jsonschema:"the folder listed (root for My Drive)"`
 	pageOut
 }
 
@@ -75,43 +75,26 @@ type searchOut struct {
 }
 
 type contentOut struct {
-	FileID        string `json:"file_id"`
-	Name          string `json:"name"`
-	MimeType      string `json:"mime_type"`
-	Size          int64  `json:"size,omitempty"`
-	ModifiedTime  string `json:"modified_time,omitempty"`
-	WebViewLink   string `json:"web_view_link,omitempty"`
+	FileID        string `json:"file_id" jsonschema:"the file's Drive id"`
+	Name          string `json:"name" jsonschema:"its name in Drive"`
+	MimeType      string `json:"mime_type" jsonschema:"its MIME type in Drive"`
+	Size          int64  `json:"size,omitempty" jsonschema:"size in bytes; absent for Google Docs, Sheets and Slides"`
+	ModifiedTime  string `json:"modified_time,omitempty" jsonschema:"when it last changed (RFC 3339); absent when Drive did not say"`
+	WebViewLink   string `json:"web_view_link,omitempty" jsonschema:"its link in Drive's web interface; absent when Drive gave none"`
 	Content       string `json:"content,omitempty" jsonschema:"the file's text; absent for binary files"`
-	ContentFormat string `json:"content_format,omitempty" jsonschema:"MIME type of content: the file's own, or the export format of a Google Doc (text/markdown or text/plain), Sheet (text/csv) or Slides (text/plain)"`
-	Exported      bool   `json:"exported,omitempty"`
-	Binary        bool   `json:"binary,omitempty" jsonschema:"the file has no text form; only its metadata is returned"`
-	Note          string `json:"note,omitempty"`
-	Account       string `json:"account"`
+	ContentFormat string `json:"content_format,omitempty" jsonschema:"MIME type of content: the file's own, or the export format of a Google Doc (text/markdown or text/plain), Sheet (text/csv) or Slides (text/plain); absent with content"`
+	Exported      bool   `json:"exported,omitempty" jsonschema:"content is an export of a Google Doc, Sheet or Slides; absent (false) for other files"`
+	Binary        bool   `json:"binary,omitempty" jsonschema:"the file has no text form; only its metadata is returned; absent (false) for text"`
+	Note          string `json:"note,omitempty" jsonschema:"for a binary file, what it is and how to open it; for an empty file, that it is empty; absent otherwise"`
+	Account       string `json:"account" jsonschema:"the Google account the tool acted as"`
 }
 
 // addDriveTools registers the tools that browse, read, organize and share
 // Drive files. (Uploads are in tool_upload.go.)
 func (t *tools) addDriveTools(s *mcp.Server) {
-	addTool(s, t.Logger, &mcp.Tool{
-		Name:        "list_drive_items",
-		Title:       "List a Google Drive folder",
-		Description: "Lists the files and folders in a Drive folder (default: My Drive's root), folders first, a page at a time.",
-		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true},
-	}, t.listDriveItems)
-	addTool(s, t.Logger, &mcp.Tool{
-		Name:  "search_drive_files",
-		Title: "Search Google Drive",
-		Description: "Finds Drive files. Plain words search names and contents; a Drive query " +
-			"(name contains 'x', mimeType = 'application/pdf', '<folder id>' in parents, modifiedTime > '2026-01-01T00:00:00') is passed to Drive as it is.",
-		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true},
-	}, t.searchDriveFiles)
-	addTool(s, t.Logger, &mcp.Tool{
-		Name:  "get_drive_file_content",
-		Title: "Read a Google Drive file",
-		Description: "Returns a file's text: text files as they are, Google Docs as Markdown (or plain text), Sheets as CSV (first sheet), " +
-			"Slides as plain text. Binary files (images, PDFs, archives) return their metadata and link only. At most 1 MiB of text.",
-		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true},
-	}, t.getDriveFileContent)
+	addTool(s, t.Logger, listDriveItemsTool, t.listDriveItems)
+	addTool(s, t.Logger, searchDriveFilesTool, t.searchDriveFiles)
+	addTool(s, t.Logger, getDriveFileContentTool, t.getDriveFileContent)
 	t.addFolderTools(s)
 	t.addShareTools(s)
 }

@@ -17,27 +17,22 @@ type createFolderIn struct {
 	AccountArg
 	FolderName     string `json:"folder_name,omitempty" jsonschema:"name of the new folder (may be omitted when folder_path names the folder itself)"`
 	ParentFolderID string `json:"parent_folder_id,omitempty" jsonschema:"folder to create it in (default: root, i.e. My Drive)"`
-	FolderPath     string `json:"folder_path,omitempty" jsonschema:"instead of parent_folder_id: a path from My Drive such as Reports/2026; folders on it are reused when they exist and created when not"`
+	FolderPath     string `json:"folder_path,omitempty" jsonschema:"instead of parent_folder_id: a path from My Drive such as Reports/2026; folders on it are reused when they exist and created when not; default: none, the folder goes into parent_folder_id"`
 }
 
 type createFolderOut struct {
-	FolderID       string   `json:"folder_id"`
-	Name           string   `json:"name"`
-	ParentFolderID string   `json:"parent_folder_id,omitempty"`
-	Path           string   `json:"path,omitempty" jsonschema:"the folder's path from My Drive, when folder_path was given"`
+	FolderID       string   `json:"folder_id" jsonschema:"the folder's Drive id"`
+	Name           string   `json:"name" jsonschema:"its name in Drive"`
+	ParentFolderID string   `json:"parent_folder_id,omitempty" jsonschema:"the folder it is in; absent when Drive did not say"`
+	Path           string   `json:"path,omitempty" jsonschema:"the folder's path from My Drive; absent unless folder_path was given"`
 	Created        bool     `json:"created" jsonschema:"false when folder_path named a folder that already existed"`
-	CreatedPaths   []string `json:"created_paths,omitempty" jsonschema:"the folders on folder_path that did not exist and were created"`
-	WebViewLink    string   `json:"web_view_link,omitempty"`
-	Account        string   `json:"account"`
+	CreatedPaths   []string `json:"created_paths,omitempty" jsonschema:"the folders on folder_path that did not exist and were created; absent when none were"`
+	WebViewLink    string   `json:"web_view_link,omitempty" jsonschema:"its link in Drive's web interface; absent when Drive gave none"`
+	Account        string   `json:"account" jsonschema:"the Google account the tool acted as"`
 }
 
 func (t *tools) addFolderTools(s *mcp.Server) {
-	addTool(s, t.Logger, &mcp.Tool{
-		Name:  "create_drive_folder",
-		Title: "Create a Google Drive folder",
-		Description: "Creates a folder named folder_name in parent_folder_id (default: My Drive). With folder_path instead, " +
-			"makes sure the whole path exists (like mkdir -p), creating only what is missing, and puts folder_name (if given) at its end.",
-	}, t.createDriveFolder)
+	addTool(s, t.Logger, createDriveFolderTool, t.createDriveFolder)
 }
 
 func (t *tools) createDriveFolder(ctx context.Context, req *mcp.CallToolRequest, in createFolderIn) (*mcp.CallToolResult, createFolderOut, error) {

@@ -18,66 +18,54 @@ type shareIn struct {
 	AccountArg
 	FileIDs          []string `json:"file_ids" jsonschema:"ids of the files or folders to share"`
 	EmailAddresses   []string `json:"email_addresses" jsonschema:"email addresses of the people to share with"`
-	Role             string   `json:"role,omitempty" jsonschema:"reader, commenter or writer (default reader)"`
+	Role             string   `json:"role,omitempty" enum:"reader,commenter,writer" jsonschema:"reader, commenter or writer (default reader)"`
 	SendNotification *bool    `json:"send_notification,omitempty" jsonschema:"email each person about the share (default true); people without a Google account can only be invited with it"`
-	Message          string   `json:"message,omitempty" jsonschema:"text to include in the notification email"`
+	Message          string   `json:"message,omitempty" jsonschema:"text to include in the notification email; default: none"`
 }
 
 type shareResult struct {
-	FileID       string `json:"file_id"`
-	FileName     string `json:"file_name,omitempty"`
-	Email        string `json:"email"`
-	Role         string `json:"role"`
-	OK           bool   `json:"ok"`
-	PermissionID string `json:"permission_id,omitempty"`
-	Error        string `json:"error,omitempty" jsonschema:"why this share failed and what to do"`
+	FileID       string `json:"file_id" jsonschema:"the file or folder"`
+	FileName     string `json:"file_name,omitempty" jsonschema:"its name; absent when it could not be read"`
+	Email        string `json:"email" jsonschema:"the person shared with"`
+	Role         string `json:"role" enum:"reader,commenter,writer" jsonschema:"the role given"`
+	OK           bool   `json:"ok" jsonschema:"whether the share worked"`
+	PermissionID string `json:"permission_id,omitempty" jsonschema:"Drive's id of the permission; absent when the share failed"`
+	Error        string `json:"error,omitempty" jsonschema:"why this share failed and what to do; absent when it worked"`
 }
 
 type shareOut struct {
 	Results []shareResult `json:"results" jsonschema:"one entry per file and email address"`
-	Shared  int           `json:"shared"`
-	Failed  int           `json:"failed"`
-	Account string        `json:"account"`
+	Shared  int           `json:"shared" jsonschema:"how many shares worked"`
+	Failed  int           `json:"failed" jsonschema:"how many shares failed (see each result's error)"`
+	Account string        `json:"account" jsonschema:"the Google account the tool acted as"`
 }
 
 type publicIn struct {
 	AccountArg
 	FileIDs []string `json:"file_ids" jsonschema:"ids of the files or folders"`
 	Public  *bool    `json:"public,omitempty" jsonschema:"true (default): anyone with the link can open them; false: remove link access again"`
-	Role    string   `json:"role,omitempty" jsonschema:"what people with the link may do: reader (default) or commenter"`
+	Role    string   `json:"role,omitempty" enum:"reader,commenter" jsonschema:"what people with the link may do: reader (default) or commenter"`
 }
 
 type publicResult struct {
-	FileID   string `json:"file_id"`
-	FileName string `json:"file_name,omitempty"`
-	Link     string `json:"link,omitempty"`
+	FileID   string `json:"file_id" jsonschema:"the file or folder"`
+	FileName string `json:"file_name,omitempty" jsonschema:"its name; absent when it could not be read"`
+	Link     string `json:"link,omitempty" jsonschema:"the link to open it; absent when the change failed"`
 	Public   bool   `json:"public" jsonschema:"whether anyone with the link can open the file now"`
-	OK       bool   `json:"ok"`
-	Error    string `json:"error,omitempty"`
+	OK       bool   `json:"ok" jsonschema:"whether the change worked"`
+	Error    string `json:"error,omitempty" jsonschema:"why the change failed and what to do; absent when it worked"`
 }
 
 type publicOut struct {
-	Results []publicResult `json:"results"`
-	Changed int            `json:"changed"`
-	Failed  int            `json:"failed"`
-	Account string         `json:"account"`
+	Results []publicResult `json:"results" jsonschema:"one entry per file"`
+	Changed int            `json:"changed" jsonschema:"how many files changed"`
+	Failed  int            `json:"failed" jsonschema:"how many files could not be changed (see each result's error)"`
+	Account string         `json:"account" jsonschema:"the Google account the tool acted as"`
 }
 
 func (t *tools) addShareTools(s *mcp.Server) {
-	addTool(s, t.Logger, &mcp.Tool{
-		Name:  "share_drive_files",
-		Title: "Share Google Drive files with people",
-		Description: "Gives each email address the role (reader, commenter or writer) on each file, and says for every file and " +
-			"person whether it worked: one failure does not stop the others.",
-		Annotations: &mcp.ToolAnnotations{IdempotentHint: true, OpenWorldHint: ptr(true)},
-	}, t.shareDriveFiles)
-	addTool(s, t.Logger, &mcp.Tool{
-		Name:  "make_drive_files_public",
-		Title: "Share Google Drive files by link",
-		Description: "Lets anyone with the link open the files (public: true, the default; role reader or commenter), " +
-			"or removes that link access again (public: false). The files do not become searchable on the web.",
-		Annotations: &mcp.ToolAnnotations{IdempotentHint: true, OpenWorldHint: ptr(true)},
-	}, t.makeDriveFilesPublic)
+	addTool(s, t.Logger, shareDriveFilesTool, t.shareDriveFiles)
+	addTool(s, t.Logger, makeDriveFilesPublicTool, t.makeDriveFilesPublic)
 }
 
 func (t *tools) shareDriveFiles(ctx context.Context, req *mcp.CallToolRequest, in shareIn) (*mcp.CallToolResult, shareOut, error) {

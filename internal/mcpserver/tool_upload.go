@@ -26,7 +26,7 @@ type uploadFileIn struct {
 	AccountArg
 	FilePath   string `json:"filepath" jsonschema:"path of the local file to upload; absolute, or relative to an upload root"`
 	FolderID   string `json:"folder_id,omitempty" jsonschema:"Drive folder to upload into (default: root, i.e. My Drive)"`
-	FolderPath string `json:"folder_path,omitempty" jsonschema:"instead of folder_id: a folder path from My Drive such as Reports/2026; missing folders are created"`
+	FolderPath string `json:"folder_path,omitempty" jsonschema:"instead of folder_id: a folder path from My Drive such as Reports/2026; missing folders are created; default: none, the file goes into folder_id"`
 	FileName   string `json:"filename,omitempty" jsonschema:"name of the file in Drive (default: the local file's name)"`
 	MimeType   string `json:"mime_type,omitempty" jsonschema:"MIME type (default: guessed from the name and content)"`
 }
@@ -34,39 +34,29 @@ type uploadFileIn struct {
 type createFileIn struct {
 	AccountArg
 	FileName      string `json:"file_name" jsonschema:"name of the new file in Drive"`
-	Content       string `json:"content,omitempty" jsonschema:"text content of the file"`
-	ContentBase64 string `json:"content_base64,omitempty" jsonschema:"binary content, base64-encoded (instead of content)"`
-	FileURL       string `json:"fileUrl,omitempty" jsonschema:"an http(s) URL whose body becomes the file (instead of content); only public addresses unless the server allows private ones"`
+	Content       string `json:"content,omitempty" jsonschema:"text content of the file; optional: give exactly one of content, content_base64 and fileUrl"`
+	ContentBase64 string `json:"content_base64,omitempty" jsonschema:"binary content, base64-encoded (instead of content); optional: give exactly one of content, content_base64 and fileUrl"`
+	FileURL       string `json:"fileUrl,omitempty" jsonschema:"an http(s) URL whose body becomes the file (instead of content); only public addresses unless the server allows private ones; optional: give exactly one of content, content_base64 and fileUrl"`
 	FolderID      string `json:"folder_id,omitempty" jsonschema:"Drive folder to create the file in (default: root)"`
-	FolderPath    string `json:"folder_path,omitempty" jsonschema:"instead of folder_id: a folder path from My Drive such as Reports/2026; missing folders are created"`
+	FolderPath    string `json:"folder_path,omitempty" jsonschema:"instead of folder_id: a folder path from My Drive such as Reports/2026; missing folders are created; default: none, the file goes into folder_id"`
 	MimeType      string `json:"mime_type,omitempty" jsonschema:"MIME type (default: text/plain for content, guessed otherwise)"`
 }
 
 // uploadOut describes a file now in Drive.
 type uploadOut struct {
-	FileID      string `json:"file_id"`
-	Name        string `json:"name"`
-	MimeType    string `json:"mime_type"`
-	Size        int64  `json:"size"`
-	MD5         string `json:"md5,omitempty" jsonschema:"md5 checksum Drive computed; drivemcp checked it against its own"`
-	FolderID    string `json:"folder_id,omitempty"`
-	WebViewLink string `json:"web_view_link,omitempty"`
-	Account     string `json:"account"`
+	FileID      string `json:"file_id" jsonschema:"the new file's Drive id"`
+	Name        string `json:"name" jsonschema:"its name in Drive"`
+	MimeType    string `json:"mime_type" jsonschema:"its MIME type in Drive"`
+	Size        int64  `json:"size" jsonschema:"bytes stored (0 for a Google Doc or Sheet converted from text)"`
+	MD5         string `json:"md5,omitempty" jsonschema:"md5 checksum Drive computed; drivemcp checked it against its own; absent for converted Google Docs and Sheets"`
+	FolderID    string `json:"folder_id,omitempty" jsonschema:"the folder it is in; absent when Drive did not say"`
+	WebViewLink string `json:"web_view_link,omitempty" jsonschema:"its link in Drive's web interface; absent when Drive gave none"`
+	Account     string `json:"account" jsonschema:"the Google account the tool acted as"`
 }
 
 func (t *tools) addUploadTools(s *mcp.Server) {
-	addTool(s, t.Logger, &mcp.Tool{
-		Name:  "upload_file_to_drive",
-		Title: "Upload a local file to Google Drive",
-		Description: "Streams a local file (inside the server's upload roots) to Google Drive with a resumable upload, " +
-			"reports progress, survives network errors, and verifies the checksum Drive reports.",
-	}, t.uploadFile)
-	addTool(s, t.Logger, &mcp.Tool{
-		Name:  "create_drive_file",
-		Title: "Create a Google Drive file from content",
-		Description: "Creates a file in Google Drive from text (content), bytes (content_base64), or the body of an http(s) URL (fileUrl), " +
-			"which is streamed into Drive. Give mime_type application/vnd.google-apps.document (or .spreadsheet) to turn text into a Google Doc (or Sheet).",
-	}, t.createFile)
+	addTool(s, t.Logger, uploadFileToDriveTool, t.uploadFile)
+	addTool(s, t.Logger, createDriveFileTool, t.createFile)
 }
 
 func (t *tools) uploadFile(ctx context.Context, req *mcp.CallToolRequest, in uploadFileIn) (*mcp.CallToolResult, uploadOut, error) {

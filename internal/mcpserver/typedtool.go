@@ -10,6 +10,7 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -90,6 +91,9 @@ func addTool[In, Out any](s *mcp.Server, log *slog.Logger, t *mcp.Tool, h mcp.To
 		if outv == nil {
 			return res, nil
 		}
+		if out.slices {
+			outv = fillSlices(outv)
+		}
 		data, err := json.Marshal(outv)
 		if err != nil {
 			return nil, fmt.Errorf("marshaling output: %w", err)
@@ -159,6 +163,8 @@ type toolSchema struct {
 	// exact says every value of the Go type fits the schema once encoded
 	// (see schemaExact), so outputs need no check.
 	exact bool
+	// slices says a value may hold a nil slice, to send as [] (fillSlices).
+	slices bool
 }
 
 // newToolSchema resolves *field, first inferring it from T if it is nil,
@@ -170,9 +176,19 @@ func newToolSchema[T any](field *any) (toolSchema, error) {
 		rt = rt.Elem()
 		ts.zero = reflect.Zero(rt).Interface()
 	}
+	var check *jsonschema.Schema // what calls are validated against
 	if *field == nil {
 		s, err := jsonschema.ForType(rt, &jsonschema.ForOptions{})
 		if err != nil {
+			return ts, err
+		}
+		singleTypes(s)
+		// The enums and ranges are published for the model's sake, and the
+		// handlers check them with a sentence that says how to fix the
+		// call (and accept the spellings older clients used, such as scope
+		// "drive.file"); validation stops at types and required properties.
+		check = s.CloneSchemas()
+		if err := publishConstraints(s, rt); err != nil {
 			return ts, err
 		}
 		*field = s
@@ -181,12 +197,162 @@ func newToolSchema[T any](field *any) (toolSchema, error) {
 	if !ok || s == nil {
 		return ts, fmt.Errorf("%T is not a *jsonschema.Schema", *field)
 	}
-	r, err := s.Resolve(&jsonschema.ResolveOptions{ValidateDefaults: true})
+	if check == nil {
+		check = s
+	}
+	r, err := check.Resolve(&jsonschema.ResolveOptions{ValidateDefaults: true})
 	if err != nil {
 		return ts, err
 	}
 	ts.resolved, ts.defaults = r, hasDefaults(s)
+	ts.slices = hasSlices(rt, map[reflect.Type]bool{})
 	return ts, nil
+}
+
+// singleTypes gives every schema in s one type: jsonschema.ForType writes
+// a pointer or a slice as ["null", T], which is legal JSON Schema but not
+// portable (Gemini's function declarations take one type, and MCP
+// Inspector flags it). An optional property is one that is not required;
+// the adapter takes a null argument as absent (check), and outputs send an
+// empty array for a nil slice (fillSlices), so T alone is true.
+func singleTypes(s *jsonschema.Schema) {
+	if s == nil {
+		return
+	}
+	if len(s.Types) == 2 && s.Types[0] == "null" {
+		s.Type, s.Types = s.Types[1], nil
+	}
+	singleTypes(s.Items)
+	for _, p := range s.Properties {
+		singleTypes(p)
+	}
+}
+
+// publishConstraints copies the enum, minimum and maximum struct tags of
+// t's fields (and of the structs they hold) onto their properties in s:
+// `enum:"a,b"` for a fixed set of strings, `minimum:"1" maximum:"1000"`
+// for a number's range. jsonschema.ForType reads only the description.
+func publishConstraints(s *jsonschema.Schema, t reflect.Type) error {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+		t = t.Elem()
+		if s.Items != nil {
+			s = s.Items
+		}
+	}
+	if t.Kind() != reflect.Struct || s == nil {
+		return nil
+	}
+	for _, f := range reflect.VisibleFields(t) {
+		if f.Anonymous || !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" {
+			name = f.Name
+		}
+		p := s.Properties[name]
+		if p == nil {
+			continue
+		}
+		if e, ok := f.Tag.Lookup("enum"); ok {
+			if p.Type != "string" {
+				return fmt.Errorf("field %s: an enum tag on a %s; enums are of strings", f.Name, p.Type)
+			}
+			for _, v := range strings.Split(e, ",") {
+				p.Enum = append(p.Enum, v)
+			}
+		}
+		for tag, dst := range map[string]**float64{"minimum": &p.Minimum, "maximum": &p.Maximum} {
+			v, ok := f.Tag.Lookup(tag)
+			if !ok {
+				continue
+			}
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil || (p.Type != "integer" && p.Type != "number") {
+				return fmt.Errorf("field %s: %s tag %q on a %s", f.Name, tag, v, p.Type)
+			}
+			*dst = &n
+		}
+		if err := publishConstraints(p, f.Type); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// hasSlices reports whether a value of t can hold a slice, which the
+// adapter must turn from nil into empty before sending it.
+func hasSlices(t reflect.Type, seen map[reflect.Type]bool) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Slice:
+		return true
+	case reflect.Array:
+		return hasSlices(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if f := t.Field(i); (f.IsExported() || f.Anonymous) && hasSlices(f.Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// fillSlices returns v with every nil slice in it (in structs, slices and
+// arrays, through pointers) made empty, so that it is sent as [] and not
+// as null, which the schema does not allow. v itself is not changed: the
+// structs are copied; the elements of a slice are its own, already the
+// handler's answer.
+func fillSlices(v any) any {
+	rv := reflect.ValueOf(v)
+	if !rv.IsValid() {
+		return v
+	}
+	cp := reflect.New(rv.Type()).Elem()
+	cp.Set(rv)
+	fillValue(cp)
+	return cp.Interface()
+}
+
+func fillValue(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			e := reflect.New(v.Type().Elem())
+			e.Elem().Set(v.Elem())
+			fillValue(e.Elem())
+			v.Set(e)
+		}
+	case reflect.Slice:
+		if v.IsNil() {
+			if v.CanSet() && v.Type().Elem().Kind() != reflect.Uint8 {
+				v.Set(reflect.MakeSlice(v.Type(), 0, 0))
+			}
+			return
+		}
+		for i := range v.Len() {
+			fillValue(v.Index(i))
+		}
+	case reflect.Array:
+		for i := range v.Len() {
+			fillValue(v.Index(i))
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			// The exported fields of an unexported embedded struct are
+			// settable, and encoding/json sends them.
+			if f := v.Field(i); f.CanSet() || (v.Type().Field(i).Anonymous && f.Kind() == reflect.Struct) {
+				fillValue(f)
+			}
+		}
+	}
 }
 
 // hasDefaults reports whether ApplyDefaults could change a value of s: it
@@ -215,6 +381,7 @@ func (ts toolSchema) check(data []byte, input bool) ([]byte, error) {
 		return data, nil
 	}
 	var v any
+	changed := false
 	if input {
 		var m map[string]any
 		if len(data) > 0 {
@@ -225,11 +392,19 @@ func (ts toolSchema) check(data []byte, input bool) ([]byte, error) {
 		if m == nil {
 			m, data = map[string]any{}, []byte("{}")
 		}
+		// An argument sent as null is one left out: the schemas give each
+		// property one type (see singleTypes), and older clients send null
+		// for what they do not set.
+		for k, a := range m {
+			if a == nil {
+				delete(m, k)
+				changed = true
+			}
+		}
 		v = m
 	} else if err := json.Unmarshal(data, &v); err != nil {
 		return nil, fmt.Errorf("unmarshaling output: %w", err)
 	}
-	changed := false
 	if v == nil && !input && ts.resolved.Schema().Type == "object" {
 		v, changed = map[string]any{}, true // a nil map is sent as {}, as in the SDK
 	}
@@ -261,12 +436,13 @@ func isJSONObject(data []byte) bool {
 }
 
 // schemaExact reports whether every value of t, encoded by encoding/json,
-// fits the schema jsonschema.ForType infers for t. It holds for a struct
-// (or a pointer to one) built of booleans, numbers, strings, time.Time,
-// interfaces, pointers, slices, arrays and such structs: there both follow
-// the same rules (names from json tags, omitempty and omitzero fields
-// optional, the rest required, nil slices and pointers null, untagged
-// embedded structs' fields promoted). Anything else may be encoded
+// fits the schema jsonschema.ForType infers for t, given one type per
+// property by singleTypes. It holds for a struct (or a pointer to one)
+// built of booleans, numbers, strings, time.Time, interfaces, pointers
+// that are left out when nil, slices (the adapter sends a nil one as []),
+// arrays and such structs: there both follow the same rules (names from
+// json tags, omitempty and omitzero fields optional, the rest required,
+// untagged embedded structs' fields promoted). Anything else may be encoded
 // otherwise than the schema says, and is validated: maps (a nil one is
 // null, the schema says object), MarshalJSON and MarshalText methods,
 // []byte (base64 text; an array of integers to the schema), ",string"
@@ -334,11 +510,22 @@ func exactType(t reflect.Type) bool {
 			if names[name] || !exactType(f.Type) {
 				return false
 			}
+			// A nil pointer is sent as null, which the schema no longer
+			// allows (singleTypes), unless the field is then left out.
+			if f.Type.Kind() == reflect.Pointer && !slices.ContainsFunc(strings.Split(opts(f), ","), func(o string) bool { return o == "omitempty" || o == "omitzero" }) {
+				return false
+			}
 			names[name] = true
 		}
 		return len(fields) == visible
 	}
 	return false // channels, functions, complex numbers: ForType refuses them
+}
+
+// opts are the options of f's json tag.
+func opts(f reflect.StructField) string {
+	_, o, _ := strings.Cut(f.Tag.Get("json"), ",")
+	return o
 }
 
 // validJSONName is encoding/json's rule for a usable name in a json tag.

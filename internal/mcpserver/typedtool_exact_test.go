@@ -37,7 +37,7 @@ type (
 		Float    float64      `json:"float,omitempty"`
 		List     []exactInner `json:"list"`
 		Grid     [2][]string  `json:"grid"`
-		Ptr      *exactInner  `json:"ptr"`
+		Ptr      *exactInner  `json:"ptr,omitempty"`
 		Untagged bool
 	}
 )
@@ -113,7 +113,7 @@ func TestSchemaExact_RandomValuesFitTheSchema(t *testing.T) {
 			if v.Kind() == reflect.Pointer && v.IsNil() {
 				continue // addTool sends the zero value in its place
 			}
-			data, err := json.Marshal(v.Interface())
+			data, err := json.Marshal(fillSlices(v.Interface())) // as addTool sends it
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
@@ -128,7 +128,10 @@ func TestSchemaExact_RandomValuesFitTheSchema(t *testing.T) {
 // says, each with a value that shows it; schemaExact must refuse them.
 func TestSchemaExact_RefusesWhatMayNotFit(t *testing.T) {
 	type (
-		withMap    struct{ M map[string]int }
+		withMap struct{ M map[string]int }
+		withPtr struct {
+			P *int `json:"p"`
+		}
 		withNumber struct{ N json.Number }
 		badTag     struct {
 			//lint:ignore SA5008 an invalid tag name: encoding/json falls back to the field name
@@ -184,7 +187,8 @@ func TestSchemaExact_RefusesWhatMayNotFit(t *testing.T) {
 		{"json.Number is a bare number, the schema says string", outputTypeOf[withNumber](), withNumber{N: "5"}, false},
 		{"a tag name encoding/json ignores", outputTypeOf[badTag](), badTag{}, false},
 		{"two fields of one JSON name", outputTypeOf[collide](), collide{}, true},
-		{"an output that is not an object", outputTypeOf[[]string](), []string(nil), true},
+		{"an output that is not an object", outputTypeOf[[]string](), []string{"a"}, true},
+		{"a nil pointer that is not left out is null", outputTypeOf[withPtr](), withPtr{}, false},
 	}
 	for _, c := range cases {
 		if schemaExact(c.out.typ) {

@@ -260,7 +260,9 @@ func sameText(a, b string) bool {
 }
 
 // Every drivemcp tool is listed, byte for byte, as mcp.AddTool would list
-// it: the schemas come from the same types by the same rules.
+// it given the portable schemas addTool makes (one type per property,
+// published enums and ranges): the schemas come from the same types by
+// the same rules.
 func TestAddTool_ListsWhatTheSDKWould(t *testing.T) {
 	var tl *tools // handlers are only registered here, never called
 	handlers := map[string]func(s *mcp.Server, tool *mcp.Tool, sdk bool){
@@ -289,7 +291,6 @@ func TestAddTool_ListsWhatTheSDKWould(t *testing.T) {
 		if !ok {
 			t.Fatalf("tool %s is not in this test: add it", tool.Name)
 		}
-		tool.InputSchema, tool.OutputSchema = nil, nil
 		sdkServer := mcp.NewServer(&mcp.Implementation{Name: "sdk", Version: "1"}, nil)
 		register(sdkServer, &tool, true)
 		if want := listToolsRaw(t, sdkServer)[0]; string(raw) != string(want) {
@@ -299,7 +300,28 @@ func TestAddTool_ListsWhatTheSDKWould(t *testing.T) {
 }
 
 func registrar[In, Out any](h mcp.ToolHandlerFor[In, Out]) func(*mcp.Server, *mcp.Tool, bool) {
-	return func(s *mcp.Server, tool *mcp.Tool, sdk bool) { add(s, sdk, tool, h) }
+	return func(s *mcp.Server, tool *mcp.Tool, sdk bool) {
+		tool.InputSchema, tool.OutputSchema = portableSchema[In](), portableSchema[Out]()
+		add(s, sdk, tool, h)
+	}
+}
+
+// portableSchema is the schema jsonschema.ForType infers for T, in the
+// portable form addTool publishes.
+func portableSchema[T any]() *jsonschema.Schema {
+	rt := reflect.TypeFor[T]()
+	if rt.Kind() == reflect.Pointer {
+		rt = rt.Elem() // as addTool: a *T output's schema is T's
+	}
+	s, err := jsonschema.ForType(rt, &jsonschema.ForOptions{})
+	if err != nil {
+		panic(err)
+	}
+	singleTypes(s)
+	if err := publishConstraints(s, rt); err != nil {
+		panic(err)
+	}
+	return s
 }
 
 // listToolsRaw is s's tools/list answer, each tool as it went over the wire.

@@ -1,0 +1,129 @@
+package mcpserver
+
+import "github.com/modelcontextprotocol/go-sdk/mcp"
+
+// The tools' public definitions: name, title, description and the four
+// annotations that tell a client what a tool does (MCP "Tool annotations":
+// readOnlyHint, destructiveHint, idempotentHint, openWorldHint). Every hint
+// is set explicitly, even where the spec's default would say the same, so
+// that no tool's behaviour is left to a default. The scope check reads the
+// same definitions (see toolNeedsWrite in scopes.go): a tool that is not
+// read-only needs a writing scope unless it only changes the sign-in.
+//
+// Open world here means reaching beyond the user's own Drive and account:
+// other people, anyone with a link, any address on the web.
+
+// toolDefinitions are every tool New registers; a test fails when New
+// registers one that is not here.
+var toolDefinitions = []*mcp.Tool{
+	startGoogleAuthTool,
+	checkDriveAuthTool,
+	signOutTool,
+	uploadFileToDriveTool,
+	createDriveFileTool,
+	createDriveFolderTool,
+	listDriveItemsTool,
+	searchDriveFilesTool,
+	getDriveFileContentTool,
+	shareDriveFilesTool,
+	makeDriveFilesPublicTool,
+}
+
+var startGoogleAuthTool = &mcp.Tool{
+	Name:  "start_google_auth",
+	Title: "Connect a Google account",
+	Description: "Returns a Google sign-in link for this session. Open it in a browser and consent; afterwards every " +
+		"Drive tool in this session acts as that account, with no email argument needed.",
+	// Not read-only: a finished login changes which account this session
+	// acts as; each call records a new pending login (not idempotent). It
+	// only reaches the user's own Google account.
+	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: false, DestructiveHint: ptr(false), IdempotentHint: false, OpenWorldHint: ptr(false)},
+}
+
+var checkDriveAuthTool = &mcp.Tool{
+	Name:        "check_drive_auth",
+	Title:       "Which Google account is used",
+	Description: "Says which Google account the Drive tools act as, how it was authenticated, its scopes and token expiry.",
+	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, DestructiveHint: ptr(false), IdempotentHint: true, OpenWorldHint: ptr(false)},
+}
+
+var signOutTool = &mcp.Tool{
+	Name:        "sign_out",
+	Title:       "Disconnect this session",
+	Description: "Forgets which Google account this session is bound to. With revoke: true also revokes drivemcp's access at Google and deletes the stored grant.",
+	// Destructive: revoke deletes the stored grant at Google and here.
+	// Idempotent: signing out again leaves the same state.
+	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: false, DestructiveHint: ptr(true), IdempotentHint: true, OpenWorldHint: ptr(false)},
+}
+
+var uploadFileToDriveTool = &mcp.Tool{
+	Name:  "upload_file_to_drive",
+	Title: "Upload a local file to Google Drive",
+	Description: "Streams a local file (inside the server's upload roots) to Google Drive with a resumable upload, " +
+		"reports progress, survives network errors, and verifies the checksum Drive reports.",
+	// Each call makes another file (Drive allows equal names): not idempotent.
+	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: false, DestructiveHint: ptr(false), IdempotentHint: false, OpenWorldHint: ptr(false)},
+}
+
+var createDriveFileTool = &mcp.Tool{
+	Name:  "create_drive_file",
+	Title: "Create a Google Drive file from content",
+	Description: "Creates a file in Google Drive from text (content), bytes (content_base64), or the body of an http(s) URL (fileUrl), " +
+		"which is streamed into Drive. Give mime_type application/vnd.google-apps.document (or .spreadsheet) to turn text into a Google Doc (or Sheet).",
+	// Each call makes another file; fileUrl reaches any http(s) address on
+	// the web, hence open world.
+	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: false, DestructiveHint: ptr(false), IdempotentHint: false, OpenWorldHint: ptr(true)},
+}
+
+var createDriveFolderTool = &mcp.Tool{
+	Name:  "create_drive_folder",
+	Title: "Create a Google Drive folder",
+	Description: "Creates a folder named folder_name in parent_folder_id (default: My Drive). With folder_path instead, " +
+		"makes sure the whole path exists (like mkdir -p), creating only what is missing, and puts folder_name (if given) at its end.",
+	// folder_name makes another folder on each call (folder_path alone is
+	// like mkdir -p, but the tool as a whole is not idempotent).
+	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: false, DestructiveHint: ptr(false), IdempotentHint: false, OpenWorldHint: ptr(false)},
+}
+
+var listDriveItemsTool = &mcp.Tool{
+	Name:        "list_drive_items",
+	Title:       "List a Google Drive folder",
+	Description: "Lists the files and folders in a Drive folder (default: My Drive's root), folders first, a page at a time.",
+	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, DestructiveHint: ptr(false), IdempotentHint: true, OpenWorldHint: ptr(false)},
+}
+
+var searchDriveFilesTool = &mcp.Tool{
+	Name:  "search_drive_files",
+	Title: "Search Google Drive",
+	Description: "Finds Drive files. Plain words search names and contents; a Drive query " +
+		"(name contains 'x', mimeType = 'application/pdf', '<folder id>' in parents, modifiedTime > '2026-01-01T00:00:00') is passed to Drive as it is.",
+	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, DestructiveHint: ptr(false), IdempotentHint: true, OpenWorldHint: ptr(false)},
+}
+
+var getDriveFileContentTool = &mcp.Tool{
+	Name:  "get_drive_file_content",
+	Title: "Read a Google Drive file",
+	Description: "Returns a file's text: text files as they are, Google Docs as Markdown (or plain text), Sheets as CSV (first sheet), " +
+		"Slides as plain text. Binary files (images, PDFs, archives) return their metadata and link only. At most 1 MiB of text.",
+	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, DestructiveHint: ptr(false), IdempotentHint: true, OpenWorldHint: ptr(false)},
+}
+
+var shareDriveFilesTool = &mcp.Tool{
+	Name:  "share_drive_files",
+	Title: "Share Google Drive files with people",
+	Description: "Gives each email address the role (reader, commenter or writer) on each file, and says for every file and " +
+		"person whether it worked: one failure does not stop the others.",
+	// Adds permissions (never removes one); giving the same role again
+	// changes nothing; it reaches other people, hence open world.
+	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: false, DestructiveHint: ptr(false), IdempotentHint: true, OpenWorldHint: ptr(true)},
+}
+
+var makeDriveFilesPublicTool = &mcp.Tool{
+	Name:  "make_drive_files_public",
+	Title: "Share Google Drive files by link",
+	Description: "Lets anyone with the link open the files (public: true, the default; role reader or commenter), " +
+		"or removes that link access again (public: false). The files do not become searchable on the web.",
+	// public: false removes link access (destructive); anyone on the web
+	// with the link can open the files (open world).
+	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: false, DestructiveHint: ptr(true), IdempotentHint: true, OpenWorldHint: ptr(true)},
+}

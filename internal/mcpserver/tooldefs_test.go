@@ -1,0 +1,101 @@
+package mcpserver
+
+import (
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// toolTraits is what a tool does, as its annotations must say it, and
+// whether a token must be able to write to call it.
+type toolTraits struct {
+	readOnly, destructive, idempotent, openWorld bool
+	needsWrite                                   bool
+}
+
+// wantTraits is every tool's behaviour, written down from its handler. A
+// tool added without a row here fails the tests below, so its annotations
+// and its scope are decided on purpose.
+var wantTraits = map[string]toolTraits{
+	// Starts a login (a pending login is recorded, a new link each call);
+	// a read-only connection must be able to ask for more scope with it.
+	"start_google_auth": {},
+	"check_drive_auth":  {readOnly: true, idempotent: true},
+	// revoke deletes the stored grant; signing out twice leaves the same
+	// state. Only revoke needs a writing scope, which the handler checks.
+	"sign_out": {destructive: true, idempotent: true},
+	// Each call makes another file (Drive allows equal names).
+	"upload_file_to_drive": {needsWrite: true},
+	// fileUrl reaches any http(s) address on the web.
+	"create_drive_file":      {openWorld: true, needsWrite: true},
+	"create_drive_folder":    {needsWrite: true},
+	"list_drive_items":       {readOnly: true, idempotent: true},
+	"search_drive_files":     {readOnly: true, idempotent: true},
+	"get_drive_file_content": {readOnly: true, idempotent: true},
+	// Shares reach other people; giving a role again changes nothing.
+	"share_drive_files": {idempotent: true, openWorld: true, needsWrite: true},
+	// Opens files to anyone with the link, and public: false takes link
+	// access away again.
+	"make_drive_files_public": {destructive: true, idempotent: true, openWorld: true, needsWrite: true},
+}
+
+// Every tool says, in all four annotations, whether it only reads, whether
+// it may destroy, whether calling it again changes anything, and whether
+// it reaches beyond the user's own Drive and account; a client decides
+// from them what to ask the user to confirm.
+func TestToolAnnotations_EveryToolDeclaresAllFourHints(t *testing.T) {
+	tools := listTools(t)
+	if len(tools) != len(wantTraits) {
+		t.Errorf("tools/list has %d tools, wantTraits %d: give every new tool a row", len(tools), len(wantTraits))
+	}
+	for _, tool := range tools {
+		want, ok := wantTraits[tool.Name]
+		if !ok {
+			t.Errorf("tool %s is not in wantTraits: decide its annotations and scope there", tool.Name)
+			continue
+		}
+		a := tool.Annotations
+		if a == nil || a.DestructiveHint == nil || a.OpenWorldHint == nil {
+			t.Errorf("tool %s lacks annotations (destructiveHint and openWorldHint must be set; readOnlyHint and idempotentHint default to false): %+v", tool.Name, a)
+			continue
+		}
+		got := toolTraits{a.ReadOnlyHint, *a.DestructiveHint, a.IdempotentHint, *a.OpenWorldHint, want.needsWrite}
+		if got != want {
+			t.Errorf("tool %s annotations %+v, want %+v", tool.Name, got, want)
+		}
+	}
+}
+
+// A read-only token is refused exactly the tools that change Drive, and
+// that is read from each tool's definition: a tool registered without a
+// definition in toolDefinitions, or whose annotations say it writes when
+// it does not, fails here instead of slipping past the scope check.
+func TestToolScopes_DerivedFromEachToolsDefinition(t *testing.T) {
+	defined := map[string]*mcp.Tool{}
+	for _, d := range toolDefinitions {
+		defined[d.Name] = d
+	}
+	for _, tool := range listTools(t) {
+		d, ok := defined[tool.Name]
+		if !ok {
+			t.Errorf("tool %s is registered but not in toolDefinitions, so the scope check cannot see it", tool.Name)
+			continue
+		}
+		if tool.Annotations == nil || d.Annotations == nil || !sameAnnotations(tool.Annotations, d.Annotations) {
+			t.Errorf("tool %s is listed with annotations %+v, defined with %+v", tool.Name, tool.Annotations, d.Annotations)
+		}
+		if got, want := toolNeedsWrite[tool.Name], wantTraits[tool.Name].needsWrite; got != want {
+			t.Errorf("tool %s: needs a writing scope %v, want %v", tool.Name, got, want)
+		}
+		body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"` + tool.Name + `"}}`
+		if got, want := writingTool([]byte(body)) != "", wantTraits[tool.Name].needsWrite; got != want {
+			t.Errorf("tool %s: the HTTP step-up check says writing %v, want %v", tool.Name, got, want)
+		}
+	}
+}
+
+func sameAnnotations(a, b *mcp.ToolAnnotations) bool {
+	eq := func(x, y *bool) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
+	return a.ReadOnlyHint == b.ReadOnlyHint && a.IdempotentHint == b.IdempotentHint && a.Title == b.Title &&
+		eq(a.DestructiveHint, b.DestructiveHint) && eq(a.OpenWorldHint, b.OpenWorldHint)
+}
