@@ -46,6 +46,13 @@ type Options struct {
 	// Accounts describe particular accounts by email (lower case); any other
 	// address that signs in gets the defaults of Account.
 	Accounts map[string]Account
+	// UploadSessionsIgnoreAuthorization makes upload session URIs accept
+	// requests whose Authorization header carries a dead access token.
+	// By default they are refused with 401 as every Drive request with
+	// invalid credentials is (Drive API "Resolve errors", 401 Invalid
+	// Credentials: /drive/api/guides/handle-errors), even though the
+	// session URI alone needs none.
+	UploadSessionsIgnoreAuthorization bool
 }
 
 // Account is what the emulator's userinfo says about one account beyond its
@@ -80,9 +87,11 @@ type Emulator struct {
 	accounts  map[string]Account
 	accessTTL time.Duration
 	demo      bool
-	log       *slog.Logger
-	blobs     blobStore
-	mux       *http.ServeMux
+	// sessionAuthLax: see Options.UploadSessionsIgnoreAuthorization.
+	sessionAuthLax bool
+	log            *slog.Logger
+	blobs          blobStore
+	mux            *http.ServeMux
 
 	// now is the emulator's clock, read only with mu held; tests in this
 	// package replace it to expire codes and upload sessions without sleeping.
@@ -141,22 +150,23 @@ func New(opts Options) (*Emulator, error) {
 		blobs = d
 	}
 	e := &Emulator{
-		clients:       clients,
-		accounts:      maps.Clone(opts.Accounts),
-		accessTTL:     ttl,
-		demo:          opts.Demo,
-		log:           log,
-		blobs:         blobs,
-		now:           time.Now,
-		users:         map[string]*user{},
-		pending:       map[string]*pendingLogin{},
-		codes:         map[string]*authCode{},
-		accessTokens:  map[string]*accessToken{},
-		refreshTokens: map[string]*refreshToken{},
-		grants:        map[grantKey]*grant{},
-		tokenRequests: map[string]int{},
-		files:         map[string]*driveFile{},
-		sessions:      map[string]*uploadSession{},
+		clients:        clients,
+		accounts:       maps.Clone(opts.Accounts),
+		accessTTL:      ttl,
+		demo:           opts.Demo,
+		sessionAuthLax: opts.UploadSessionsIgnoreAuthorization,
+		log:            log,
+		blobs:          blobs,
+		now:            time.Now,
+		users:          map[string]*user{},
+		pending:        map[string]*pendingLogin{},
+		codes:          map[string]*authCode{},
+		accessTokens:   map[string]*accessToken{},
+		refreshTokens:  map[string]*refreshToken{},
+		grants:         map[grantKey]*grant{},
+		tokenRequests:  map[string]int{},
+		files:          map[string]*driveFile{},
+		sessions:       map[string]*uploadSession{},
 	}
 	e.mux = e.routes()
 	return e, nil
