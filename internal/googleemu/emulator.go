@@ -53,6 +53,10 @@ type Options struct {
 	// Credentials: /drive/api/guides/handle-errors), even though the
 	// session URI alone needs none.
 	UploadSessionsIgnoreAuthorization bool
+	// LenientImports lets an upload ask for any conversion. By default one
+	// that Drive's about.importFormats does not offer (text/plain into a
+	// Sheet) is refused with 400, as Drive refuses it.
+	LenientImports bool
 }
 
 // Account is what the emulator's userinfo says about one account beyond its
@@ -89,6 +93,7 @@ type Emulator struct {
 	demo      bool
 	// sessionAuthLax: see Options.UploadSessionsIgnoreAuthorization.
 	sessionAuthLax bool
+	lenientImports bool
 	log            *slog.Logger
 	blobs          blobStore
 	mux            *http.ServeMux
@@ -155,6 +160,7 @@ func New(opts Options) (*Emulator, error) {
 		accessTTL:      ttl,
 		demo:           opts.Demo,
 		sessionAuthLax: opts.UploadSessionsIgnoreAuthorization,
+		lenientImports: opts.LenientImports,
 		log:            log,
 		blobs:          blobs,
 		now:            time.Now,

@@ -129,6 +129,11 @@ func (e *Emulator) precheck(up pendingUpload) *driveErr {
 }
 
 func (e *Emulator) precheckLocked(up pendingUpload) *driveErr {
+	if up.meta.MimeType != nil {
+		if derr := e.checkImport(*up.meta.MimeType, up.mediaType); derr != nil {
+			return derr
+		}
+	}
 	if up.targetID == "" {
 		_, derr := e.parentsLocked(up.meta.Parents, up.caller)
 		return derr
