@@ -57,6 +57,12 @@ type Options struct {
 	// that Drive's about.importFormats does not offer (text/plain into a
 	// Sheet) is refused with 400, as Drive refuses it.
 	LenientImports bool
+	// RefreshTokenMaxAge, if set, makes refresh tokens answer invalid_grant
+	// once they are this old, as Google does after 7 days for apps in the
+	// "Testing" publishing status ("Using OAuth 2.0 to Access Google APIs",
+	// Refresh token expiration: /identity/protocols/oauth2#expiration).
+	// Zero (and --demo): they never expire, as for a published app.
+	RefreshTokenMaxAge time.Duration
 }
 
 // Account is what the emulator's userinfo says about one account beyond its
@@ -94,6 +100,7 @@ type Emulator struct {
 	// sessionAuthLax: see Options.UploadSessionsIgnoreAuthorization.
 	sessionAuthLax bool
 	lenientImports bool
+	refreshMaxAge  time.Duration
 	log            *slog.Logger
 	blobs          blobStore
 	mux            *http.ServeMux
@@ -161,6 +168,7 @@ func New(opts Options) (*Emulator, error) {
 		demo:           opts.Demo,
 		sessionAuthLax: opts.UploadSessionsIgnoreAuthorization,
 		lenientImports: opts.LenientImports,
+		refreshMaxAge:  opts.RefreshTokenMaxAge,
 		log:            log,
 		blobs:          blobs,
 		now:            time.Now,

@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
 
 	"google.golang.org/api/drive/v3"
 	"google.golang.org/api/googleapi"
@@ -89,6 +92,35 @@ func TestResumable_DeadTokenOnSessionIsRefusedWith401(t *testing.T) {
 		}
 		if resp.StatusCode != want {
 			t.Fatalf("lax %v: status query with a dead token: %d %s, want %d", lax, resp.StatusCode, body, want)
+		}
+	}
+}
+
+// Refresh tokens of an app in Google's "Testing" status expire after 7
+// days with invalid_grant, which x/oauth2 reports as a RetrieveError; the
+// default (a published app) keeps them.
+func TestToken_GoogleTestingModeRefreshTokenExpiresAfterSevenDays(t *testing.T) {
+	for _, maxAge := range []time.Duration{0, 7 * 24 * time.Hour} {
+		e, srv := start(t, Options{RefreshTokenMaxAge: maxAge})
+		cfg := oauthConfig(srv.URL)
+		tok := login(t, cfg, "alice@example.com")
+		refresh := func() error {
+			_, err := cfg.TokenSource(t.Context(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+			return err
+		}
+		if err := refresh(); err != nil {
+			t.Fatalf("maxAge %v: a fresh refresh token refused: %v", maxAge, err)
+		}
+		e.mu.Lock()
+		e.now = func() time.Time { return time.Now().Add(7*24*time.Hour + time.Minute) }
+		e.mu.Unlock()
+		err := refresh()
+		var re *oauth2.RetrieveError
+		switch {
+		case maxAge == 0 && err != nil:
+			t.Errorf("a published app's 7-day-old refresh token refused: %v", err)
+		case maxAge > 0 && (!errors.As(err, &re) || re.ErrorCode != "invalid_grant"):
+			t.Errorf("a Testing app's 7-day-old refresh token: %v, want invalid_grant", err)
 		}
 	}
 }

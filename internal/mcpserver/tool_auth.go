@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -47,7 +48,11 @@ type checkAuthOut struct {
 	Scopes         []string  `json:"scopes,omitempty" jsonschema:"Google scopes the grant covers"`
 	TokenExpiry    time.Time `json:"token_expiry,omitzero" jsonschema:"when the current Google access token expires; drivemcp refreshes it on its own"`
 	NeedsReconsent bool      `json:"needs_reconsent,omitempty"`
-	Message        string    `json:"message"`
+	// RefreshTokenAgeDays and RefreshTokenWarning let a client see a
+	// Testing-mode app's 7-day refresh token running out before it does.
+	RefreshTokenAgeDays float64 `json:"refresh_token_age_days,omitempty" jsonschema:"days since Google issued the stored refresh token; apps in Google's Testing publishing status lose it after 7"`
+	RefreshTokenWarning string  `json:"refresh_token_warning,omitempty" jsonschema:"set when the refresh token nears the 7-day limit of apps in Testing status: what will happen and what to do"`
+	Message             string  `json:"message"`
 }
 
 type signOutIn struct {
@@ -196,10 +201,18 @@ func (t *tools) checkDriveAuth(ctx context.Context, req *mcp.CallToolRequest, in
 		// whole grant: other connections may have been granted more.
 		out.Scopes = id.Scopes
 	}
+	if age, ok := t.Grants.RefreshTokenAge(acct); ok {
+		out.RefreshTokenAgeDays = math.Round(age.Hours()/24*10) / 10
+		out.RefreshTokenWarning = google.TestingExpiryWarning(age)
+	}
 	if acct.NeedsReconsent {
-		out.Message = fmt.Sprintf("This session maps to %s, but Google no longer accepts its grant: call start_google_auth with force: true and consent again.", acct.Email)
+		out.Message = fmt.Sprintf("This session maps to %s, but Google no longer accepts its grant: call start_google_auth with force: true and consent again.", acct.Email) +
+			google.TestingExpiredHint(acct, time.Now())
 	} else {
 		out.Message = fmt.Sprintf("Acting as %s (authenticated by %s) with scopes: %s.", acct.Email, describeMethod(id.Method), strings.Join(out.Scopes, " "))
+		if out.RefreshTokenWarning != "" {
+			out.Message += " " + out.RefreshTokenWarning
+		}
 	}
 	return text(out.Message), out, nil
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/drivemcp/drivemcp/internal/store"
 )
 
-const accountColumns = `email, subject, scopes, sealed_token, needs_reconsent, created_at, updated_at, last_refresh_at`
+const accountColumns = `email, subject, scopes, sealed_token, needs_reconsent, created_at, updated_at, last_refresh_at, refresh_token_obtained_at`
 
 // selectAccount is prepared on the read pool (statements.go).
 const selectAccount = `SELECT ` + accountColumns + ` FROM google_accounts WHERE email = ?`
@@ -22,8 +22,9 @@ func scanAccount(row rowScanner) (store.GoogleAccount, error) {
 		a                           store.GoogleAccount
 		scopes                      string
 		created, updated, refreshed int64
+		obtained                    int64
 	)
-	if err := row.Scan(&a.Email, &a.Subject, &scopes, &a.SealedToken, &a.NeedsReconsent, &created, &updated, &refreshed); err != nil {
+	if err := row.Scan(&a.Email, &a.Subject, &scopes, &a.SealedToken, &a.NeedsReconsent, &created, &updated, &refreshed, &obtained); err != nil {
 		return store.GoogleAccount{}, err
 	}
 	var err error
@@ -34,6 +35,7 @@ func scanAccount(row rowScanner) (store.GoogleAccount, error) {
 		a.SealedToken = nil
 	}
 	a.CreatedAt, a.UpdatedAt, a.LastRefreshAt = fromMillis(created), fromMillis(updated), fromMillis(refreshed)
+	a.RefreshTokenObtainedAt = fromMillis(obtained)
 	return a, nil
 }
 
@@ -133,12 +135,12 @@ func (s *Store) writeAccount(ctx context.Context, email string, create bool,
 		}
 
 		q := `UPDATE google_accounts SET subject = ?2, scopes = ?3, sealed_token = ?4, needs_reconsent = ?5,
-			updated_at = ?7, last_refresh_at = ?8 WHERE email = ?1`
+			updated_at = ?7, last_refresh_at = ?8, refresh_token_obtained_at = ?9 WHERE email = ?1`
 		if !exists {
-			q = `INSERT INTO google_accounts (` + accountColumns + `) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)`
+			q = `INSERT INTO google_accounts (` + accountColumns + `) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)`
 		}
 		if _, err := tx.ExecContext(ctx, q, a.Email, a.Subject, encodeList(a.Scopes), token, a.NeedsReconsent,
-			millis(a.CreatedAt), millis(a.UpdatedAt), millis(a.LastRefreshAt)); err != nil {
+			millis(a.CreatedAt), millis(a.UpdatedAt), millis(a.LastRefreshAt), millis(a.RefreshTokenObtainedAt)); err != nil {
 			return fmt.Errorf("sqlite: writing google account %s: %w", email, err)
 		}
 		written = a

@@ -156,6 +156,14 @@ CREATE TABLE session_bindings (
 CREATE INDEX session_bindings_email ON session_bindings (email);
 CREATE INDEX session_bindings_expires_at ON session_bindings (expires_at);
 `,
+
+	// 5: when Google issued the refresh token held, so drivemcp can warn
+	// before a "Testing" app's 7-day refresh token expires. For rows from
+	// before, the account's creation is the closest time known.
+	`
+ALTER TABLE google_accounts ADD COLUMN refresh_token_obtained_at INTEGER NOT NULL DEFAULT 0;
+UPDATE google_accounts SET refresh_token_obtained_at = created_at;
+`,
 }
 
 // migrate brings db up to the latest schema. Each migration runs in its own
