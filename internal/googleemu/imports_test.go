@@ -46,21 +46,22 @@ func TestUpload_GoogleRefusesConversionNotInImportFormats(t *testing.T) {
 	for _, lenient := range []bool{false, true} {
 		_, srv := start(t, Options{LenientImports: lenient})
 		svc := driveFor(t, srv, "alice@example.com")
-		for _, uploadType := range []string{"multipart", "resumable"} {
-			call := svc.Files.Create(&drive.File{Name: "Budget", MimeType: mimeSpreadsheet}).
-				Media(strings.NewReader("a,b\n"), googleapi.ContentType("text/plain"))
-			if uploadType == "resumable" {
-				call = svc.Files.Create(&drive.File{Name: "Budget", MimeType: mimeSpreadsheet}).
-					ResumableMedia(t.Context(), strings.NewReader("a,b\n"), 4, "text/plain")
-			}
-			_, err := call.Do()
-			var gerr *googleapi.Error
-			switch {
-			case lenient && err != nil:
-				t.Errorf("lenient %s: %v", uploadType, err)
-			case !lenient && (!errors.As(err, &gerr) || gerr.Code != http.StatusBadRequest || len(gerr.Errors) == 0 || gerr.Errors[0].Reason != "badRequest"):
-				t.Errorf("%s text/plain → Sheet: %v, want Drive's 400 badRequest", uploadType, err)
-			}
+		_, err := svc.Files.Create(&drive.File{Name: "Budget", MimeType: mimeSpreadsheet}).
+			Media(strings.NewReader("a,b\n"), googleapi.ContentType("text/plain")).Do()
+		var gerr *googleapi.Error
+		switch {
+		case lenient && err != nil:
+			t.Errorf("lenient: %v", err)
+		case !lenient && (!errors.As(err, &gerr) || gerr.Code != http.StatusBadRequest || len(gerr.Errors) == 0 || gerr.Errors[0].Reason != "badRequest"):
+			t.Errorf("multipart text/plain → Sheet: %v, want Drive's 400 badRequest", err)
+		}
+		// A resumable session is refused when it starts, before any byte.
+		u := newRawUpload(t, srv)
+		resp, body := u.must("POST", srv.URL+"/upload/drive/v3/files?uploadType=resumable", map[string]string{
+			"Content-Type": "application/json; charset=UTF-8", "X-Upload-Content-Type": "text/plain"},
+			[]byte(`{"name":"Budget","mimeType":"`+mimeSpreadsheet+`"}`))
+		if want := map[bool]int{false: http.StatusBadRequest, true: http.StatusOK}[lenient]; resp.StatusCode != want {
+			t.Errorf("lenient %v: resumable text/plain → Sheet: %d %s, want %d", lenient, resp.StatusCode, body, want)
 		}
 		f, err := svc.Files.Create(&drive.File{Name: "Budget", MimeType: mimeSpreadsheet}).
 			Media(strings.NewReader("a,b\n"), googleapi.ContentType("text/csv")).Fields("id,mimeType,md5Checksum").Do()
