@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"io"
 	"strings"
 	"text/tabwriter"
@@ -49,7 +50,10 @@ type accountView struct {
 	Email       string     `json:"email"`
 	Scopes      []string   `json:"scopes"`
 	LastRefresh *time.Time `json:"last_refresh"`
-	Status      string     `json:"status"`
+	// RefreshTokenAgeDays: apps in Google's Testing status lose refresh
+	// tokens at 7 days, so their age is worth seeing.
+	RefreshTokenAgeDays *float64 `json:"refresh_token_age_days,omitempty"`
+	Status              string   `json:"status"`
 }
 
 const (
@@ -109,6 +113,9 @@ func viewAccount(a store.GoogleAccount) accountView {
 	}
 	if a.NeedsReconsent {
 		v.Status = statusReconsent
+	} else if !a.RefreshTokenObtainedAt.IsZero() {
+		days := math.Round(time.Since(a.RefreshTokenObtainedAt).Hours()/24*10) / 10
+		v.RefreshTokenAgeDays = &days
 	}
 	return v
 }

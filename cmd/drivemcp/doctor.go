@@ -87,6 +87,15 @@ func (r *report) ok(what, detail string) {
 	fmt.Fprintf(r.w, "✓ %s: %s\n", what, detail)
 }
 
+// warn is a check that passes today but will not for long: it does not
+// make doctor fail.
+func (r *report) warn(what, detail, fix string) {
+	fmt.Fprintf(r.w, "! %s: %s\n", what, detail)
+	if fix != "" {
+		fmt.Fprintf(r.w, "    fix: %s\n", fix)
+	}
+}
+
 func (r *report) fail(what, detail, fix string) {
 	r.failed++
 	fmt.Fprintf(r.w, "✗ %s: %s\n", what, detail)
@@ -298,9 +307,15 @@ func checkAccounts(ctx context.Context, r *report, b *backend) {
 		cancel()
 		switch {
 		case err == nil:
+			age, known := b.grants.RefreshTokenAge(a)
+			if w := google.TestingExpiryWarning(age); known && w != "" {
+				r.warn("account "+a.Email, "its Google grant works, but: "+w,
+					"publish the app in Google Cloud console (docs/google-setup.md, Testing or In production), or drivemcp login --force --email "+a.Email+" before then")
+				continue
+			}
 			r.ok("account "+a.Email, "its Google grant works")
 		case errors.Is(err, google.ErrReconsentNeeded):
-			r.fail("account "+a.Email, "Google no longer honours its grant", "drivemcp login --force --email "+a.Email)
+			r.fail("account "+a.Email, "Google no longer honours its grant."+google.TestingExpiredHint(a, time.Now()), "drivemcp login --force --email "+a.Email)
 		case errors.Is(err, secrets.ErrUnknownKey), errors.Is(err, secrets.ErrCorrupt):
 			r.fail("account "+a.Email, "its stored token cannot be opened with the configured key: "+err.Error(),
 				"give the key that sealed it (--secret-key, or restore the key file), or revoke it and sign in again")

@@ -95,6 +95,16 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		}
 		return float64(n)
 	})
+	m.RefreshTokenAges(func() []time.Duration {
+		// Read at each scrape, bounded so a slow store cannot hang /metrics.
+		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		ages, err := grants.RefreshTokenAges(sctx)
+		if err != nil {
+			log.Warn("refresh token ages for /metrics", "err", err)
+		}
+		return ages
+	})
 	go cleanExpired(ctx, st, log)
 
 	a := &app{cfg: cfg, log: log, store: st, auth: auth, mcp: mcpSrv, metrics: m, drain: drain, limits: defaultLimits()}

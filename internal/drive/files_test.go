@@ -72,7 +72,12 @@ func (d *drv) put(t *testing.T, name, mimeType, parent string, content []byte) F
 	}
 	src := Source{ReaderAt: bytes.NewReader(content), Size: int64(len(content))}
 	if len(mimeType) > len(googleAppsPrefix) && mimeType[:len(googleAppsPrefix)] == googleAppsPrefix {
-		src.MediaType = "text/plain"
+		// A type Drive imports into mimeType (Slides take no text: the
+		// emulator keeps the bytes verbatim, so they pass as a .pptx).
+		src.MediaType = TextImportType(mimeType, name)
+		if sources := ImportSources(mimeType); src.MediaType == "" && len(sources) > 0 {
+			src.MediaType = sources[0]
+		}
 	}
 	u := &Uploader{Client: d.client, Endpoint: d.url}
 	f, err := u.Upload(t.Context(), meta, src, nil)

@@ -91,6 +91,9 @@ type upload struct {
 	failures  int    // attempts failed in a row without committed advancing
 	restarts  int    // sessions replaced after Drive lost them
 	retries   int    // failed attempts over the whole upload, for File.Retries
+	// reauthorized is set when a 401 from the session was answered by
+	// querying it with a refreshed token; progress clears it.
+	reauthorized bool
 }
 
 func (u *Uploader) newUpload(meta FileMeta, src Source, progress Progress) (*upload, error) {
@@ -192,12 +195,28 @@ func (up *upload) run(ctx context.Context) (File, error) {
 			return File{}, err
 		}
 		st, err := up.put(ctx, w)
-		// After a transient failure the session itself says where we are:
-		// it may have kept part of what was sent, or even finished.
+		// After a failure the session itself says where we are: it may
+		// have kept part of what was sent, or even finished.
 		recovered := false
-		for err != nil && retryable(err) {
-			if err = up.pause(ctx, err); err != nil {
-				return File{}, err
+	recover:
+		for err != nil {
+			switch sessionErrorAction(err) {
+			case sessionRetry:
+				if err = up.pause(ctx, err); err != nil {
+					return File{}, err
+				}
+			case sessionReauthorize:
+				// The account's transport saw the 401 and marked the token
+				// stale, so the query goes out with a refreshed one. Once
+				// per stretch without progress: a second 401 means the
+				// refresh did not help, and that is the grant's trouble.
+				if up.reauthorized {
+					break recover
+				}
+				up.reauthorized = true
+				up.retries++
+			default:
+				break recover
 			}
 			st, err = up.query(ctx)
 			recovered = true
@@ -229,6 +248,35 @@ func (up *upload) run(ctx context.Context) (File, error) {
 	}
 }
 
+// sessionAction is what to do about an error from a session exchange.
+type sessionAction int
+
+const (
+	sessionFail        sessionAction = iota // the request's own fault, or the grant's: say why and stop
+	sessionRetry                            // transient: wait, then ask the session what it has
+	sessionReauthorize                      // 401: the access token died; ask again with a refreshed one
+	sessionRestart                          // 404/410: the session is gone; start a new one
+)
+
+// sessionErrorAction decides how an upload answers an error from its
+// session. It is the one place that decision is made, so a shared
+// classification of Google's errors can take it over whole. Any other 4xx
+// (400 badRequest, 403 storageQuotaExceeded, …) would come back the same
+// on every attempt, so it ends the upload with its reason.
+func sessionErrorAction(err error) sessionAction {
+	var lost *sessionLostError
+	var api *APIError
+	switch {
+	case errors.As(err, &lost):
+		return sessionRestart
+	case retryable(err):
+		return sessionRetry
+	case errors.As(err, &api) && api.Status == http.StatusUnauthorized:
+		return sessionReauthorize
+	}
+	return sessionFail
+}
+
 // pause counts a failed attempt and waits before the next, unless it was
 // one too many.
 func (up *upload) pause(ctx context.Context, cause error) error {
@@ -254,6 +302,7 @@ func (up *upload) advance(committed int64) error {
 	}
 	if committed > up.committed {
 		up.failures = 0
+		up.reauthorized = false
 	}
 	up.committed = committed
 	return nil

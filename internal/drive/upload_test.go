@@ -377,12 +377,15 @@ func TestUpload_PermanentErrorsAreNotRetried(t *testing.T) {
 	}{
 		{"initiation 403", fakeFault{match: isPost, status: 403, body: `{"error":{"code":403,"message":"The user's Drive storage quota has been exceeded.","errors":[{"reason":"storageQuotaExceeded"}]}}`}},
 		{"chunk 400", fakeFault{match: isPut, status: 400, body: `{"error":{"code":400,"message":"Bad Request","errors":[{"reason":"badRequest"}]}}`}},
-		{"query 401", fakeFault{match: isQuery, status: 401, body: `{"error":{"code":401,"message":"Invalid Credentials","errors":[{"reason":"authError"}]}}`}},
+		// One 401 is answered by a refresh (see below); a second in a row
+		// means the refreshed token is refused too.
+		{"query 401 twice", fakeFault{match: isQuery, status: 401, body: `{"error":{"code":401,"message":"Invalid Credentials","errors":[{"reason":"authError"}]}}`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fd := newFakeDrive(t)
-			if tc.name == "query 401" {
+			if tc.name == "query 401 twice" {
 				fd.inject(fakeFault{match: isPut, status: 500})
+				fd.inject(tc.fault)
 			}
 			fd.inject(tc.fault)
 			u, sl := newTestUploader(fd.srv.URL, fd.srv.Client())
@@ -392,7 +395,7 @@ func TestUpload_PermanentErrorsAreNotRetried(t *testing.T) {
 			if !errors.As(err, &api) || api.Status != tc.fault.status || api.Reason == "" || api.Message == "" {
 				t.Fatalf("err %v (%#v), want an *APIError %d with reason and message", err, api, tc.fault.status)
 			}
-			if tc.name != "query 401" && len(sl.all()) != 0 {
+			if tc.name != "query 401 twice" && len(sl.all()) != 0 {
 				t.Fatalf("retried a permanent error: waits %v", sl.all())
 			}
 			if len(fd.Files()) != 0 {
@@ -651,3 +654,22 @@ func TestUpload_PermanentTransportErrorIsNotRetried(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// Google answers 401 on a session request whose access token died during
+// the upload. The account's transport then refreshes; the uploader asks the
+// session what it kept, once, and finishes the same upload.
+func TestUpload_Google401OnSessionChunkIsQueriedOnceWithFreshTokenAndResumed(t *testing.T) {
+	fd := newFakeDrive(t)
+	laterChunk := func(r *http.Request) bool {
+		return isPut(r) && !strings.HasPrefix(r.Header.Get("Content-Range"), "bytes 0-")
+	}
+	fd.inject(fakeFault{match: laterChunk, status: 401, body: `{"error":{"code":401,"message":"Invalid Credentials","errors":[{"reason":"authError"}]}}`})
+	u, _ := newTestUploader(fd.srv.URL, fd.srv.Client())
+	u.ChunkSize = ChunkAlign
+	data := randomBytes(3*ChunkAlign+100, 10)
+	f, err := u.Upload(t.Context(), FileMeta{Name: "a"}, Source{Reader: bytes.NewReader(data), Size: int64(len(data))}, nil)
+	if err != nil {
+		t.Fatalf("upload after one 401: %v", err)
+	}
+	wantOneFile(t, fd, f, data)
+}

@@ -144,6 +144,10 @@ func (g *Grants) Save(ctx context.Context, info UserInfo, tok *oauth2.Token, sco
 		old.SealedToken = sealed
 		old.NeedsReconsent = merged.RefreshToken == ""
 		old.LastRefreshAt = g.now()
+		if tok.RefreshToken != "" {
+			// A new refresh token starts a Testing app's 7 days again.
+			old.RefreshTokenObtainedAt = g.now()
+		}
 		return old, nil
 	})
 	if res.MovedFrom != "" {
@@ -287,6 +291,8 @@ func (g *Grants) refresh(ctx context.Context, email string) (*oauth2.Token, erro
 		}
 		if newTok.RefreshToken == "" {
 			newTok.RefreshToken = tok.RefreshToken
+		} else if newTok.RefreshToken != tok.RefreshToken {
+			acct.RefreshTokenObtainedAt = g.now() // Google rotated it
 		}
 		sealed, err := g.seal(email, newTok)
 		if err != nil {

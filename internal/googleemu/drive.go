@@ -33,7 +33,10 @@ type driveFile struct {
 	isRoot                          bool
 	content                         blob // nil for folders
 	md5                             string
-	perms                           []*permission
+	// sourceMediaType is the media type of the bytes a converted file was
+	// made from (the upload's X-Upload-Content-Type or part type).
+	sourceMediaType string
+	perms           []*permission
 }
 
 func (f *driveFile) isFolder() bool { return f.mimeType == mimeFolder }
@@ -46,6 +49,10 @@ func (f *driveFile) size() int64 {
 }
 
 // hasBinaryContent is what Drive can download with alt=media and checksum.
+// Google Workspace files have neither: Drive's File resource documents
+// md5Checksum as "only populated for files with content stored in Google
+// Drive; not populated for Docs Editors or shortcut files"
+// (/drive/api/reference/rest/v3/files).
 func (f *driveFile) hasBinaryContent() bool {
 	return !strings.HasPrefix(f.mimeType, googleAppsPrefix)
 }

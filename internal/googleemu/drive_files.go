@@ -392,6 +392,9 @@ func (e *Emulator) createFileLocked(meta fileMetadata, c caller, mediaType strin
 		md5:         md5,
 		perms:       []*permission{{id: c.user.permissionID, typ: "user", role: "owner", email: c.user.email}},
 	}
+	if strings.HasPrefix(mime, googleAppsPrefix) && content != nil && mediaType != "" {
+		f.sourceMediaType = mediaType
+	}
 	e.files[f.id] = f
 	return f, nil
 }
@@ -530,7 +533,10 @@ var exportFormats = map[string][]string{
 	mimePresentation: {"text/plain"},
 }
 
-const exportSizeLimit = 10 << 20 // Drive refuses to export more than 10 MB
+// exportSizeLimit: files.export "is limited to 10MB" and answers 403
+// exportSizeLimitExceeded beyond it (Drive API files.export,
+// /drive/api/reference/rest/v3/files/export).
+const exportSizeLimit = 10 << 20
 
 func (e *Emulator) handleExport(w http.ResponseWriter, r *http.Request, c caller) {
 	target := r.URL.Query().Get("mimeType")

@@ -288,6 +288,7 @@ func (e *Emulator) handleAbout(w http.ResponseWriter, r *http.Request, c caller)
 		"appInstalled":    false,
 		"canCreateDrives": false,
 		"exportFormats":   formats,
+		"importFormats":   importFormatsResource(),
 	}
 	writeJSON(w, http.StatusOK, mask.apply(res))
 }

@@ -53,6 +53,23 @@ type Options struct {
 	// `--demo` and older tests), a login_hint signs that address in at once
 	// with every scope asked for, which Google never does.
 	LoginHintOnlyPrefills bool
+	// UploadSessionsIgnoreAuthorization makes upload session URIs accept
+	// requests whose Authorization header carries a dead access token.
+	// By default they are refused with 401 as every Drive request with
+	// invalid credentials is (Drive API "Resolve errors", 401 Invalid
+	// Credentials: /drive/api/guides/handle-errors), even though the
+	// session URI alone needs none.
+	UploadSessionsIgnoreAuthorization bool
+	// LenientImports lets an upload ask for any conversion. By default one
+	// that Drive's about.importFormats does not offer (text/plain into a
+	// Sheet) is refused with 400, as Drive refuses it.
+	LenientImports bool
+	// RefreshTokenMaxAge, if set, makes refresh tokens answer invalid_grant
+	// once they are this old, as Google does after 7 days for apps in the
+	// "Testing" publishing status ("Using OAuth 2.0 to Access Google APIs",
+	// Refresh token expiration: /identity/protocols/oauth2#expiration).
+	// Zero (and --demo): they never expire, as for a published app.
+	RefreshTokenMaxAge time.Duration
 }
 
 // Account is what the emulator's userinfo says about one account beyond its
@@ -87,9 +104,13 @@ type Emulator struct {
 	accounts  map[string]Account
 	accessTTL time.Duration
 	demo      bool
-	log       *slog.Logger
-	blobs     blobStore
-	mux       *http.ServeMux
+	// sessionAuthLax: see Options.UploadSessionsIgnoreAuthorization.
+	sessionAuthLax bool
+	lenientImports bool
+	refreshMaxAge  time.Duration
+	log            *slog.Logger
+	blobs          blobStore
+	mux            *http.ServeMux
 
 	// now is the emulator's clock, read only with mu held; tests in this
 	// package replace it to expire codes and upload sessions without sleeping.
@@ -153,23 +174,26 @@ func New(opts Options) (*Emulator, error) {
 		blobs = d
 	}
 	e := &Emulator{
-		clients:       clients,
-		accounts:      maps.Clone(opts.Accounts),
-		accessTTL:     ttl,
-		demo:          opts.Demo,
-		log:           log,
-		blobs:         blobs,
-		now:           time.Now,
-		users:         map[string]*user{},
-		recycled:      map[string]int{},
-		pending:       map[string]*pendingLogin{},
-		codes:         map[string]*authCode{},
-		accessTokens:  map[string]*accessToken{},
-		refreshTokens: map[string]*refreshToken{},
-		grants:        map[grantKey]*grant{},
-		tokenRequests: map[string]int{},
-		files:         map[string]*driveFile{},
-		sessions:      map[string]*uploadSession{},
+		clients:        clients,
+		accounts:       maps.Clone(opts.Accounts),
+		accessTTL:      ttl,
+		demo:           opts.Demo,
+		sessionAuthLax: opts.UploadSessionsIgnoreAuthorization,
+		lenientImports: opts.LenientImports,
+		refreshMaxAge:  opts.RefreshTokenMaxAge,
+		log:            log,
+		blobs:          blobs,
+		now:            time.Now,
+		users:          map[string]*user{},
+		recycled:       map[string]int{},
+		pending:        map[string]*pendingLogin{},
+		codes:          map[string]*authCode{},
+		accessTokens:   map[string]*accessToken{},
+		refreshTokens:  map[string]*refreshToken{},
+		grants:         map[grantKey]*grant{},
+		tokenRequests:  map[string]int{},
+		files:          map[string]*driveFile{},
+		sessions:       map[string]*uploadSession{},
 	}
 	e.hintPrefillsOnly.Store(opts.LoginHintOnlyPrefills)
 	e.mux = e.routes()

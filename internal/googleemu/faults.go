@@ -27,6 +27,12 @@ type Fault struct {
 	// "userRateLimitExceeded", "backendError"); empty picks Drive's usual
 	// reason for the status. On OAuth endpoints it is the "error" code.
 	Reason string
+	// ExpireAccessTokens ends every access token issued so far once the
+	// matching request was handled (or dropped), as when an hour-long
+	// upload outlives its token: the client's next request carries a dead
+	// token and must refresh (Drive API "Resolve errors", 401 Invalid
+	// Credentials: /drive/api/guides/handle-errors).
+	ExpireAccessTokens bool
 }
 
 type activeFault struct {
@@ -72,6 +78,9 @@ func (e *Emulator) takeFault(r *http.Request) *Fault {
 // applyFault misbehaves as f says, handing the request to next where the
 // fault still lets it through.
 func (e *Emulator) applyFault(w http.ResponseWriter, r *http.Request, f *Fault, next http.Handler) {
+	if f.ExpireAccessTokens {
+		defer e.ExpireAccessTokens()
+	}
 	if f.Latency > 0 {
 		t := time.NewTimer(f.Latency)
 		select {

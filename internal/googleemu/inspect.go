@@ -27,6 +27,9 @@ type File struct {
 	// Additions beyond the original contract.
 	Description string
 	ClientID    string // the OAuth client that created it
+	// SourceMimeType is the media type of the bytes Drive converted into
+	// this Google Workspace file, as the upload declared it; "" otherwise.
+	SourceMimeType string
 }
 
 func snapshotFile(f *driveFile) File {
@@ -34,7 +37,7 @@ func snapshotFile(f *driveFile) File {
 		ID: f.id, Name: f.name, MimeType: f.mimeType, Parents: slices.Clone(f.parents),
 		Size: f.size(), Owner: f.owner, Trashed: f.trashed,
 		CreatedTime: f.created, ModifiedTime: f.modified,
-		Description: f.description, ClientID: f.clientID,
+		Description: f.description, ClientID: f.clientID, SourceMimeType: f.sourceMediaType,
 	}
 	if !f.isFolder() && f.hasBinaryContent() {
 		out.MD5 = f.md5

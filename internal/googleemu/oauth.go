@@ -90,6 +90,7 @@ type refreshToken struct {
 	email, clientID string
 	scopes          []string
 	revoked         bool
+	issued          time.Time // for Options.RefreshTokenMaxAge
 }
 
 // normalizeScope maps Google's short aliases to the URLs Google reports back.

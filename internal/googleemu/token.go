@@ -125,7 +125,7 @@ func (e *Emulator) exchangeCode(clientID string, form url.Values) (map[string]an
 	resp := e.mintAccessLocked(c.email, clientID, c.scopes, "")
 	if c.issueRefresh {
 		rt := "1//0" + randomString(100)
-		e.refreshTokens[rt] = &refreshToken{email: c.email, clientID: clientID, scopes: c.scopes}
+		e.refreshTokens[rt] = &refreshToken{email: c.email, clientID: clientID, scopes: c.scopes, issued: e.now()}
 		e.issued = append(e.issued, rt)
 		if g := e.grants[grantKey{c.email, clientID}]; g != nil {
 			g.offline = true
@@ -156,6 +156,12 @@ func (e *Emulator) refresh(clientID string, form url.Values) (map[string]any, *o
 	defer e.mu.Unlock()
 	t, ok := e.refreshTokens[rt]
 	if !ok || t.revoked {
+		return nil, invalidGrant("Token has been expired or revoked.")
+	}
+	// An app in the "Testing" publishing status gets refresh tokens that
+	// expire 7 days after they were issued ("Using OAuth 2.0 to Access
+	// Google APIs", Refresh token expiration: /identity/protocols/oauth2#expiration).
+	if e.refreshMaxAge > 0 && e.now().Sub(t.issued) >= e.refreshMaxAge {
 		return nil, invalidGrant("Token has been expired or revoked.")
 	}
 	if t.clientID != clientID {

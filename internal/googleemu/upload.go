@@ -37,6 +37,11 @@ import (
 //     (the Go client finishes an upload of unknown length this way).
 //   - The session URI is the credential (as at Google): chunk requests need
 //     no Authorization header. Sessions expire after a week (404 after that).
+//   - A chunk request that does carry an Authorization header with a dead
+//     access token is refused with 401 before anything is read, as Google's
+//     front end refuses invalid credentials on every request (Drive API
+//     "Resolve errors": /drive/api/guides/handle-errors); the session keeps
+//     its bytes, so a client that refreshes resumes with a status query.
 
 type uploadSession struct {
 	id      string
@@ -128,6 +133,11 @@ func (e *Emulator) precheckLocked(up pendingUpload) *driveErr {
 		// The account that started the upload was deleted (RecycleEmail):
 		// its sessions die with it and nothing lands in anyone's Drive.
 		return &driveErr{code: 404, reason: "notFound", message: "The upload session belongs to a deleted account."}
+	}
+	if up.meta.MimeType != nil {
+		if derr := e.checkImport(*up.meta.MimeType, up.mediaType); derr != nil {
+			return derr
+		}
 	}
 	if up.targetID == "" {
 		_, derr := e.parentsLocked(up.meta.Parents, up.caller)
@@ -385,6 +395,12 @@ func parseContentRange(h string) (contentRange, error) {
 
 // handleUploadSession serves PUT (and the Go client's POST) on a session URI.
 func (e *Emulator) handleUploadSession(w http.ResponseWriter, r *http.Request) {
+	if !e.sessionAuthLax && bearerToken(r) != "" {
+		if _, derr := e.authenticate(r, true); derr != nil && derr.code == http.StatusUnauthorized {
+			writeDriveError(w, *derr)
+			return
+		}
+	}
 	s := e.session(r.URL.Query().Get("upload_id"))
 	if s == nil {
 		writeDriveError(w, driveErr{code: 404, reason: "notFound", message: "Upload session not found or expired. Start a new upload.", location: "upload_id"})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -47,7 +48,11 @@ type checkAuthOut struct {
 	Scopes         []string  `json:"scopes,omitempty" jsonschema:"Google scopes the grant covers; absent when not authenticated"`
 	TokenExpiry    time.Time `json:"token_expiry,omitzero" jsonschema:"when the current Google access token expires (RFC 3339); drivemcp refreshes it on its own; absent when there is none"`
 	NeedsReconsent bool      `json:"needs_reconsent,omitempty" jsonschema:"Google no longer accepts the stored grant: call start_google_auth with force true; absent (false) otherwise"`
-	Message        string    `json:"message" jsonschema:"the same, in a sentence for people"`
+	// RefreshTokenAgeDays and RefreshTokenWarning let a client see a
+	// Testing-mode app's 7-day refresh token running out before it does.
+	RefreshTokenAgeDays float64 `json:"refresh_token_age_days,omitempty" jsonschema:"days since Google issued the stored refresh token (apps in Google's Testing publishing status lose it after 7); absent when unknown"`
+	RefreshTokenWarning string  `json:"refresh_token_warning,omitempty" jsonschema:"set when the refresh token nears the 7-day limit of apps in Testing status: what will happen and what to do; absent otherwise"`
+	Message             string  `json:"message" jsonschema:"the same, in a sentence for people"`
 }
 
 type signOutIn struct {
@@ -192,12 +197,20 @@ func (t *tools) checkDriveAuth(ctx context.Context, req *mcp.CallToolRequest, in
 		// whole grant: other connections may have been granted more.
 		out.Scopes = id.Scopes
 	}
+	if age, ok := t.Grants.RefreshTokenAge(acct); ok {
+		out.RefreshTokenAgeDays = math.Round(age.Hours()/24*10) / 10
+		out.RefreshTokenWarning = google.TestingExpiryWarning(age)
+	}
 	if acct.NeedsReconsent {
-		out.Message = fmt.Sprintf("This session maps to %s, but Google no longer accepts its grant: call start_google_auth with force: true and consent again.", acct.Email)
+		out.Message = fmt.Sprintf("This session maps to %s, but Google no longer accepts its grant: call start_google_auth with force: true and consent again.", acct.Email) +
+			google.TestingExpiredHint(acct, time.Now())
 	} else if len(google.DriveScopesOf(out.Scopes)) == 0 {
 		out.Message = fmt.Sprintf("Granted scopes: %s. %s", strings.Join(out.Scopes, " "), noDriveGrant(acct.Email))
 	} else {
 		out.Message = fmt.Sprintf("Acting as %s (authenticated by %s) with scopes: %s.", acct.Email, describeMethod(id.Method), strings.Join(out.Scopes, " "))
+		if out.RefreshTokenWarning != "" {
+			out.Message += " " + out.RefreshTokenWarning
+		}
 	}
 	return text(out.Message), out, nil
 }

@@ -44,14 +44,17 @@ type createFileIn struct {
 
 // uploadOut describes a file now in Drive.
 type uploadOut struct {
-	FileID      string `json:"file_id" jsonschema:"the new file's Drive id"`
-	Name        string `json:"name" jsonschema:"its name in Drive"`
-	MimeType    string `json:"mime_type" jsonschema:"its MIME type in Drive"`
-	Size        int64  `json:"size" jsonschema:"bytes stored (0 for a Google Doc or Sheet converted from text)"`
-	MD5         string `json:"md5,omitempty" jsonschema:"md5 checksum Drive computed; drivemcp checked it against its own; absent for converted Google Docs and Sheets"`
-	FolderID    string `json:"folder_id,omitempty" jsonschema:"the folder it is in; absent when Drive did not say"`
-	WebViewLink string `json:"web_view_link,omitempty" jsonschema:"its link in Drive's web interface; absent when Drive gave none"`
-	Account     string `json:"account" jsonschema:"the Google account the tool acted as"`
+	FileID   string `json:"file_id" jsonschema:"the new file's Drive id"`
+	Name     string `json:"name" jsonschema:"its name in Drive"`
+	MimeType string `json:"mime_type" jsonschema:"its MIME type in Drive"`
+	Size     int64  `json:"size" jsonschema:"bytes stored (0 for a Google Doc or Sheet converted from text)"`
+	MD5      string `json:"md5,omitempty" jsonschema:"md5 checksum Drive computed; drivemcp checked it against its own. Absent for a file Drive converted into a Google Doc, Sheet or Slides: Drive keeps no checksum of those"`
+	// ConvertedFrom is the type of the bytes Drive converted, for a
+	// Google Workspace file; no checksum exists to compare then.
+	ConvertedFrom string `json:"converted_from,omitempty" jsonschema:"for a file Drive converted into a Google type: the type of the bytes it was made from; absent for files kept as uploaded"`
+	FolderID      string `json:"folder_id,omitempty" jsonschema:"the folder it is in; absent when Drive did not say"`
+	WebViewLink   string `json:"web_view_link,omitempty" jsonschema:"its link in Drive's web interface; absent when Drive gave none"`
+	Account       string `json:"account" jsonschema:"the Google account the tool acted as"`
 }
 
 func (t *tools) addUploadTools(s *mcp.Server) {
@@ -97,11 +100,17 @@ func (t *tools) uploadFile(ctx context.Context, req *mcp.CallToolRequest, in upl
 	if mimeType == "" {
 		mimeType = guessMIME(name, io.NewSectionReader(f, 0, 512))
 	}
+	src := drive.Source{ReaderAt: f, Size: fi.Size()}
+	if isGoogleType(mimeType) {
+		src.MediaType = importSourceType(filepath.Base(f.Name()), io.NewSectionReader(f, 0, 512))
+		if err := checkConversion(mimeType, src.MediaType); err != nil {
+			return nil, uploadOut{}, err
+		}
+	}
 	folderID, err := t.uploadFolder(ctx, id, in.FolderID, in.FolderPath)
 	if err != nil {
 		return nil, uploadOut{}, err
 	}
-	src := drive.Source{ReaderAt: f, Size: fi.Size()}
 	return t.upload(ctx, req, id, name, mimeType, folderID, src)
 }
 
@@ -159,8 +168,19 @@ func (t *tools) createFile(ctx context.Context, req *mcp.CallToolRequest, in cre
 		}
 	}
 	src := drive.Source{ReaderAt: bytes.NewReader(data), Size: int64(len(data))}
-	if in.Content != "" && isGoogleType(mimeType) {
-		src.MediaType = "text/plain; charset=utf-8" // text Drive converts into the Google type
+	if isGoogleType(mimeType) {
+		// What the bytes are decides the conversion: Drive imports a Sheet
+		// from CSV or TSV, never from plain text.
+		if in.ContentBase64 != "" {
+			src.MediaType = importSourceType(in.FileName, bytes.NewReader(data))
+		} else if tt := drive.TextImportType(mimeType, in.FileName); tt != "" {
+			src.MediaType = tt + "; charset=utf-8"
+		} else {
+			src.MediaType = "text/plain; charset=utf-8"
+		}
+		if err := checkConversion(mimeType, src.MediaType); err != nil {
+			return nil, uploadOut{}, err
+		}
 	}
 	folderID, err := t.uploadFolder(ctx, id, in.FolderID, in.FolderPath)
 	if err != nil {
@@ -202,7 +222,10 @@ func (t *tools) createFromURL(ctx context.Context, req *mcp.CallToolRequest, in 
 	}
 	src := drive.Source{Reader: remote.Body, Size: remote.Size}
 	if isGoogleType(mimeType) {
-		src.MediaType = remote.MediaType
+		src.MediaType = cmp.Or(remote.MediaType, importTypeByName(in.FileName), importTypeByName(path.Base(u.Path)))
+		if err := checkConversion(mimeType, src.MediaType); err != nil {
+			return nil, uploadOut{}, err
+		}
 	}
 	folderID, err := t.uploadFolder(ctx, id, in.FolderID, in.FolderPath)
 	if err != nil {
@@ -261,6 +284,48 @@ func nameProblem(name string) string {
 	return fmt.Sprintf("%q contains a control character (a line break, NUL, escape or the like) or invalid UTF-8", name)
 }
 
+// checkConversion refuses, before anything reaches Drive, an upload asking
+// Drive for a conversion its import map (about.importFormats) does not
+// offer: Drive would refuse it after the bytes were sent.
+func checkConversion(target, source string) error {
+	offered := drive.ImportSources(target)
+	if len(offered) == 0 {
+		return userErrorf(nil, "Drive does not convert uploads into %s, so nothing was uploaded. Give mime_type %s, %s or %s, "+
+			"or leave mime_type out to upload the file as it is.", target, drive.DocumentMimeType, drive.SpreadsheetMimeType, drive.PresentationMimeType)
+	}
+	if drive.CanImport(source, target) {
+		return nil
+	}
+	return userErrorf(nil, "Drive cannot turn %s into %s, so nothing was uploaded. Drive converts into %s only from: %s. "+
+		"Give the content in one of those formats (a name ending in .csv, .tsv, .md or .html says which text format it is), "+
+		"or leave mime_type out to upload the file as it is.", cmp.Or(baseMediaType(source), "bytes of unknown type"), target, target, strings.Join(offered, ", "))
+}
+
+// importSourceType is what the bytes of a file named name are, for Drive's
+// import map: the text formats Drive imports by extension first (Go's own
+// table knows neither .md nor .csv), then the extension, then the content.
+func importSourceType(name string, head io.Reader) string {
+	if t := importTypeByName(name); t != "" {
+		return t
+	}
+	return guessMIME(name, head)
+}
+
+// importTypeByName is the import format a name's extension says, or "".
+func importTypeByName(name string) string {
+	if t := drive.TextImportType("", name); t != "" {
+		return t
+	}
+	return mime.TypeByExtension(filepath.Ext(name))
+}
+
+func baseMediaType(t string) string {
+	if mt, _, err := mime.ParseMediaType(t); err == nil {
+		return mt
+	}
+	return t
+}
+
 func isGoogleType(mimeType string) bool {
 	return strings.HasPrefix(mimeType, "application/vnd.google-apps.")
 }
@@ -295,6 +360,13 @@ func (t *tools) upload(ctx context.Context, req *mcp.CallToolRequest, id identit
 		out.FolderID = file.Parents[0]
 	}
 	msg := fmt.Sprintf("Uploaded %q (%s) to Google Drive as %s. File id: %s.", out.Name, humanBytes(out.Size), email, out.FileID)
+	if isGoogleType(mimeType) {
+		// Drive keeps no md5 of a Google Doc or Sheet; what was checked is
+		// that Drive's upload session took every byte before it answered.
+		out.ConvertedFrom = baseMediaType(src.MediaType)
+		msg += fmt.Sprintf(" Drive converted it from %s into %s; Drive keeps no checksum of converted files, so drivemcp checked only that Drive received all %d bytes.",
+			out.ConvertedFrom, mimeType, src.Size)
+	}
 	if out.WebViewLink != "" {
 		msg += " Link: " + out.WebViewLink
 	}

@@ -69,7 +69,8 @@ var createDriveFileTool = &mcp.Tool{
 	Name:  "create_drive_file",
 	Title: "Create a Google Drive file from content",
 	Description: "Creates a file in Google Drive from text (content), bytes (content_base64), or the body of an http(s) URL (fileUrl), " +
-		"which is streamed into Drive. Give mime_type application/vnd.google-apps.document (or .spreadsheet) to turn text into a Google Doc (or Sheet).",
+		"which is streamed into Drive. Give mime_type application/vnd.google-apps.document to turn text, Markdown (a file_name ending in .md) or HTML (.html) into a Google Doc, " +
+		"or application/vnd.google-apps.spreadsheet to turn CSV (or TSV, a file_name ending in .tsv) into a Google Sheet.",
 	// Each call makes another file; fileUrl reaches any http(s) address on
 	// the web, hence open world.
 	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: false, DestructiveHint: ptr(false), IdempotentHint: false, OpenWorldHint: ptr(true)},

@@ -43,6 +43,10 @@ type GoogleAccount struct {
 	UpdatedAt      time.Time
 	// LastRefreshAt is when the access token was last refreshed at Google.
 	LastRefreshAt time.Time
+	// RefreshTokenObtainedAt is when Google issued the refresh token held
+	// now (zero: unknown). Apps in Google's "Testing" publishing status get
+	// refresh tokens that expire 7 days after this.
+	RefreshTokenObtainedAt time.Time
 }
 
 // SignIn is what SignInGoogleAccount found and did.

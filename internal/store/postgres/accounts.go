@@ -11,7 +11,7 @@ import (
 	"github.com/drivemcp/drivemcp/internal/store"
 )
 
-const accountColumns = `email, subject, scopes, sealed_token, needs_reconsent, created_at, updated_at, last_refresh_at`
+const accountColumns = `email, subject, scopes, sealed_token, needs_reconsent, created_at, updated_at, last_refresh_at, refresh_token_obtained_at`
 
 // accountLockSpace is the first key of the advisory locks that creators of an
 // account take ("acct" in ASCII); the second is a hash of the email. Two
@@ -22,8 +22,9 @@ func scanAccount(row pgx.Row) (store.GoogleAccount, error) {
 	var (
 		a                           store.GoogleAccount
 		created, updated, refreshed *time.Time
+		obtained                    *time.Time
 	)
-	if err := row.Scan(&a.Email, &a.Subject, &a.Scopes, &a.SealedToken, &a.NeedsReconsent, &created, &updated, &refreshed); err != nil {
+	if err := row.Scan(&a.Email, &a.Subject, &a.Scopes, &a.SealedToken, &a.NeedsReconsent, &created, &updated, &refreshed, &obtained); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return store.GoogleAccount{}, store.ErrNotFound
 		}
@@ -31,6 +32,7 @@ func scanAccount(row pgx.Row) (store.GoogleAccount, error) {
 	}
 	a.Scopes = fromList(a.Scopes)
 	a.CreatedAt, a.UpdatedAt, a.LastRefreshAt = fromDB(created), fromDB(updated), fromDB(refreshed)
+	a.RefreshTokenObtainedAt = fromDB(obtained)
 	return a, nil
 }
 
@@ -118,15 +120,10 @@ func (s *Store) writeAccount(ctx context.Context, email string, create bool,
 		a.Scopes = fromList(a.Scopes)
 		a.SealedToken = dbBytes(a.SealedToken)
 		a.LastRefreshAt = fromDB(dbTime(a.LastRefreshAt))
+		a.RefreshTokenObtainedAt = fromDB(dbTime(a.RefreshTokenObtainedAt))
 
-		q := `UPDATE google_accounts SET subject = $2, scopes = $3, sealed_token = $4, needs_reconsent = $5,
-			created_at = $6, updated_at = $7, last_refresh_at = $8 WHERE email = $1`
-		if !exists {
-			q = `INSERT INTO google_accounts (` + accountColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
-		}
-		if _, err := tx.Exec(ctx, q, a.Email, a.Subject, dbList(a.Scopes), a.SealedToken, a.NeedsReconsent,
-			dbTime(a.CreatedAt), dbTime(a.UpdatedAt), dbTime(a.LastRefreshAt)); err != nil {
-			return wrap(ctx, "writing google account "+email, err)
+		if err := writeAccount(ctx, tx, a, exists); err != nil {
+			return err
 		}
 		written = a
 		return nil
@@ -155,4 +152,19 @@ func (s *Store) DeleteGoogleAccount(ctx context.Context, email string) error {
 		}
 		return nil
 	})
+}
+
+// writeAccount inserts a (exists false) or overwrites its row: the one place
+// that knows google_accounts' columns, for upserts and sign-ins alike.
+func writeAccount(ctx context.Context, tx pgx.Tx, a store.GoogleAccount, exists bool) error {
+	q := `UPDATE google_accounts SET subject = $2, scopes = $3, sealed_token = $4, needs_reconsent = $5,
+		created_at = $6, updated_at = $7, last_refresh_at = $8, refresh_token_obtained_at = $9 WHERE email = $1`
+	if !exists {
+		q = `INSERT INTO google_accounts (` + accountColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+	}
+	if _, err := tx.Exec(ctx, q, a.Email, a.Subject, dbList(a.Scopes), a.SealedToken, a.NeedsReconsent,
+		dbTime(a.CreatedAt), dbTime(a.UpdatedAt), dbTime(a.LastRefreshAt), dbTime(a.RefreshTokenObtainedAt)); err != nil {
+		return wrap(ctx, "writing google account "+a.Email, err)
+	}
+	return nil
 }

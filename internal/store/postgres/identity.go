@@ -97,14 +97,9 @@ func (s *Store) SignInGoogleAccount(ctx context.Context, email, subject string,
 		a.Scopes = fromList(a.Scopes)
 		a.SealedToken = dbBytes(a.SealedToken)
 		a.LastRefreshAt = fromDB(dbTime(a.LastRefreshAt))
-		q := `UPDATE google_accounts SET subject = $2, scopes = $3, sealed_token = $4, needs_reconsent = $5,
-			created_at = $6, updated_at = $7, last_refresh_at = $8 WHERE email = $1`
-		if !hereExists {
-			q = `INSERT INTO google_accounts (` + accountColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
-		}
-		if _, err := tx.Exec(ctx, q, a.Email, a.Subject, dbList(a.Scopes), a.SealedToken, a.NeedsReconsent,
-			dbTime(a.CreatedAt), dbTime(a.UpdatedAt), dbTime(a.LastRefreshAt)); err != nil {
-			return wrap(ctx, "writing google account "+email, err)
+		a.RefreshTokenObtainedAt = fromDB(dbTime(a.RefreshTokenObtainedAt))
+		if err := writeAccount(ctx, tx, a, hereExists); err != nil {
+			return err
 		}
 		res.Account = a
 		return nil

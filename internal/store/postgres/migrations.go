@@ -169,6 +169,14 @@ CREATE INDEX tokens_email ON tokens (email);
 CREATE INDEX auth_codes_email ON auth_codes (email);
 ALTER TABLE session_bindings ADD COLUMN replaced boolean NOT NULL DEFAULT false;
 `,
+
+	// 4: when Google issued the refresh token held, so drivemcp can warn
+	// before a "Testing" app's 7-day refresh token expires. For rows from
+	// before, the account's creation is the closest time known.
+	`
+ALTER TABLE google_accounts ADD COLUMN refresh_token_obtained_at timestamptz;
+UPDATE google_accounts SET refresh_token_obtained_at = created_at;
+`,
 }
 
 // migrationLock is the advisory lock key that migrating processes take

@@ -9,7 +9,7 @@ import (
 	"github.com/drivemcp/drivemcp/internal/store"
 )
 
-const accountColumns = `email, subject, scopes, sealed_token, needs_reconsent, created_at, updated_at, last_refresh_at`
+const accountColumns = `email, subject, scopes, sealed_token, needs_reconsent, created_at, updated_at, last_refresh_at, refresh_token_obtained_at`
 
 // selectAccount is prepared on the read pool (statements.go).
 const selectAccount = `SELECT ` + accountColumns + ` FROM google_accounts WHERE email = ?`
@@ -22,8 +22,9 @@ func scanAccount(row rowScanner) (store.GoogleAccount, error) {
 		a                           store.GoogleAccount
 		scopes                      string
 		created, updated, refreshed int64
+		obtained                    int64
 	)
-	if err := row.Scan(&a.Email, &a.Subject, &scopes, &a.SealedToken, &a.NeedsReconsent, &created, &updated, &refreshed); err != nil {
+	if err := row.Scan(&a.Email, &a.Subject, &scopes, &a.SealedToken, &a.NeedsReconsent, &created, &updated, &refreshed, &obtained); err != nil {
 		return store.GoogleAccount{}, err
 	}
 	var err error
@@ -34,6 +35,7 @@ func scanAccount(row rowScanner) (store.GoogleAccount, error) {
 		a.SealedToken = nil
 	}
 	a.CreatedAt, a.UpdatedAt, a.LastRefreshAt = fromMillis(created), fromMillis(updated), fromMillis(refreshed)
+	a.RefreshTokenObtainedAt = fromMillis(obtained)
 	return a, nil
 }
 
@@ -125,21 +127,11 @@ func (s *Store) writeAccount(ctx context.Context, email string, create bool,
 		if len(a.Scopes) == 0 {
 			a.Scopes = nil
 		}
-		var token any // NULL when empty, so reads give nil
-		if len(a.SealedToken) > 0 {
-			token = a.SealedToken
-		} else {
+		if len(a.SealedToken) == 0 {
 			a.SealedToken = nil
 		}
-
-		q := `UPDATE google_accounts SET subject = ?2, scopes = ?3, sealed_token = ?4, needs_reconsent = ?5,
-			updated_at = ?7, last_refresh_at = ?8 WHERE email = ?1`
-		if !exists {
-			q = `INSERT INTO google_accounts (` + accountColumns + `) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)`
-		}
-		if _, err := tx.ExecContext(ctx, q, a.Email, a.Subject, encodeList(a.Scopes), token, a.NeedsReconsent,
-			millis(a.CreatedAt), millis(a.UpdatedAt), millis(a.LastRefreshAt)); err != nil {
-			return fmt.Errorf("sqlite: writing google account %s: %w", email, err)
+		if err := writeAccount(ctx, tx, a, exists); err != nil {
+			return err
 		}
 		written = a
 		return nil
@@ -167,4 +159,23 @@ func (s *Store) DeleteGoogleAccount(ctx context.Context, email string) error {
 		}
 		return nil
 	})
+}
+
+// writeAccount inserts a (exists false) or overwrites its row: the one place
+// that knows google_accounts' columns, for upserts and sign-ins alike.
+func writeAccount(ctx context.Context, tx *sql.Tx, a store.GoogleAccount, exists bool) error {
+	var token any // NULL when empty, so reads give nil
+	if len(a.SealedToken) > 0 {
+		token = a.SealedToken
+	}
+	q := `UPDATE google_accounts SET subject = ?2, scopes = ?3, sealed_token = ?4, needs_reconsent = ?5,
+		created_at = ?6, updated_at = ?7, last_refresh_at = ?8, refresh_token_obtained_at = ?9 WHERE email = ?1`
+	if !exists {
+		q = `INSERT INTO google_accounts (` + accountColumns + `) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)`
+	}
+	if _, err := tx.ExecContext(ctx, q, a.Email, a.Subject, encodeList(a.Scopes), token, a.NeedsReconsent,
+		millis(a.CreatedAt), millis(a.UpdatedAt), millis(a.LastRefreshAt), millis(a.RefreshTokenObtainedAt)); err != nil {
+		return fmt.Errorf("sqlite: writing google account %s: %w", a.Email, err)
+	}
+	return nil
 }

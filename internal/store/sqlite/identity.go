@@ -78,20 +78,11 @@ func (s *Store) SignInGoogleAccount(ctx context.Context, email, subject string,
 		if len(a.Scopes) == 0 {
 			a.Scopes = nil
 		}
-		var token any
-		if len(a.SealedToken) > 0 {
-			token = a.SealedToken
-		} else {
+		if len(a.SealedToken) == 0 {
 			a.SealedToken = nil
 		}
-		q := `UPDATE google_accounts SET subject = ?2, scopes = ?3, sealed_token = ?4, needs_reconsent = ?5,
-			created_at = ?6, updated_at = ?7, last_refresh_at = ?8 WHERE email = ?1`
-		if !hereExists {
-			q = `INSERT INTO google_accounts (` + accountColumns + `) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)`
-		}
-		if _, err := tx.ExecContext(ctx, q, a.Email, a.Subject, encodeList(a.Scopes), token, a.NeedsReconsent,
-			millis(a.CreatedAt), millis(a.UpdatedAt), millis(a.LastRefreshAt)); err != nil {
-			return fmt.Errorf("sqlite: writing google account %s: %w", email, err)
+		if err := writeAccount(ctx, tx, a, hereExists); err != nil {
+			return err
 		}
 		res.Account = a
 		return nil

@@ -170,6 +170,14 @@ CREATE INDEX tokens_email ON tokens (email);
 CREATE INDEX auth_codes_email ON auth_codes (email);
 ALTER TABLE session_bindings ADD COLUMN replaced INTEGER NOT NULL DEFAULT 0;
 `,
+
+	// 6: when Google issued the refresh token held, so drivemcp can warn
+	// before a "Testing" app's 7-day refresh token expires. For rows from
+	// before, the account's creation is the closest time known.
+	`
+ALTER TABLE google_accounts ADD COLUMN refresh_token_obtained_at INTEGER NOT NULL DEFAULT 0;
+UPDATE google_accounts SET refresh_token_obtained_at = created_at;
+`,
 }
 
 // migrate brings db up to the latest schema. Each migration runs in its own

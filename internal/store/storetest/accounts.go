@@ -136,6 +136,8 @@ func testAccountFieldsRoundTrip(t *testing.T, s store.Store) {
 		SealedToken:    token,
 		NeedsReconsent: true,
 		LastRefreshAt:  at,
+		// A Testing app's refresh token dies 7 days after this.
+		RefreshTokenObtainedAt: at.Add(-5 * 24 * time.Hour),
 	}
 	got := putAccount(t, s, want)
 	want.CreatedAt, want.UpdatedAt = got.CreatedAt, got.UpdatedAt
@@ -150,6 +152,7 @@ func testAccountFieldsRoundTrip(t *testing.T, s store.Store) {
 	updated, err := s.UpdateGoogleAccount(t.Context(), want.Email, func(old store.GoogleAccount) (store.GoogleAccount, error) {
 		old.NeedsReconsent = false
 		old.LastRefreshAt = time.Time{}
+		old.RefreshTokenObtainedAt = time.Time{}
 		old.Scopes = []string{"email", "openid"}
 		return old, nil
 	})
@@ -160,7 +163,7 @@ func testAccountFieldsRoundTrip(t *testing.T, s store.Store) {
 	if d := accountDiff(got, updated); d != "" {
 		t.Errorf("Get after update: %s", d)
 	}
-	if got.NeedsReconsent || !got.LastRefreshAt.IsZero() || !sameStrings(got.Scopes, []string{"email", "openid"}) {
+	if got.NeedsReconsent || !got.LastRefreshAt.IsZero() || !got.RefreshTokenObtainedAt.IsZero() || !sameStrings(got.Scopes, []string{"email", "openid"}) {
 		t.Errorf("after update got NeedsReconsent=%v LastRefreshAt=%v Scopes=%q; want false, zero, [email openid]",
 			got.NeedsReconsent, got.LastRefreshAt, got.Scopes)
 	}

@@ -115,6 +115,7 @@ func accountDiff(got, want store.GoogleAccount) string {
 	d.check(sameInstant(got.CreatedAt, want.CreatedAt), "CreatedAt", got.CreatedAt, want.CreatedAt)
 	d.check(sameInstant(got.UpdatedAt, want.UpdatedAt), "UpdatedAt", got.UpdatedAt, want.UpdatedAt)
 	d.check(sameInstant(got.LastRefreshAt, want.LastRefreshAt), "LastRefreshAt", got.LastRefreshAt, want.LastRefreshAt)
+	d.check(sameInstant(got.RefreshTokenObtainedAt, want.RefreshTokenObtainedAt), "RefreshTokenObtainedAt", got.RefreshTokenObtainedAt, want.RefreshTokenObtainedAt)
 	return d.String()
 }
 
