@@ -20,7 +20,9 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/drivemcp/drivemcp/internal/e2etest"
+	"github.com/drivemcp/drivemcp/internal/google"
 	"github.com/drivemcp/drivemcp/internal/googleemu"
+	"github.com/drivemcp/drivemcp/internal/legacyimport/legacytest"
 )
 
 // cliUser is a person at a terminal, with drivemcp configured by a TOML
@@ -202,33 +204,37 @@ func TestCLI_LoginUploadRevoke(t *testing.T) {
 	}
 }
 
-// Someone moves from the older Python server: its credentials directory is
-// imported into the sealed store, and uploads work as those accounts
-// without signing in again.
-func TestCLI_ImportTheOlderServersCredentials(t *testing.T) {
+// Someone moves from the older Python server, which by default keeps its
+// grants encrypted (FILE_ENCRYPTED): pointed at that server's checkout,
+// whose top level holds its own fastmcp.json and client secrets, the import
+// finds credentials/, opens the .enc file with .auth_encryption_key and the
+// per_user envelope through its OAuth recipient, and uploads then work as
+// those accounts, landing in each one's own Drive.
+func TestCLI_ImportTheOlderServersEncryptedCheckout(t *testing.T) {
 	u := newCLIUser(t)
-	old := filepath.Join(t.TempDir(), "old-server")
-	creds := filepath.Join(old, "credentials")
-	os.MkdirAll(creds, 0o700)
-	for _, email := range []string{"ines@example.com", "jon@example.com"} {
-		tok := olderServerGrant(t, u.google, email)
-		raw, _ := json.Marshal(map[string]any{
-			"token": tok.AccessToken, "refresh_token": tok.RefreshToken, "token_uri": "https://oauth2.googleapis.com/token",
-			"client_id": googleemu.DemoClientID, "client_secret": googleemu.DemoClientSecret,
-			"scopes": []string{"openid", "https://www.googleapis.com/auth/userinfo.email", "https://www.googleapis.com/auth/drive.file"},
-			"expiry": tok.Expiry.UTC().Format("2006-01-02T15:04:05.999999"),
-		})
-		os.WriteFile(filepath.Join(creds, email+".json"), raw, 0o600)
+	co := legacytest.NewCheckout(t, filepath.Join(t.TempDir(), "old-server"), map[string]string{"CREDENTIAL_STORAGE_MODE": "FILE_ENCRYPTED"})
+	os.WriteFile(filepath.Join(co.Dir, "fastmcp.json"), []byte(`{"name":"google-workspace"}`), 0o600)
+	os.WriteFile(filepath.Join(co.Dir, "credentials.json"), []byte(`{"web":{"client_id":"x","client_secret":"y"}}`), 0o600)
+	ines := olderServerGrant(t, u.google, "ines@example.com")
+	co.WriteEncrypted("ines@example.com", legacytest.CredOf(ines, googleemu.DemoClientID, googleemu.DemoClientSecret), false, false)
+	jon := olderServerGrant(t, u.google, "jon@example.com")
+	info, err := google.NewUpstream(googleemu.DemoClientID, googleemu.DemoClientSecret, "", google.EndpointsAt(u.google.URL), nil).UserInfo(context.Background(), jon)
+	if err != nil {
+		t.Fatal(err)
 	}
+	co.WritePerUserEnvelope("jon@example.com", info.Subject, legacytest.CredOf(jon, googleemu.DemoClientID, googleemu.DemoClientSecret), true)
 
-	out, errOut := u.mustRun("accounts", "import", old)
-	for _, want := range []string{"imported ines@example.com.json: ines@example.com", "imported jon@example.com.json: jon@example.com"} {
+	out, errOut := u.mustRun("accounts", "import", co.Dir)
+	for _, want := range []string{
+		"imported ines_at_example_com_credentials.enc: ines@example.com (Google scopes: openid, userinfo.email, drive.file) — encrypted with .auth_encryption_key",
+		"imported jon_at_example_com_credentials.enc: jon@example.com (Google scopes: openid, userinfo.email, drive.file) — per_user envelope, opened through its OAuth recipient",
+	} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("import lacks %q:\n%s", want, out)
 		}
 	}
-	if !strings.Contains(errOut, "delete them") {
-		t.Fatalf("no advice to delete the plaintext files:\n%s", errOut)
+	if !strings.Contains(errOut, ".auth_encryption_key") || !strings.Contains(errOut, "delete them") {
+		t.Fatalf("no advice on what to delete:\n%s", errOut)
 	}
 	for _, s := range u.google.IssuedSecrets() {
 		if strings.Contains(out+errOut, s) {
@@ -240,15 +246,17 @@ func TestCLI_ImportTheOlderServersCredentials(t *testing.T) {
 	}
 
 	// Google stops honouring the access tokens the files held; drivemcp
-	// refreshes with the imported refresh token.
+	// uses the grants it refreshed and stored.
 	u.google.ExpireAccessTokens()
-	file, sum := e2etest.WriteRandomFile(t, t.TempDir(), "from-jon.txt", 1000)
-	out, _ = u.mustRun("upload", file, "--account", "jon@example.com")
-	if !strings.Contains(out, "md5 "+sum) {
-		t.Fatalf("upload as an imported account: %s", out)
-	}
-	if f := e2etest.FilesNamed(u.google, "from-jon.txt"); len(f) != 1 || f[0].Owner != "jon@example.com" {
-		t.Fatalf("Drive files: %+v", f)
+	for _, who := range []string{"ines@example.com", "jon@example.com"} {
+		file, sum := e2etest.WriteRandomFile(t, t.TempDir(), "from-"+who+".txt", 1000)
+		out, _ = u.mustRun("upload", file, "--account", who)
+		if !strings.Contains(out, "md5 "+sum) {
+			t.Fatalf("upload as %s: %s", who, out)
+		}
+		if f := e2etest.FilesNamed(u.google, "from-"+who+".txt"); len(f) != 1 || f[0].Owner != who {
+			t.Fatalf("Drive files: %+v", f)
+		}
 	}
 }
 

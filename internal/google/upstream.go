@@ -224,3 +224,22 @@ func (u *Upstream) refreshLimited(ctx context.Context, refreshToken string, scop
 	tok.Expiry = time.Now().Add(time.Duration(body.ExpiresIn) * time.Second)
 	return tok.WithExtra(map[string]any{"scope": body.Scope}), nil
 }
+
+// ClientID is drivemcp's OAuth client id at Google.
+func (u *Upstream) ClientID() string { return u.config.ClientID }
+
+// Refresh trades a refresh token for a fresh access token with drivemcp's
+// own client, outside any stored account: the import of another server's
+// grant uses it to learn from Google whether the token is really this
+// client's and whose it is. Errors are *oauth2.RetrieveError when Google
+// answered. The refresh token is kept on the result when Google sends none.
+func (u *Upstream) Refresh(ctx context.Context, refreshToken string) (*oauth2.Token, error) {
+	tok, err := u.refresh(ctx, refreshToken)
+	if err != nil {
+		return nil, err
+	}
+	if tok.RefreshToken == "" {
+		tok.RefreshToken = refreshToken
+	}
+	return tok, nil
+}

@@ -8,7 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
+
+	"github.com/drivemcp/drivemcp/internal/safefile"
 )
 
 // UploadRoot is a directory upload_file_to_drive may read (absolute and
@@ -115,29 +116,12 @@ func relativeTo(root, name string) (string, bool) {
 }
 
 func openInRoot(root, rel string) (*os.File, error) {
-	r, err := os.OpenRoot(root)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	// O_NONBLOCK: opening a named pipe for reading would otherwise wait for a
-	// writer forever; this way it opens at once and is refused below as not
-	// a regular file. Regular files ignore the flag.
-	f, err := r.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		if strings.Contains(err.Error(), "path escapes from parent") {
-			return nil, errOutsideRoots
-		}
-		return nil, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
+	f, err := safefile.OpenRegular(root, rel)
+	switch {
+	case errors.Is(err, safefile.ErrEscapes):
+		return nil, errOutsideRoots
+	case errors.Is(err, safefile.ErrNotRegular):
 		return nil, fmt.Errorf("%s is not a regular file (directories, devices and pipes cannot be uploaded)", rel)
 	}
-	return f, nil
+	return f, err
 }
