@@ -111,6 +111,10 @@ type Emulator struct {
 	fileSeq       int64
 	sessions      map[string]*uploadSession
 	notifications []Notification
+	limits        UsageLimits
+	buckets       map[string]*bucket
+	policies      map[string]AccountPolicy // by email, or "@domain"
+	filePolicies  map[string]FilePolicy    // by file id
 }
 
 // New returns an emulator configured by opts.
@@ -157,6 +161,7 @@ func New(opts Options) (*Emulator, error) {
 		tokenRequests: map[string]int{},
 		files:         map[string]*driveFile{},
 		sessions:      map[string]*uploadSession{},
+		buckets:       map[string]*bucket{},
 	}
 	e.mux = e.routes()
 	return e, nil
