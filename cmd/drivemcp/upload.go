@@ -101,7 +101,7 @@ func uploadAccount(ctx context.Context, b *backend, named string) (string, error
 // resolveFolderPath finds (making what is missing) the folder the files go
 // to, as the upload tools' folder_path does.
 func resolveFolderPath(ctx context.Context, b *backend, client *http.Client, path string, stderr io.Writer) (string, error) {
-	files, err := drive.NewFiles(ctx, client, b.upstream.Endpoints().DriveBase)
+	files, err := drive.NewFiles(ctx, client, b.upstream.Endpoints().DriveBase, drive.Retry{})
 	if err != nil {
 		return "", err
 	}

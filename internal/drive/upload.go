@@ -42,7 +42,14 @@ type Uploader struct {
 	// cap. A Retry-After from Drive takes precedence.
 	Backoff func(attempt int) time.Duration
 	// Sleep waits for d unless ctx ends first. Default: a timer.
+	// Backoff and Sleep are the hooks of the retry policy (Retry) every
+	// request of the upload is under.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Waiting, if set, is told when the upload waits before trying again
+	// (Google rate-limits or failed), and every few seconds of a long
+	// wait, with the time left: progress stands still meanwhile, and a
+	// client should still hear from us.
+	Waiting func(left time.Duration)
 	// StallTimeout is how long one request to Drive may go without sending
 	// a byte of the file or hearing an answer before it is abandoned, as a
 	// network failure: the upload then asks Drive what it has and resumes.
@@ -54,7 +61,8 @@ type Uploader struct {
 // Upload creates one file on Drive from src and returns it as Drive
 // describes it.
 //
-// Transient failures (the network, 5xx, 429, 408) are retried: Upload asks
+// Transient failures (the network, 5xx, 429, 408, 403 rate limits: see
+// Retry) are retried: Upload asks
 // the session how much it has and continues from there, and never creates
 // a second file. A session that Drive forgot is replaced by a new one when
 // the source can be sent again from its start. The md5 of the bytes read is
@@ -76,8 +84,7 @@ type upload struct {
 	client      *http.Client
 	endpoint    string
 	maxAttempts int
-	backoff     func(int) time.Duration
-	sleep       func(context.Context, time.Duration) error
+	retry       Retry
 	stall       time.Duration
 
 	meta      FileMeta
@@ -114,8 +121,7 @@ func (u *Uploader) newUpload(meta FileMeta, src Source, progress Progress) (*upl
 		client:      noRedirects(u.Client),
 		endpoint:    strings.TrimRight(u.Endpoint, "/"),
 		maxAttempts: u.MaxAttempts,
-		backoff:     u.Backoff,
-		sleep:       u.Sleep,
+		retry:       Retry{Backoff: u.Backoff, Sleep: u.Sleep, OnWait: u.Waiting}.withDefaults(),
 		stall:       u.StallTimeout,
 		meta:        meta,
 		mediaType:   mediaType(meta, src),
@@ -127,12 +133,6 @@ func (u *Uploader) newUpload(meta FileMeta, src Source, progress Progress) (*upl
 	}
 	if up.maxAttempts <= 0 {
 		up.maxAttempts = defaultMaxAttempts
-	}
-	if up.backoff == nil {
-		up.backoff = fullJitterBackoff
-	}
-	if up.sleep == nil {
-		up.sleep = sleepContext
 	}
 	if up.stall <= 0 {
 		up.stall = defaultStallTimeout
@@ -237,8 +237,10 @@ func (up *upload) pause(ctx context.Context, cause error) error {
 	if up.failures >= up.maxAttempts {
 		return fmt.Errorf("drive: upload gave up after %d attempts in a row without progress: %w", up.failures, cause)
 	}
-	d := retryDelay(cause, up.failures, up.backoff)
-	if err := up.sleep(ctx, d); err != nil {
+	if err := up.retry.wait(ctx, up.failures, cause); err != nil {
+		if err == cause {
+			return fmt.Errorf("drive: upload gave up: the wait Google asked for outlasts the call: %w", cause)
+		}
 		return canceled(err)
 	}
 	if err := ctx.Err(); err != nil {

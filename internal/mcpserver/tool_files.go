@@ -298,7 +298,7 @@ func (t *tools) driveFiles(ctx context.Context, req *mcp.CallToolRequest, email 
 
 // filesFor opens the identity's Drive.
 func (t *tools) filesFor(ctx context.Context, id identity.Identity) (*drive.Files, error) {
-	files, err := drive.NewFiles(ctx, t.httpClient(ctx, id), t.Grants.Upstream().Endpoints().DriveBase)
+	files, err := drive.NewFiles(ctx, t.httpClient(ctx, id), t.Grants.Upstream().Endpoints().DriveBase, t.Retry)
 	if err != nil {
 		return nil, userErrorf(err, "Could not set up the Google Drive client (%v). Try again in a moment.", err)
 	}
