@@ -94,14 +94,17 @@ func (r Retry) Do(ctx context.Context, repeatable bool, call func() error) error
 }
 
 // wait sleeps before the next attempt after attempt failures in a row,
-// cause being the last: Retry-After if Google sent one, else backoff. A
+// cause being the last: backoff, and at least Google's Retry-After. A
 // wait that would outlast ctx's deadline is not begun: cause is returned,
 // since it says more than a deadline would.
 func (r Retry) wait(ctx context.Context, attempt int, cause error) error {
+	// Retry-After is the least Google will accept; the backoff still grows
+	// beyond it, or every client Google sent the same Retry-After would
+	// come back at the same moment and be refused together again.
 	d := r.Backoff(attempt)
 	var ra *retryAfterError
 	if errors.As(cause, &ra) {
-		d = ra.after
+		d = max(d, ra.after)
 	}
 	if deadline, ok := ctx.Deadline(); ok && r.Now().Add(d).After(deadline) {
 		return cause
@@ -212,6 +215,14 @@ func (e *transportError) Unwrap() error { return e.err }
 // daily sharing limit (sharingRateLimitExceeded) and the project's daily
 // quota (dailyLimitExceeded) do not recover in seconds, so they are not here.
 var rateLimitReasons = map[string]bool{"userRateLimitExceeded": true, "rateLimitExceeded": true}
+
+// rateLimited reports whether err is Google saying "slow down" (429, or 403
+// with a rate-limit reason): a refusal made before the request was acted on.
+func rateLimited(err error) bool {
+	var api *APIError
+	return errors.As(err, &api) &&
+		(api.Status == http.StatusTooManyRequests || (api.Status == http.StatusForbidden && rateLimitReasons[api.Reason]))
+}
 
 // retryable reports whether another attempt of an upload's request can
 // help; the uploader asks the session what it kept after a request that got

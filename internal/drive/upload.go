@@ -196,8 +196,19 @@ func (up *upload) run(ctx context.Context) (File, error) {
 		// it may have kept part of what was sent, or even finished.
 		recovered := false
 		for err != nil && retryable(err) {
+			limited := rateLimited(err)
 			if err = up.pause(ctx, err); err != nil {
 				return File{}, err
+			}
+			if limited {
+				// A rate limit is answered before Drive takes any of the
+				// body: the session is where it was, so send again rather
+				// than spend another request of the quota asking.
+				if w, err = up.src.window(up.committed); err != nil {
+					return File{}, err
+				}
+				st, err = up.put(ctx, w)
+				continue
 			}
 			st, err = up.query(ctx)
 			recovered = true

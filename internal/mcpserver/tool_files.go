@@ -394,6 +394,9 @@ func (t *tools) explainDrive(ctx context.Context, email string, err error, notFo
 	if e := t.explain(err); e != err {
 		return e
 	}
+	if e, ok := explainReason(err, email); ok {
+		return e
+	}
 	says := googleSays(err)
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
@@ -411,8 +414,6 @@ func (t *tools) explainDrive(ctx context.Context, email string, err error, notFo
 			`(and scope: "full" to change files drivemcp did not create) and consent again.`, email, says)
 	case errors.Is(err, drive.ErrPermissionDenied):
 		return userErrorf(err, "Google refused (%s): %s may not do this to the file. Ask its owner for access, or pick a file you own.", says, email)
-	case errors.Is(err, drive.ErrRateLimited):
-		return userErrorf(err, "Google is limiting how fast %s may use Drive (%s). Wait a minute, then try again.", email, says)
 	case errors.Is(err, drive.ErrInvalidArgument):
 		return userErrorf(err, "Google Drive rejected the request (%s). Check the arguments and call again.", says)
 	}
