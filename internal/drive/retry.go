@@ -27,8 +27,12 @@ type Retry struct {
 	// the first try and Google's six waits.
 	MaxAttempts int
 	// Backoff is the wait after attempt failures in a row (counting from
-	// 1). Default: full jitter below 1 s·2^(attempt-1), capped at 32 s.
+	// 1). Default: full jitter below 1 s·2^(attempt-1), capped at
+	// MaxBackoff.
 	Backoff func(attempt int) time.Duration
+	// MaxBackoff caps the default Backoff (default 32 s, the top of
+	// Google's schedule); operators set it with --google-max-backoff.
+	MaxBackoff time.Duration
 	// Sleep waits for d unless ctx ends first. Default: a timer. Tests
 	// replace it so that nobody waits.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -60,6 +64,11 @@ func (r Retry) withDefaults() Retry {
 	}
 	if r.Backoff == nil {
 		r.Backoff = fullJitterBackoff
+		if ceiling := r.MaxBackoff; ceiling > 0 && ceiling != backoffCap {
+			r.Backoff = func(attempt int) time.Duration {
+				return fullJitter(attempt, min(backoffBase, ceiling), ceiling, rand.Int64N)
+			}
+		}
 	}
 	if r.Sleep == nil {
 		r.Sleep = sleepContext
@@ -69,6 +78,10 @@ func (r Retry) withDefaults() Retry {
 	}
 	return r
 }
+
+// Schedule is the policy's Backoff with its defaults applied, for the
+// Uploader's Backoff hook.
+func (r Retry) Schedule() func(attempt int) time.Duration { return r.withDefaults().Backoff }
 
 // Do runs call until it succeeds, fails in a way that waiting cannot mend,
 // has been tried MaxAttempts times, or ctx ends. repeatable says whether a

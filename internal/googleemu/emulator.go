@@ -93,6 +93,7 @@ type Emulator struct {
 
 	uploadBytes atomic.Int64
 	requests    atomic.Int64
+	throttled   atomic.Int64
 
 	// mu guards everything below. It is never held while a request body is
 	// being read, so a slow upload never blocks other requests.

@@ -185,6 +185,9 @@ func (e *Emulator) admit(w http.ResponseWriter, email string, write bool) bool {
 	if refusal == nil {
 		return true
 	}
+	if refusal.domain == "usageLimits" {
+		e.throttled.Add(1)
+	}
 	if wait > 0 && l.RetryAfter && refusal.domain == "usageLimits" {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 	}

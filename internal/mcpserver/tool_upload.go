@@ -288,7 +288,7 @@ func (t *tools) upload(ctx context.Context, req *mcp.CallToolRequest, id identit
 	up := &drive.Uploader{
 		Client:   t.httpClient(ctx, id),
 		Endpoint: t.Grants.Upstream().Endpoints().UploadBase,
-		Backoff:  t.Retry.Backoff,
+		Backoff:  t.Retry.Schedule(),
 		Sleep:    t.Retry.Sleep,
 		Waiting:  waiting,
 	}
