@@ -72,7 +72,7 @@ type Config struct {
 	// (Google's truncated exponential backoff; default 32 s).
 	GoogleMaxBackoff time.Duration
 	Demo             bool
-	LogLevel     string
+	LogLevel         string
 	// File is the configuration file that was read (absolute), "" if none.
 	File string
 
