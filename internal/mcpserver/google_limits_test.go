@@ -199,3 +199,17 @@ func TestTools_GooglePolicyRefusalsSayWhatToDo(t *testing.T) {
 		t.Errorf("apps disabled: %q", text)
 	}
 }
+
+// Google's token endpoint answering 5xx while drivemcp renews the access
+// of a read is retried under the same policy as Drive's own 5xx: the
+// listing works, nobody is asked to sign in again.
+func TestTools_TokenEndpoint5xxDuringAReadIsRiddenOut(t *testing.T) {
+	clock := newTestClock()
+	f := newFixture(t, Deps{Retry: retryOn(clock)})
+	f.google.ExpireAccessTokens()
+	f.google.InjectFault(googleemu.Fault{PathPrefix: "/token", Status: 503, Times: 2})
+	f.mustCall(t, "list_drive_items", nil)
+	if clock.waits.Load() == 0 {
+		t.Fatal("the listing never met the token endpoint's 503")
+	}
+}
