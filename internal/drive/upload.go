@@ -38,8 +38,8 @@ type Uploader struct {
 	// receiving a byte more before the upload gives up. Default 8.
 	MaxAttempts int
 	// Backoff is the wait before attempt number attempt (counting from 1)
-	// after a failure. Default: full-jitter exponential, 500 ms base, 30 s
-	// cap. A Retry-After from Drive takes precedence.
+	// after a failure. Default: Retry's, Google's schedule (full jitter
+	// below 1, 2, 4 … 32 s). A Retry-After from Drive is the least wait.
 	Backoff func(attempt int) time.Duration
 	// Sleep waits for d unless ctx ends first. Default: a timer.
 	// Backoff and Sleep are the hooks of the retry policy (Retry) every
