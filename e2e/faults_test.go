@@ -23,7 +23,9 @@ func TestFaults_TokenEndpointDownFailsTheCallButKeepsTheGrant(t *testing.T) {
 		"dropped connection": {PathPrefix: "/token", DropAfterBytes: 1, Times: 1000},
 	} {
 		t.Run(name, func(t *testing.T) {
-			d := startDrive(t)
+			// drivemcp retries the refresh on Google's schedule before it
+			// gives up; short waits keep the test quick.
+			d := startDrive(t, "--google-max-backoff", "20ms")
 			d.create(t, map[string]any{"file_name": "before.txt", "content": "x"})
 			d.g.ExpireAccessTokens() // the next Drive call is refused, so drivemcp refreshes
 			d.g.InjectFault(fault)

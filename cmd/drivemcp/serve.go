@@ -19,6 +19,7 @@ import (
 
 	"github.com/drivemcp/drivemcp/internal/authserver"
 	"github.com/drivemcp/drivemcp/internal/config"
+	"github.com/drivemcp/drivemcp/internal/drive"
 	"github.com/drivemcp/drivemcp/internal/google"
 	"github.com/drivemcp/drivemcp/internal/googleemu"
 	"github.com/drivemcp/drivemcp/internal/identity"
@@ -86,7 +87,7 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	mcpSrv := mcpserver.New(mcpserver.Deps{
 		Resolver: resolver, Grants: grants, Auth: auth, UploadRoots: uploadRoots(cfg), Transport: googleTransport,
 		Stdio: cfg.Stdio, Logger: log, Metrics: m, AllowedDriveScopes: google.AllowedDriveScopes(cfg.DriveScope),
-		AllowPrivateURLs: cfg.AllowPrivateURLs, Drain: drain,
+		AllowPrivateURLs: cfg.AllowPrivateURLs, Drain: drain, Retry: drive.Retry{MaxBackoff: cfg.GoogleMaxBackoff},
 	})
 	m.GaugeFunc("drivemcp_mcp_sessions", "MCP sessions currently open.", func() float64 {
 		n := 0

@@ -59,7 +59,8 @@ func upload(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *folderID == "" {
 		*folderID = "root"
 	}
-	up := &drive.Uploader{Client: client, Endpoint: b.upstream.Endpoints().UploadBase}
+	retry := drive.Retry{MaxBackoff: b.cfg.GoogleMaxBackoff}
+	up := &drive.Uploader{Client: client, Endpoint: b.upstream.Endpoints().UploadBase, Backoff: retry.Schedule()}
 	tty := progressbar.IsTerminal(stderr)
 	failed := 0
 	for _, path := range files {
@@ -101,7 +102,7 @@ func uploadAccount(ctx context.Context, b *backend, named string) (string, error
 // resolveFolderPath finds (making what is missing) the folder the files go
 // to, as the upload tools' folder_path does.
 func resolveFolderPath(ctx context.Context, b *backend, client *http.Client, path string, stderr io.Writer) (string, error) {
-	files, err := drive.NewFiles(ctx, client, b.upstream.Endpoints().DriveBase)
+	files, err := drive.NewFiles(ctx, client, b.upstream.Endpoints().DriveBase, drive.Retry{MaxBackoff: b.cfg.GoogleMaxBackoff})
 	if err != nil {
 		return "", err
 	}

@@ -68,8 +68,11 @@ type Config struct {
 	// RefreshGrace is how long a rotated refresh token still answers with
 	// the same new pair.
 	RefreshGrace time.Duration
-	Demo         bool
-	LogLevel     string
+	// GoogleMaxBackoff caps one wait between retries of a Google call
+	// (Google's truncated exponential backoff; default 32 s).
+	GoogleMaxBackoff time.Duration
+	Demo             bool
+	LogLevel         string
 	// File is the configuration file that was read (absolute), "" if none.
 	File string
 

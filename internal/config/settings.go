@@ -43,6 +43,7 @@ var settings = []setting{
 	str("drive-scope", ScopeFile, "file|readonly|full: the Google Drive scope requested", func(c *Config) *string { return &c.DriveScope }),
 	boolean("demo", "run the built-in Google emulator (NOT real Google) and use it", func(c *Config) *bool { return &c.Demo }),
 	duration("refresh-grace", 30*time.Second, "how long a just-rotated refresh token still returns the same new pair (clients that refresh twice at once stay logged in)", func(c *Config) *time.Duration { return &c.RefreshGrace }),
+	duration("google-max-backoff", 32*time.Second, "longest single wait before retrying a Google call that was rate-limited or failed (Google's truncated exponential backoff: 1, 2, 4 … s up to this)", func(c *Config) *time.Duration { return &c.GoogleMaxBackoff }),
 	str("log-level", "info", "debug|info|warn|error", func(c *Config) *string { return &c.LogLevel }),
 }
 
@@ -50,7 +51,7 @@ var settings = []setting{
 // where the store is, how it is sealed, and how to reach Google.
 var localSettings = []string{
 	"config", "db", "secret-key", "google-client-id", "google-client-secret", "google-client-secrets",
-	"google-endpoint", "callback-addr", "drive-scope", "log-level", "allow-accounts", "allow-domains",
+	"google-endpoint", "callback-addr", "drive-scope", "log-level", "allow-accounts", "allow-domains", "google-max-backoff",
 }
 
 func lookupSetting(name string) (setting, bool) {

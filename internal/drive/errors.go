@@ -33,6 +33,15 @@ type APIError struct {
 	Status  int    // HTTP status code
 	Reason  string // first errors[].reason (or error.status), e.g. "storageQuotaExceeded"; may be empty
 	Message string // Google's human-readable message, or the HTTP status text
+	// scopeChallenge: Google's WWW-Authenticate said insufficient_scope.
+	scopeChallenge bool
+}
+
+// Is lets errors.Is find the kind of a Drive refusal (ErrRateLimited,
+// ErrNotFound…) on an upload's errors as on every other call's.
+func (e *APIError) Is(target error) bool {
+	k := kindOf(e)
+	return k != nil && k == target
 }
 
 func (e *APIError) Error() string {
@@ -57,7 +66,9 @@ const maxErrorBody = 64 << 10
 // (a bounded prefix of) the body but does not close it.
 func parseAPIError(resp *http.Response) *APIError {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	return apiErrorFromBody(resp.StatusCode, body)
+	e := apiErrorFromBody(resp.StatusCode, body)
+	e.scopeChallenge = strings.Contains(resp.Header.Get("WWW-Authenticate"), "insufficient_scope")
+	return e
 }
 
 func apiErrorFromBody(status int, body []byte) *APIError {

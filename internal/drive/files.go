@@ -20,11 +20,8 @@ import (
 // it is asked for.
 type Files struct {
 	svc *drivev3.Service
-	// Reads that Google rate-limits or fails with a 5xx are tried again,
-	// at most maxAttempts times in all, waiting backoff (or Retry-After).
-	maxAttempts int
-	backoff     func(attempt int) time.Duration
-	sleep       func(ctx context.Context, d time.Duration) error
+	// retry is applied to every call, reads and writes alike.
+	retry Retry
 }
 
 // callTimeout bounds one Drive API call, its answer's body included: a
@@ -38,9 +35,14 @@ const callTimeout = 2 * time.Minute
 // driveBase is the Drive API base URL, e.g. "https://www.googleapis.com/drive/v3/"
 // or an emulator's E+"/drive/v3/"; empty means Google's. Each call is
 // bounded by the client's Timeout or, if it has none or a longer one, two
-// minutes.
-func NewFiles(ctx context.Context, client *http.Client, driveBase string) (*Files, error) {
-	return newFiles(ctx, client, driveBase, callTimeout)
+// minutes. Calls are retried by retry (its zero value is Google's schedule).
+func NewFiles(ctx context.Context, client *http.Client, driveBase string, retry Retry) (*Files, error) {
+	f, err := newFiles(ctx, client, driveBase, callTimeout)
+	if err != nil {
+		return nil, err
+	}
+	f.retry = retry.withDefaults()
+	return f, nil
 }
 
 func newFiles(ctx context.Context, client *http.Client, driveBase string, timeout time.Duration) (*Files, error) {
@@ -60,7 +62,7 @@ func newFiles(ctx context.Context, client *http.Client, driveBase string, timeou
 	if err != nil {
 		return nil, fmt.Errorf("drive: building the Drive client: %w", err)
 	}
-	return &Files{svc: svc, maxAttempts: 4, backoff: fullJitterBackoff, sleep: sleepContext}, nil
+	return &Files{svc: svc, retry: Retry{}.withDefaults()}, nil
 }
 
 // FolderMimeType is the MIME type of Drive folders.
@@ -251,9 +253,14 @@ func (e *Error) Unwrap() []error {
 	return []error{e.Kind, e.API}
 }
 
-// classify turns a googleapi error into an *Error; other errors (the
-// network, the account's token) pass through.
+// classify turns a googleapi error into an *Error, with Google's
+// Retry-After if it sent one; other errors (the network, the account's
+// token) and errors classified already pass through.
 func classify(err error) error {
+	var done *Error
+	if err == nil || errors.As(err, &done) {
+		return err
+	}
 	var ge *googleapi.Error
 	if !errors.As(err, &ge) {
 		return err
@@ -268,10 +275,11 @@ func classify(err error) error {
 	if api.Message == "" {
 		api.Message = http.StatusText(ge.Code)
 	}
-	return &Error{Kind: kindOf(api, ge.Header), API: api}
+	api.scopeChallenge = strings.Contains(ge.Header.Get("WWW-Authenticate"), "insufficient_scope")
+	return withRetryAfterHeader(&Error{Kind: kindOf(api), API: api}, ge.Header)
 }
 
-func kindOf(api *APIError, h http.Header) error {
+func kindOf(api *APIError) error {
 	switch api.Reason {
 	case "rateLimitExceeded", "userRateLimitExceeded", "sharingRateLimitExceeded", "dailyLimitExceeded":
 		return ErrRateLimited
@@ -280,7 +288,7 @@ func kindOf(api *APIError, h http.Header) error {
 	case "exportSizeLimitExceeded":
 		return ErrContentTooLarge
 	}
-	if strings.Contains(h.Get("WWW-Authenticate"), "insufficient_scope") {
+	if api.scopeChallenge {
 		return ErrInsufficientScope
 	}
 	switch {
@@ -296,35 +304,14 @@ func kindOf(api *APIError, h http.Header) error {
 	return nil
 }
 
-// read runs an idempotent call, trying again while Google answers with a
-// rate limit or a 5xx.
+// read runs an idempotent call under the retry policy.
 func (f *Files) read(ctx context.Context, call func() error) error {
-	for attempt := 1; ; attempt++ {
-		err := call()
-		if err == nil {
-			return nil
-		}
-		var ge *googleapi.Error
-		if !errors.As(err, &ge) || attempt >= f.maxAttempts || !transient(classify(err), ge.Code) {
-			return classify(err)
-		}
-		d := f.backoff(attempt)
-		if ra, ok := parseRetryAfter(ge.Header.Get("Retry-After"), time.Now()); ok {
-			d = ra
-		}
-		if err := f.sleep(ctx, d); err != nil {
-			return err
-		}
-	}
+	return f.retry.Do(ctx, true, call)
 }
 
-func transient(err error, status int) bool {
-	return status >= 500 || status == http.StatusTooManyRequests || status == http.StatusRequestTimeout ||
-		(errors.Is(err, ErrRateLimited) && !isSharingLimit(err))
-}
-
-// isSharingLimit: Drive's daily sharing quota does not recover in seconds.
-func isSharingLimit(err error) bool {
-	var api *APIError
-	return errors.As(err, &api) && (api.Reason == "sharingRateLimitExceeded" || api.Reason == "dailyLimitExceeded")
+// write runs a call that changes Drive under the retry policy: Google's
+// refusals (rate limits, 5xx) are retried, a request that got no answer is
+// not, since it may have taken effect.
+func (f *Files) write(ctx context.Context, call func() error) error {
+	return f.retry.Do(ctx, false, call)
 }

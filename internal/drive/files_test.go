@@ -30,11 +30,10 @@ func newDrive(t *testing.T) *drv {
 
 func filesFor(t *testing.T, e *emulated, client *http.Client) *Files {
 	t.Helper()
-	f, err := NewFiles(t.Context(), client, e.url+"/drive/v3/")
+	f, err := NewFiles(t.Context(), client, e.url+"/drive/v3/", Retry{Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 	return f
 }
 

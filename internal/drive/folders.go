@@ -18,10 +18,14 @@ func (f *Files) CreateFolder(ctx context.Context, name, parentID string) (Item, 
 	if parentID == "" {
 		parentID = "root"
 	}
-	file, err := f.svc.Files.Create(&drivev3.File{Name: name, MimeType: FolderMimeType, Parents: []string{parentID}}).
-		Fields(itemFields).SupportsAllDrives(true).Context(ctx).Do()
+	var file *drivev3.File
+	err := f.write(ctx, func() (err error) {
+		file, err = f.svc.Files.Create(&drivev3.File{Name: name, MimeType: FolderMimeType, Parents: []string{parentID}}).
+			Fields(itemFields).SupportsAllDrives(true).Context(ctx).Do()
+		return err
+	})
 	if err != nil {
-		return Item{}, classify(err)
+		return Item{}, err
 	}
 	return itemFrom(file), nil
 }

@@ -2,6 +2,7 @@ package drive
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/mail"
 	"strings"
@@ -72,9 +73,15 @@ func (f *Files) addPermission(ctx context.Context, fileID string, p *drivev3.Per
 			call = call.EmailMessage(message)
 		}
 	}
-	created, err := call.Context(ctx).Do()
+	// Drive replaces a person's permission rather than adding a second, so
+	// a retry after an unanswered request cannot duplicate it.
+	var created *drivev3.Permission
+	err := f.read(ctx, func() (err error) {
+		created, err = call.Context(ctx).Do()
+		return err
+	})
 	if err != nil {
-		return "", classify(err)
+		return "", err
 	}
 	return created.Id, nil
 }
@@ -130,8 +137,12 @@ func (f *Files) removeAnyone(ctx context.Context, fileID string) error {
 		return err
 	}
 	for _, id := range anyone {
-		if err := f.svc.Permissions.Delete(fileID, id).SupportsAllDrives(true).Context(ctx).Do(); err != nil {
-			return classify(err)
+		// Deleting twice only finds it gone, so this is repeatable too.
+		err := f.read(ctx, func() error {
+			return f.svc.Permissions.Delete(fileID, id).SupportsAllDrives(true).Context(ctx).Do()
+		})
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
 		}
 	}
 	return nil

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"golang.org/x/oauth2"
 )
 
 func TestParseRange(t *testing.T) {
@@ -70,13 +72,15 @@ func TestFullJitterBounds(t *testing.T) {
 		attempt int
 		ceiling time.Duration
 	}{
-		{0, 500 * time.Millisecond},
-		{1, 500 * time.Millisecond},
-		{2, time.Second},
-		{3, 2 * time.Second},
-		{7, 30 * time.Second},
-		{63, 30 * time.Second},
-		{1 << 30, 30 * time.Second},
+		// Google's schedule: 1, 2, 4, 8, 16, 32 s, then 32 s on.
+		{0, time.Second},
+		{1, time.Second},
+		{2, 2 * time.Second},
+		{3, 4 * time.Second},
+		{6, 32 * time.Second},
+		{7, 32 * time.Second},
+		{63, 32 * time.Second},
+		{1 << 30, 32 * time.Second},
 	} {
 		if got := fullJitter(tc.attempt, backoffBase, backoffCap, highest); got != tc.ceiling {
 			t.Errorf("attempt %d: longest wait %v, want %v", tc.attempt, got, tc.ceiling)
@@ -182,6 +186,12 @@ func TestRetryable(t *testing.T) {
 		{&APIError{Status: 400}, false},
 		{&APIError{Status: 401}, false},
 		{&APIError{Status: 403}, false},
+		{&APIError{Status: 403, Reason: "userRateLimitExceeded"}, true},
+		{&APIError{Status: 403, Reason: "rateLimitExceeded"}, true},
+		{&APIError{Status: 403, Reason: "sharingRateLimitExceeded"}, false},
+		{&APIError{Status: 403, Reason: "storageQuotaExceeded"}, false},
+		{&transportError{err: &oauth2.RetrieveError{Response: &http.Response{StatusCode: 503}}}, true},
+		{&transportError{err: &oauth2.RetrieveError{Response: &http.Response{StatusCode: 400}, ErrorCode: "invalid_grant"}}, false},
 		{&transportError{err: io.ErrUnexpectedEOF}, true},
 		{io.ErrUnexpectedEOF, false},
 		{ErrSourceChanged, false},

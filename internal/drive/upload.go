@@ -38,11 +38,18 @@ type Uploader struct {
 	// receiving a byte more before the upload gives up. Default 8.
 	MaxAttempts int
 	// Backoff is the wait before attempt number attempt (counting from 1)
-	// after a failure. Default: full-jitter exponential, 500 ms base, 30 s
-	// cap. A Retry-After from Drive takes precedence.
+	// after a failure. Default: Retry's, Google's schedule (full jitter
+	// below 1, 2, 4 … 32 s). A Retry-After from Drive is the least wait.
 	Backoff func(attempt int) time.Duration
 	// Sleep waits for d unless ctx ends first. Default: a timer.
+	// Backoff and Sleep are the hooks of the retry policy (Retry) every
+	// request of the upload is under.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Waiting, if set, is told when the upload waits before trying again
+	// (Google rate-limits or failed), and every few seconds of a long
+	// wait, with the time left: progress stands still meanwhile, and a
+	// client should still hear from us.
+	Waiting func(left time.Duration)
 	// StallTimeout is how long one request to Drive may go without sending
 	// a byte of the file or hearing an answer before it is abandoned, as a
 	// network failure: the upload then asks Drive what it has and resumes.
@@ -54,7 +61,8 @@ type Uploader struct {
 // Upload creates one file on Drive from src and returns it as Drive
 // describes it.
 //
-// Transient failures (the network, 5xx, 429, 408) are retried: Upload asks
+// Transient failures (the network, 5xx, 429, 408, 403 rate limits: see
+// Retry) are retried: Upload asks
 // the session how much it has and continues from there, and never creates
 // a second file. A session that Drive forgot is replaced by a new one when
 // the source can be sent again from its start. The md5 of the bytes read is
@@ -76,8 +84,7 @@ type upload struct {
 	client      *http.Client
 	endpoint    string
 	maxAttempts int
-	backoff     func(int) time.Duration
-	sleep       func(context.Context, time.Duration) error
+	retry       Retry
 	stall       time.Duration
 
 	meta      FileMeta
@@ -117,8 +124,7 @@ func (u *Uploader) newUpload(meta FileMeta, src Source, progress Progress) (*upl
 		client:      noRedirects(u.Client),
 		endpoint:    strings.TrimRight(u.Endpoint, "/"),
 		maxAttempts: u.MaxAttempts,
-		backoff:     u.Backoff,
-		sleep:       u.Sleep,
+		retry:       Retry{Backoff: u.Backoff, Sleep: u.Sleep, OnWait: u.Waiting}.withDefaults(),
 		stall:       u.StallTimeout,
 		meta:        meta,
 		mediaType:   mediaType(meta, src),
@@ -130,12 +136,6 @@ func (u *Uploader) newUpload(meta FileMeta, src Source, progress Progress) (*upl
 	}
 	if up.maxAttempts <= 0 {
 		up.maxAttempts = defaultMaxAttempts
-	}
-	if up.backoff == nil {
-		up.backoff = fullJitterBackoff
-	}
-	if up.sleep == nil {
-		up.sleep = sleepContext
 	}
 	if up.stall <= 0 {
 		up.stall = defaultStallTimeout
@@ -202,8 +202,19 @@ func (up *upload) run(ctx context.Context) (File, error) {
 		for err != nil {
 			switch sessionErrorAction(err) {
 			case sessionRetry:
+				limited := rateLimited(err)
 				if err = up.pause(ctx, err); err != nil {
 					return File{}, err
+				}
+				if limited {
+					// A rate limit is answered before Drive takes any of the
+					// body: the session is where it was, so send again rather
+					// than spend another request of the quota asking.
+					if w, err = up.src.window(up.committed); err != nil {
+						return File{}, err
+					}
+					st, err = up.put(ctx, w)
+					continue
 				}
 			case sessionReauthorize:
 				// The account's transport saw the 401 and marked the token
@@ -285,8 +296,10 @@ func (up *upload) pause(ctx context.Context, cause error) error {
 	if up.failures >= up.maxAttempts {
 		return fmt.Errorf("drive: upload gave up after %d attempts in a row without progress: %w", up.failures, cause)
 	}
-	d := retryDelay(cause, up.failures, up.backoff)
-	if err := up.sleep(ctx, d); err != nil {
+	if err := up.retry.wait(ctx, up.failures, cause); err != nil {
+		if err == cause {
+			return fmt.Errorf("drive: upload gave up: the wait Google asked for outlasts the call: %w", cause)
+		}
 		return canceled(err)
 	}
 	if err := ctx.Err(); err != nil {

@@ -149,6 +149,9 @@ func (e *Emulator) drive(h func(http.ResponseWriter, *http.Request, caller)) htt
 			writeDriveError(w, *err)
 			return
 		}
+		if !e.admit(w, c.user.email, r.Method != http.MethodGet) {
+			return
+		}
 		h(w, r, c)
 	}
 }
@@ -214,6 +217,12 @@ func (e *Emulator) fileLocked(id string, c caller) (*driveFile, int, *driveErr) 
 		return nil, roleNone, ptr(errFileNotFound(id))
 	}
 	role, _ := e.accessLocked(f, c)
+	if role == roleNone && !c.seesAllFiles() && e.filePolicies[f.id].AppNotAuthorized {
+		// "Resolve errors": the user may open the file, this drive.file
+		// app was never given it.
+		return nil, roleNone, &driveErr{code: 403, reason: "appNotAuthorizedToFile", location: "fileId",
+			message: "The user has not granted the app " + c.clientID + " read access to the file " + id + "."}
+	}
 	if role == roleNone {
 		return nil, roleNone, ptr(errFileNotFound(id))
 	}

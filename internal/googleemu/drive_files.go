@@ -98,6 +98,16 @@ func (e *Emulator) download(w http.ResponseWriter, r *http.Request, c caller) {
 		writeDriveError(w, *derr)
 		return
 	}
+	e.mu.Lock()
+	abusive := e.filePolicies[snapshot.id].Abusive
+	e.mu.Unlock()
+	if abusive {
+		// "Resolve errors": a file flagged as malware or abuse is never
+		// served, to its owner neither.
+		writeDriveError(w, driveErr{code: 403, reason: "cannotDownloadAbusiveFile",
+			message: "This file has been identified as malware or spam and cannot be downloaded."})
+		return
+	}
 	if !snapshot.hasBinaryContent() {
 		writeDriveError(w, driveErr{code: 403, reason: "fileNotDownloadable", location: "alt",
 			message: "Only files with binary content can be downloaded. Use Export with Docs Editors files."})
@@ -350,6 +360,10 @@ func (e *Emulator) parentsLocked(ids []string, c caller) ([]string, *driveErr) {
 		}
 		if !p.isFolder() {
 			return nil, ptr(errInvalid("parents", "The specified parent is not a folder: "+id+"."))
+		}
+		if e.filePolicies[p.id].FolderFull {
+			return nil, &driveErr{code: 403, reason: "teamDriveFileLimitExceeded",
+				message: "The file limit for this shared drive has been exceeded."}
 		}
 		if role < roleWriter {
 			return nil, ptr(errInsufficientFilePermissions())

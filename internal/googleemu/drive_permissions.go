@@ -146,6 +146,12 @@ func (e *Emulator) addPermissionLocked(fileID string, p *permission, c caller) (
 	if role < roleWriter || f.isRoot {
 		return nil, ptr(errInsufficientFilePermissions())
 	}
+	if p.typ == "anyone" && e.policyLocked(c.user.email).NoLinkSharing {
+		// The administrator's sharing settings bind the API as they bind
+		// the web page (Drive's "Share files, folders and drives" guide).
+		return nil, &driveErr{code: 403, reason: "publishOutNotPermitted",
+			message: "The user's domain policy does not allow sharing with anyone who has the link."}
+	}
 	if p.role == "owner" {
 		if role < roleOwner {
 			return nil, ptr(errInsufficientFilePermissions())

@@ -125,6 +125,7 @@ type Emulator struct {
 
 	uploadBytes atomic.Int64
 	requests    atomic.Int64
+	throttled   atomic.Int64
 
 	// mu guards everything below. It is never held while a request body is
 	// being read, so a slow upload never blocks other requests.
@@ -144,6 +145,10 @@ type Emulator struct {
 	fileSeq       int64
 	sessions      map[string]*uploadSession
 	notifications []Notification
+	limits        UsageLimits
+	buckets       map[string]*bucket
+	policies      map[string]AccountPolicy // by email, or "@domain"
+	filePolicies  map[string]FilePolicy    // by file id
 }
 
 // New returns an emulator configured by opts.
@@ -194,6 +199,7 @@ func New(opts Options) (*Emulator, error) {
 		tokenRequests:  map[string]int{},
 		files:          map[string]*driveFile{},
 		sessions:       map[string]*uploadSession{},
+		buckets:        map[string]*bucket{},
 	}
 	e.hintPrefillsOnly.Store(opts.LoginHintOnlyPrefills)
 	e.mux = e.routes()

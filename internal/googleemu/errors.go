@@ -13,6 +13,7 @@ import (
 type driveErr struct {
 	code         int
 	reason       string
+	domain       string // errors[].domain; "global" unless set (quotas say "usageLimits")
 	message      string
 	location     string
 	locationType string // "parameter", "header", "other"; defaults to "parameter" when location is set
@@ -80,7 +81,11 @@ func writeDriveError(w http.ResponseWriter, d driveErr) {
 	if d.wwwAuthenticate != "" {
 		w.Header().Set("WWW-Authenticate", d.wwwAuthenticate)
 	}
-	item := map[string]string{"domain": "global", "reason": d.reason, "message": d.message}
+	domain := d.domain
+	if domain == "" {
+		domain = "global"
+	}
+	item := map[string]string{"domain": domain, "reason": d.reason, "message": d.message}
 	if d.location != "" {
 		item["location"] = d.location
 		lt := d.locationType

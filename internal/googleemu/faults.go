@@ -149,7 +149,12 @@ func writeFaultError(w http.ResponseWriter, r *http.Request, f *Fault) {
 	if reason == "" {
 		reason = defaultReason(f.Status)
 	}
-	writeDriveError(w, driveErr{code: f.Status, reason: reason, message: text})
+	d := driveErr{code: f.Status, reason: reason, message: text}
+	switch reason {
+	case "userRateLimitExceeded", "rateLimitExceeded", "storageQuotaExceeded", "dailyLimitExceeded":
+		d.domain = "usageLimits" // as Drive's own quota errors say ("Resolve errors")
+	}
+	writeDriveError(w, d)
 }
 
 func oauthCodeForStatus(status int) string {

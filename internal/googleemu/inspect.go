@@ -108,6 +108,7 @@ type Stats struct {
 	UploadBytesReceived int64          // total request-body bytes read on /upload/... paths (all requests, including ones that later fail)
 	TokenRequests       map[string]int // by grant_type
 	Requests            int64
+	Throttled           int64 // requests refused by UsageLimits (rate limits)
 }
 
 // Stats returns the traffic counters so far.
@@ -115,7 +116,7 @@ func (e *Emulator) Stats() Stats {
 	e.mu.Lock()
 	tr := maps.Clone(e.tokenRequests)
 	e.mu.Unlock()
-	return Stats{UploadBytesReceived: e.uploadBytes.Load(), TokenRequests: tr, Requests: e.requests.Load()}
+	return Stats{UploadBytesReceived: e.uploadBytes.Load(), TokenRequests: tr, Requests: e.requests.Load(), Throttled: e.throttled.Load()}
 }
 
 // ExpireAccessTokens makes every access token issued so far expired, so

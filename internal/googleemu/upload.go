@@ -88,6 +88,9 @@ func (e *Emulator) handleUpload(w http.ResponseWriter, r *http.Request, targetID
 		writeDriveError(w, *derr)
 		return
 	}
+	if !e.admit(w, c.user.email, true) {
+		return
+	}
 	q := r.URL.Query()
 	mask, derr := maskFor(q.Get("fields"), defaultFileFields)
 	if derr != nil {
@@ -159,6 +162,9 @@ func (e *Emulator) precheckLocked(up pendingUpload) *driveErr {
 // commitLocked creates or updates the file with content b.
 func (e *Emulator) commitLocked(up pendingUpload, b blob, sum string) (*driveFile, *driveErr) {
 	if up.targetID == "" {
+		if derr := e.quotaLocked(up.caller.user.email, b.size()); derr != nil {
+			return nil, derr
+		}
 		return e.createFileLocked(up.meta, up.caller, mediaTypeOrDefault(up.mediaType), b, sum)
 	}
 	if derr := e.precheckLocked(up); derr != nil {
@@ -285,6 +291,16 @@ func (e *Emulator) startResumable(w http.ResponseWriter, r *http.Request, up pen
 		writeDriveError(w, *derr)
 		return
 	}
+	// A declared length past the quota is refused before any byte is sent.
+	if total > 0 && up.targetID == "" {
+		e.mu.Lock()
+		derr := e.quotaLocked(up.caller.user.email, total)
+		e.mu.Unlock()
+		if derr != nil {
+			writeDriveError(w, *derr)
+			return
+		}
+	}
 	bw, err := e.blobs.create()
 	if err != nil {
 		writeDriveError(w, driveErr{code: 500, reason: "internalError", message: err.Error()})
@@ -404,6 +420,11 @@ func (e *Emulator) handleUploadSession(w http.ResponseWriter, r *http.Request) {
 	s := e.session(r.URL.Query().Get("upload_id"))
 	if s == nil {
 		writeDriveError(w, driveErr{code: 404, reason: "notFound", message: "Upload session not found or expired. Start a new upload.", location: "upload_id"})
+		return
+	}
+	// Every chunk is a write against the user's quota; a refused chunk
+	// leaves the session as it was.
+	if !e.admit(w, s.caller.user.email, true) {
 		return
 	}
 	s.mu.Lock()

@@ -12,6 +12,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/drivemcp/drivemcp/internal/accesspolicy"
+	"github.com/drivemcp/drivemcp/internal/drive"
 	"github.com/drivemcp/drivemcp/internal/google"
 	"github.com/drivemcp/drivemcp/internal/identity"
 	"github.com/drivemcp/drivemcp/internal/reqlog"
@@ -130,4 +131,63 @@ func capitalize(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// rateLimited is the sentence of a call Google kept rate-limiting after
+// drivemcp waited and tried again on Google's schedule.
+const rateLimited = "Google is rate-limiting this account; try again in a minute. drivemcp already waited and retried as Google asks; " +
+	"many calls at once, or other apps using the same account, make this more likely."
+
+// explainReason words Drive's documented error reasons (Drive's "Resolve
+// errors" guide), each with what to do about it. It is the one place these
+// sentences live: explainDrive, explainUpload and explainShare all ask it
+// first. ok is false for an error without a reason of its own here.
+func explainReason(err error, email string) (_ error, ok bool) {
+	var api *drive.APIError
+	if !errors.As(err, &api) {
+		return nil, false
+	}
+	says := googleSays(err)
+	switch api.Reason {
+	case "storageQuotaExceeded":
+		return userErrorf(err, "Google Drive is full: %s has used all of its storage, so Google refused to store more (Google: %s). "+
+			"Free space (empty the Drive trash, delete or move large files) or buy more storage at one.google.com, then try again.", email, says), true
+	case "userRateLimitExceeded", "rateLimitExceeded":
+		return userErrorf(err, "%s", rateLimited), true
+	case "sharingRateLimitExceeded":
+		return userErrorf(err, "Google limits how many shares one account may make in a day, and %s has reached it (Google: %s). "+
+			"Try again tomorrow, or share one folder holding the files instead of each file.", email, says), true
+	case "dailyLimitExceeded":
+		return userErrorf(err, "drivemcp's Google Cloud project has used its daily Drive API quota (Google: %s). "+
+			"Try again tomorrow, or ask the server's operator to raise the quota in the Google Cloud console.", says), true
+	case "appNotAuthorizedToFile":
+		return userErrorf(err, "%s can open this file, but drivemcp may not: with the drive.file scope Google lets drivemcp use only files "+
+			"it created or that were opened with it (Google: %s). Call start_google_auth with force: true and scope: \"full\" to let drivemcp "+
+			"reach every file, or pick a file drivemcp created.", email, says), true
+	case "domainPolicy":
+		return userErrorf(err, "The Google Workspace administrator of %s has disabled Drive apps such as drivemcp (Google: %s). "+
+			"Ask your administrator to allow drivemcp's Google client, or use an account outside that organisation.", email, says), true
+	case "publishOutNotPermitted":
+		return userErrorf(err, "The Google Workspace administrator of %s does not allow sharing files by link (Google: %s). "+
+			"Use share_drive_files to share it with named people instead, or ask your administrator to allow link sharing.", email, says), true
+	case "cannotDownloadAbusiveFile":
+		return userErrorf(err, "Google flagged this file as malware or abusive content and lets nobody download it (Google: %s). "+
+			"Open it at drive.google.com to review it or to ask Google for a review; drivemcp cannot read it.", says), true
+	case "fileNotDownloadable":
+		return userErrorf(err, "Google Drive does not let this kind of file be downloaded, only exported, and it has no export drivemcp can read (Google: %s). "+
+			"Open it in a browser at drive.google.com.", says), true
+	case "exportSizeLimitExceeded":
+		return userErrorf(err, "The document is too large for Google to export (Google exports at most 10 MB; Google: %s). "+
+			"Open it in a browser at drive.google.com, or split it into smaller documents.", says), true
+	case "teamDriveFileLimitExceeded":
+		return userErrorf(err, "The shared drive holds as many items as Google allows, so nothing more can be added to it (Google: %s). "+
+			"Remove or move files out of it, or upload into My Drive or another shared drive.", says), true
+	case "insufficientFilePermissions":
+		return userErrorf(err, "%s may see this file or folder but not change it (Google: %s). "+
+			"Ask its owner for edit access, or pick a file or folder you can edit.", email, says), true
+	}
+	if errors.Is(err, drive.ErrRateLimited) { // a 429 without a reason
+		return userErrorf(err, "%s", rateLimited), true
+	}
+	return nil, false
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/drivemcp/drivemcp/internal/authserver"
+	"github.com/drivemcp/drivemcp/internal/drive"
 	"github.com/drivemcp/drivemcp/internal/google"
 	"github.com/drivemcp/drivemcp/internal/identity"
 	"github.com/drivemcp/drivemcp/internal/metrics"
@@ -65,6 +66,9 @@ type Deps struct {
 	// Drain, if set, lets the server finish its calls in flight when it is
 	// asked to stop (see Drain.Stop).
 	Drain *Drain
+	// Retry is the retry policy of every Google call (zero: Google's
+	// schedule); tests give it a Sleep that does not wait.
+	Retry drive.Retry
 }
 
 // stdioSessionKey is the binding key of the stdio transport: a stdio server

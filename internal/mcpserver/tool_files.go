@@ -284,7 +284,7 @@ func (t *tools) filesFor(ctx context.Context, id identity.Identity) (*drive.File
 	if err := t.requireDriveGrant(ctx, id); err != nil {
 		return nil, err
 	}
-	files, err := drive.NewFiles(ctx, t.httpClient(ctx, id), t.Grants.Upstream().Endpoints().DriveBase)
+	files, err := drive.NewFiles(ctx, t.httpClient(ctx, id), t.Grants.Upstream().Endpoints().DriveBase, t.Retry)
 	if err != nil {
 		return nil, userErrorf(err, "Could not set up the Google Drive client (%v). Try again in a moment.", err)
 	}
@@ -380,6 +380,9 @@ func (t *tools) explainDrive(ctx context.Context, email string, err error, notFo
 	if e := t.explain(err); e != err {
 		return e
 	}
+	if e, ok := explainReason(err, email); ok {
+		return e
+	}
 	says := googleSays(err)
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
@@ -397,8 +400,6 @@ func (t *tools) explainDrive(ctx context.Context, email string, err error, notFo
 			`(and scope: "full" to change files drivemcp did not create) and consent again.`, email, says)
 	case errors.Is(err, drive.ErrPermissionDenied):
 		return userErrorf(err, "Google refused (%s): %s may not do this to the file. Ask its owner for access, or pick a file you own.", says, email)
-	case errors.Is(err, drive.ErrRateLimited):
-		return userErrorf(err, "Google is limiting how fast %s may use Drive (%s). Wait a minute, then try again.", email, says)
 	case errors.Is(err, drive.ErrInvalidArgument):
 		return userErrorf(err, "Google Drive rejected the request (%s). Check the arguments and call again.", says)
 	}

@@ -142,8 +142,6 @@ func (t *tools) explainShare(ctx context.Context, email, fileID, person string, 
 		return fmt.Sprintf("Google refused to share with %s (%s). Check the address.", person, googleSays(err))
 	case errors.Is(err, drive.ErrNotFound):
 		return fmt.Sprintf("Drive has no file %q that %s can see. Check the id (search_drive_files finds ids).", fileID, email)
-	case errors.Is(err, drive.ErrRateLimited):
-		return fmt.Sprintf("Google's sharing limit was reached (%s). Try this one again later.", googleSays(err))
 	}
 	return t.explainDrive(ctx, email, err, "").Error()
 }

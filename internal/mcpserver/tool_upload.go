@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"mime"
 	"net/http"
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -340,15 +342,19 @@ func (t *tools) upload(ctx context.Context, req *mcp.CallToolRequest, id identit
 		return nil, uploadOut{}, err
 	}
 	email := id.Email
+	progress, waiting := progressReporter(ctx, req)
 	up := &drive.Uploader{
 		Client:   t.httpClient(ctx, id),
 		Endpoint: t.Grants.Upstream().Endpoints().UploadBase,
+		Backoff:  t.Retry.Schedule(),
+		Sleep:    t.Retry.Sleep,
+		Waiting:  waiting,
 	}
 	started := time.Now()
-	file, err := up.Upload(ctx, drive.FileMeta{Name: name, MimeType: mimeType, Parents: []string{folderID}}, src, progressReporter(ctx, req))
+	file, err := up.Upload(ctx, drive.FileMeta{Name: name, MimeType: mimeType, Parents: []string{folderID}}, src, progress)
 	if err != nil {
 		t.Metrics.Upload(false, 0, 0, 0)
-		return nil, uploadOut{}, t.explainUpload(name, folderID, err)
+		return nil, uploadOut{}, t.explainUpload(email, name, folderID, err)
 	}
 	t.Metrics.Upload(true, file.Size, time.Since(started), file.Retries)
 	t.Logger.Info("uploaded", "bytes", file.Size, "retries", file.Retries, "duration", time.Since(started).Round(time.Millisecond))
@@ -374,23 +380,46 @@ func (t *tools) upload(ctx context.Context, req *mcp.CallToolRequest, id identit
 }
 
 // progressReporter sends MCP progress notifications when the client gave a
-// progress token; otherwise it is nil and the uploader reports nothing.
-func progressReporter(ctx context.Context, req *mcp.CallToolRequest) drive.Progress {
+// progress token; otherwise both are nil and the uploader reports nothing.
+// waiting keeps notifications flowing while the upload waits out a rate
+// limit or an outage: MCP wants each notification's progress to grow, so
+// it adds the least a float can add to the bytes sent, and says why.
+func progressReporter(ctx context.Context, req *mcp.CallToolRequest) (progress drive.Progress, waiting func(time.Duration)) {
 	if req.Params == nil || req.Session == nil {
-		return nil
+		return nil, nil
 	}
 	token := req.Params.GetProgressToken()
 	if token == nil {
-		return nil
+		return nil, nil
 	}
-	return func(sent, total int64) {
-		p := &mcp.ProgressNotificationParams{ProgressToken: token, Progress: float64(sent)}
+	var mu sync.Mutex
+	var last, lastTotal float64
+	notify := func(p *mcp.ProgressNotificationParams) {
+		_ = req.Session.NotifyProgress(ctx, p) // progress is best effort
+	}
+	progress = func(sent, total int64) {
+		mu.Lock()
+		last, lastTotal = max(float64(sent), math.Nextafter(last, math.Inf(1))), float64(total)
+		p := &mcp.ProgressNotificationParams{ProgressToken: token, Progress: last}
+		mu.Unlock()
 		if total > 0 {
 			p.Total = float64(total)
 			p.Message = fmt.Sprintf("%s of %s", humanBytes(sent), humanBytes(total))
 		}
-		_ = req.Session.NotifyProgress(ctx, p) // progress is best effort
+		notify(p)
 	}
+	waiting = func(left time.Duration) {
+		mu.Lock()
+		last = math.Nextafter(last, math.Inf(1))
+		p := &mcp.ProgressNotificationParams{ProgressToken: token, Progress: last,
+			Message: fmt.Sprintf("Google asked drivemcp to slow down or failed for a moment; trying again in %s", left.Round(time.Second))}
+		if lastTotal > 0 {
+			p.Total = lastTotal
+		}
+		mu.Unlock()
+		notify(p)
+	}
+	return progress, waiting
 }
 
 // explainOpen words an open failure; roots are the caller's own, and
@@ -416,11 +445,17 @@ func explainOpen(roots []string, configured bool, name string, err error) error 
 	return userErrorf(err, "Could not open %s: %v.", name, err)
 }
 
-func (t *tools) explainUpload(name, folderID string, err error) error {
+func (t *tools) explainUpload(email, name, folderID string, err error) error {
 	var api *drive.APIError
-	switch {
-	case errors.As(err, &api) && api.Status == http.StatusNotFound:
+	if errors.As(err, &api) && api.Status == http.StatusNotFound {
+		// Drive's notFound on the parent: the folder does not exist, or
+		// this account (or, with drive.file, drivemcp) cannot see it.
 		return userErrorf(err, "Drive has no folder %q that this account can write to. Check folder_id (omit it to upload to My Drive).", folderID)
+	}
+	if e, ok := explainReason(err, email); ok {
+		return e
+	}
+	switch {
 	case errors.As(err, &api) && (api.Status == http.StatusForbidden || api.Status == http.StatusUnauthorized):
 		return userErrorf(err, "Google refused the upload of %q: %s. The account may lack permission on the folder, or the grant lacks a Drive scope (call start_google_auth with force: true).", name, api.Message)
 	case errors.As(err, &api):
