@@ -25,8 +25,10 @@ const (
 	consentCookieFor = "drivemcp_consent_"
 )
 
-// askConsent stores the pending request and shows the consent page.
-func (s *Server) askConsent(w http.ResponseWriter, r *http.Request, req authorizeRequest) {
+// askConsent stores the pending request and shows the consent page, with
+// "remember" ticked when this browser carries a remembered answer that was
+// not used (see ownNavigation).
+func (s *Server) askConsent(w http.ResponseWriter, r *http.Request, req authorizeRequest, remembered bool) {
 	now := s.now()
 	tx := store.AuthTransaction{
 		State: randomToken(32), Kind: store.FlowConsent, LoginHint: req.loginHint,
@@ -50,6 +52,7 @@ func (s *Server) askConsent(w http.ResponseWriter, r *http.Request, req authoriz
 		CSRF:         s.signer.sign(csrfPurpose, tx.State, nonce),
 		Action:       s.issuer + "/oauth/consent",
 		Verified:     IsClientMetadataURL(req.client.ID),
+		Remember:     remembered,
 	}
 	if page.Verified {
 		page.ClientHost, page.LogoURI = documentHostAndLogo(req.client)
