@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/drivemcp/drivemcp/internal/e2etest"
+	"github.com/drivemcp/drivemcp/internal/store"
 )
 
 // Cookie tossing: cookies ignore ports, so another web application on the
@@ -105,4 +106,61 @@ func cookieSentTo(t *testing.T, b *e2etest.Browser, path, name string) string {
 		t.Fatalf("the attacker's browser holds no cookie %s", name)
 	}
 	return v
+}
+
+// On https a sibling subdomain (evil.example.com beside
+// drivemcp.example.com) can set cookies for drivemcp's host with
+// Domain=example.com, but a browser refuses a __Host- cookie that names a
+// Domain, is not Secure or has a Path other than "/" (RFC 6265bis §4.1.3.2,
+// "The __Host- Prefix"). So on https drivemcp's cookies are __Host- cookies
+// and a cookie under the plain name, which is all a sibling can plant, is
+// ignored: the binding, the remembered consent and the CSRF nonce.
+func TestConsent_CookiesPlantedBySiblingSubdomainIgnoredOnHTTPS(t *testing.T) {
+	f := newFixtureWith(t, func(o *Options) { o.BaseURL = "https://drivemcp.example.com" })
+	s := f.srv
+	state := randomToken(32)
+	rec := httptest.NewRecorder()
+	s.bindToBrowser(rec, state)
+	set := rec.Result().Cookies()
+	if len(set) != 1 || !strings.HasPrefix(set[0].Name, "__Host-") || !set[0].Secure || set[0].Path != "/" || set[0].Domain != "" || !set[0].HttpOnly {
+		t.Fatalf("binding cookie on https must be a __Host- cookie (Secure, Path=/, no Domain, HttpOnly): %+v", set)
+	}
+
+	// The sibling plants what it can: the plain name, holding a value the
+	// attacker copied from a login they started (a valid MAC of its state).
+	planted := &http.Cookie{Name: bindingCookieName(state), Value: set[0].Value}
+	req := httptest.NewRequest(http.MethodGet, "https://drivemcp.example.com/oauth2callback?state="+state, nil)
+	req.AddCookie(planted)
+	if s.checkBrowserBinding(httptest.NewRecorder(), req, state, store.FlowProxy) {
+		t.Fatal("a binding cookie planted under the plain name completed the login")
+	}
+	req = httptest.NewRequest(http.MethodGet, "https://drivemcp.example.com/oauth2callback?state="+state, nil)
+	req.AddCookie(set[0])
+	if !s.checkBrowserBinding(httptest.NewRecorder(), req, state, store.FlowProxy) {
+		t.Fatal("the browser's own __Host- binding cookie was refused")
+	}
+
+	rec = httptest.NewRecorder()
+	s.rememberConsent(rec, "client", testRedirect, []string{"drive.file"})
+	set = rec.Result().Cookies()
+	if len(set) != 1 || !strings.HasPrefix(set[0].Name, "__Host-") || !set[0].Secure || set[0].Path != "/" || set[0].Domain != "" {
+		t.Fatalf("remembered-consent cookie on https must be a __Host- cookie: %+v", set)
+	}
+	req = httptest.NewRequest(http.MethodGet, "https://drivemcp.example.com/oauth/authorize", nil)
+	req.AddCookie(&http.Cookie{Name: consentCookieName("client"), Value: set[0].Value})
+	if s.consentRemembered(req, "client", testRedirect, []string{"drive.file"}) {
+		t.Fatal("a remembered consent planted under the plain name was honoured")
+	}
+
+	rec = httptest.NewRecorder()
+	nonce := s.csrfNonce(rec, httptest.NewRequest(http.MethodGet, "https://drivemcp.example.com/oauth/authorize", nil))
+	set = rec.Result().Cookies()
+	if len(set) != 1 || set[0].Name != "__Host-"+csrfCookie || !set[0].Secure || set[0].Path != "/" {
+		t.Fatalf("CSRF cookie on https must be a __Host- cookie: %+v", set)
+	}
+	req = httptest.NewRequest(http.MethodGet, "https://drivemcp.example.com/oauth/authorize", nil)
+	req.AddCookie(&http.Cookie{Name: csrfCookie, Value: nonce})
+	if got := s.csrfNonce(httptest.NewRecorder(), req); got == nonce {
+		t.Fatal("a CSRF nonce planted under the plain name was used")
+	}
 }
