@@ -40,11 +40,24 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if s.consentRemembered(r, req.client.ID, req.redirectURI, req.scopes) {
+	remembered := s.consentRemembered(r, req.client.ID, req.redirectURI, req.scopes)
+	if remembered && ownNavigation(r) {
 		s.sendToGoogle(w, r, req)
 		return
 	}
-	s.askConsent(w, r, req)
+	s.askConsent(w, r, req, remembered)
+}
+
+// ownNavigation reports whether the browser says this request is one the
+// person started (typed, bookmarked, opened by an application: "none") or
+// one of drivemcp's own pages made ("same-origin"). A remembered consent is
+// a cookie, and cookies can be planted by another application on this host
+// (ports do not separate cookies): a navigation from any other page, or from
+// a browser that sends no Fetch Metadata, is shown the consent page instead,
+// whose form the Origin and CSRF checks tie to this browser.
+func ownNavigation(r *http.Request) bool {
+	site := r.Header.Get("Sec-Fetch-Site")
+	return site == "none" || site == "same-origin"
 }
 
 // parseAuthorize validates the request. Until the client and its redirect

@@ -43,14 +43,42 @@ func (s *Server) callbackPath() string {
 	return p
 }
 
+// hostPrefix is the cookie name prefix browsers reserve for cookies set by
+// this very host over https with Secure, Path=/ and no Domain (RFC 6265bis
+// §4.1.3.2): a sibling subdomain, which can set Domain= cookies for our
+// host, cannot set one. Over plain http (loopback) no prefix can help:
+// another local application reads and sets all of this host's cookies,
+// since cookies ignore ports (see SECURITY.md).
+const hostPrefix = "__Host-"
+
+// httpsCookies reports whether drivemcp's cookies are __Host- cookies.
+func (s *Server) httpsCookies() bool { return strings.HasPrefix(s.issuer, "https://") }
+
+// cookie returns the http.Cookie for one of drivemcp's cookies named base,
+// scoped to path over http and, over https, a __Host- cookie (whose path
+// must be "/"). HttpOnly and SameSite=Lax always.
+func (s *Server) cookie(base, path, value string) *http.Cookie {
+	c := &http.Cookie{Name: s.cookieName(base), Value: value, Path: path, HttpOnly: true, SameSite: http.SameSiteLaxMode}
+	if s.httpsCookies() {
+		c.Secure, c.Path = true, "/"
+	}
+	return c
+}
+
+// cookieName is the name base is set and read under.
+func (s *Server) cookieName(base string) string {
+	if s.httpsCookies() {
+		return hostPrefix + base
+	}
+	return base
+}
+
 // bindToBrowser sets the cookie that lets state complete at the callback in
 // this browser only. Call it with the redirect to Google.
 func (s *Server) bindToBrowser(w http.ResponseWriter, state string) {
-	http.SetCookie(w, &http.Cookie{
-		Name: bindingCookieName(state), Value: s.signer.sign(bindingPurpose, state),
-		Path: s.callbackPath(), MaxAge: int(transactionTTL.Seconds()), HttpOnly: true,
-		Secure: strings.HasPrefix(s.issuer, "https://"), SameSite: http.SameSiteLaxMode,
-	})
+	c := s.cookie(bindingCookieName(state), s.callbackPath(), s.signer.sign(bindingPurpose, state))
+	c.MaxAge = int(transactionTTL.Seconds())
+	http.SetCookie(w, c)
 }
 
 // checkBrowserBinding reports whether the callback for state of a flow of
@@ -60,11 +88,11 @@ func (s *Server) bindToBrowser(w http.ResponseWriter, state string) {
 // flow is not bound: its link starts at Google, not at a page of ours (see
 // SECURITY.md).
 func (s *Server) checkBrowserBinding(w http.ResponseWriter, r *http.Request, state string, kind store.FlowKind) bool {
-	name := bindingCookieName(state)
-	c, err := r.Cookie(name)
+	c, err := r.Cookie(s.cookieName(bindingCookieName(state)))
 	if err == nil {
-		http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: s.callbackPath(), MaxAge: -1, HttpOnly: true,
-			Secure: strings.HasPrefix(s.issuer, "https://"), SameSite: http.SameSiteLaxMode})
+		clear := s.cookie(bindingCookieName(state), s.callbackPath(), "")
+		clear.MaxAge = -1
+		http.SetCookie(w, clear)
 	}
 	if kind != store.FlowProxy || (err == nil && s.signer.verify(c.Value, bindingPurpose, state)) {
 		return true

@@ -25,8 +25,10 @@ const (
 	consentCookieFor = "drivemcp_consent_"
 )
 
-// askConsent stores the pending request and shows the consent page.
-func (s *Server) askConsent(w http.ResponseWriter, r *http.Request, req authorizeRequest) {
+// askConsent stores the pending request and shows the consent page, with
+// "remember" ticked when this browser carries a remembered answer that was
+// not used (see ownNavigation).
+func (s *Server) askConsent(w http.ResponseWriter, r *http.Request, req authorizeRequest, remembered bool) {
 	now := s.now()
 	tx := store.AuthTransaction{
 		State: randomToken(32), Kind: store.FlowConsent, LoginHint: req.loginHint,
@@ -50,6 +52,7 @@ func (s *Server) askConsent(w http.ResponseWriter, r *http.Request, req authoriz
 		CSRF:         s.signer.sign(csrfPurpose, tx.State, nonce),
 		Action:       s.issuer + "/oauth/consent",
 		Verified:     IsClientMetadataURL(req.client.ID),
+		Remember:     remembered,
 	}
 	if page.Verified {
 		page.ClientHost, page.LogoURI = documentHostAndLogo(req.client)
@@ -63,15 +66,12 @@ func (s *Server) askConsent(w http.ResponseWriter, r *http.Request, req authoriz
 // itself signed: cookies ignore ports, so another app on this host can
 // plant drivemcp_csrf, and a value it chose must not count.
 func (s *Server) csrfNonce(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(csrfCookie); err == nil && s.issuedNonce(c.Value) {
+	if c, err := r.Cookie(s.cookieName(csrfCookie)); err == nil && s.issuedNonce(c.Value) {
 		return c.Value
 	}
 	random := randomToken(32)
 	nonce := random + "." + s.signer.sign(csrfNoncePurpose, random)
-	http.SetCookie(w, &http.Cookie{
-		Name: csrfCookie, Value: nonce, Path: "/oauth/", HttpOnly: true,
-		Secure: strings.HasPrefix(s.issuer, "https://"), SameSite: http.SameSiteLaxMode,
-	})
+	http.SetCookie(w, s.cookie(csrfCookie, "/oauth/", nonce))
 	return nonce
 }
 
@@ -120,7 +120,7 @@ func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
 	if !cleanValue(consentID) || len(consentID) > 200 {
 		consentID = ""
 	}
-	cookie, err := r.Cookie(csrfCookie)
+	cookie, err := r.Cookie(s.cookieName(csrfCookie))
 	if consentID == "" || err != nil || !s.issuedNonce(cookie.Value) || !s.signer.verify(r.PostForm.Get("csrf"), csrfPurpose, consentID, cookie.Value) {
 		s.fail(w, r, web.Error{Status: http.StatusForbidden, Title: "Consent could not be verified",
 			Message:  "This consent form did not come from this browser's sign-in page (its security token does not match).",
@@ -161,17 +161,16 @@ func consentCookieName(clientID string) string {
 func (s *Server) rememberConsent(w http.ResponseWriter, clientID, redirectURI string, scopes []string) {
 	exp := s.now().Add(consentCookieTTL)
 	payload := clientID + "\n" + redirectURI + "\n" + strings.Join(scopes, " ")
-	http.SetCookie(w, &http.Cookie{
-		Name: consentCookieName(clientID), Value: s.signer.sealValue(consentPurpose, payload, exp),
-		Path: "/oauth/", Expires: exp, HttpOnly: true, Secure: strings.HasPrefix(s.issuer, "https://"), SameSite: http.SameSiteLaxMode,
-	})
+	c := s.cookie(consentCookieName(clientID), "/oauth/", s.signer.sealValue(consentPurpose, payload, exp))
+	c.Expires = exp
+	http.SetCookie(w, c)
 }
 
 // consentRemembered reports whether this browser approved this client, for
 // this exact redirect URI and at least these scopes, before. A new redirect
 // URI or a wider scope (a step-up) asks again.
 func (s *Server) consentRemembered(r *http.Request, clientID, redirectURI string, scopes []string) bool {
-	c, err := r.Cookie(consentCookieName(clientID))
+	c, err := r.Cookie(s.cookieName(consentCookieName(clientID)))
 	if err != nil {
 		return false
 	}

@@ -26,6 +26,12 @@ type Browser struct {
 	// (e.g. "drive.file"); every other box is left ticked, as a person
 	// who just presses Allow does.
 	Untick []string
+	// From is the origin of the page that sends the browser to Run's start
+	// URL (a link or script on another site); "" means the person opened it
+	// themselves. It decides the Sec-Fetch-Site header the browser sends.
+	From string
+	// NoFetchMetadata plays a browser that sends no Sec-Fetch-* headers.
+	NoFetchMetadata bool
 	// Visited lists every URL the browser loaded, for assertions.
 	Visited []string
 	client  *http.Client
@@ -47,8 +53,10 @@ func (b *Browser) Run(ctx context.Context, start, stop string) (*url.URL, error)
 	if err != nil {
 		return nil, err
 	}
+	nav := navigation{initiator: b.From}
 	for step := 0; step < 12; step++ {
 		b.Visited = append(b.Visited, req.URL.String())
+		b.fetchMetadata(req, &nav)
 		resp, err := b.client.Do(req)
 		if err != nil {
 			return nil, err
@@ -76,6 +84,7 @@ func (b *Browser) Run(ctx context.Context, start, stop string) (*url.URL, error)
 		if err != nil {
 			return nil, fmt.Errorf("on %s: %w", req.URL, err)
 		}
+		nav = navigation{initiator: origin(req.URL)}
 		req = next
 	}
 	return nil, fmt.Errorf("no redirect to %s after 12 pages", stop)
@@ -89,8 +98,45 @@ func (b *Browser) Open(ctx context.Context, rawURL string) (*http.Response, erro
 	if err != nil {
 		return nil, err
 	}
+	b.fetchMetadata(req, &navigation{initiator: b.From})
 	return b.client.Do(req)
 }
+
+func (b *Browser) fetchMetadata(req *http.Request, nav *navigation) {
+	if !b.NoFetchMetadata {
+		req.Header.Set("Sec-Fetch-Site", nav.site(req.URL))
+	}
+}
+
+// navigation computes Sec-Fetch-Site as a browser does (Fetch Metadata
+// Request Headers, §2.1): "none" for a navigation the person started, kept
+// across its redirects; otherwise the furthest any URL of the redirect
+// chain has been from the initiator's origin.
+type navigation struct {
+	initiator string // "" for the person's own navigation
+	worst     string
+}
+
+func (n *navigation) site(u *url.URL) string {
+	if n.initiator == "" {
+		return "none"
+	}
+	here := "same-origin"
+	if o := origin(u); o != n.initiator {
+		here = "cross-site"
+		// A site ignores ports: another port of the same host is same-site.
+		if i, err := url.Parse(n.initiator); err == nil && i.Scheme == u.Scheme && i.Hostname() == u.Hostname() {
+			here = "same-site"
+		}
+	}
+	rank := map[string]int{"": 0, "same-origin": 1, "same-site": 2, "cross-site": 3}
+	if rank[here] > rank[n.worst] {
+		n.worst = here
+	}
+	return n.worst
+}
+
+func origin(u *url.URL) string { return u.Scheme + "://" + u.Host }
 
 // submit fills the page's form as a person would.
 func (b *Browser) submit(ctx context.Context, page *url.URL, body []byte) (*http.Request, error) {

@@ -3,7 +3,9 @@ package mcpserver
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -32,6 +34,14 @@ const (
 	DefaultBodyQueue = 8
 	// DefaultBodyWait is the longest a request waits for room.
 	DefaultBodyWait = 30 * time.Second
+	// SmallBody is the largest declared body that takes nothing from the
+	// budget: a JSON-RPC call other than a file's content is a few KB, and
+	// must never wait behind uploads (or behind bodies that never come).
+	SmallBody = 64 << 10
+	// DefaultBodyStall is how long a body in the budget may send no byte
+	// before it gives its place back: a client uploading sends steadily,
+	// one that declares a length and sends nothing is holding the budget.
+	DefaultBodyStall = 10 * time.Second
 	// retryAfterSeconds is the Retry-After of the refusals here.
 	retryAfterSeconds = 5
 )
@@ -147,6 +157,8 @@ type BodyBudgetOptions struct {
 	Bytes int64         // bytes of bodies in flight at once
 	Queue int           // requests that may wait for room; negative: none
 	Wait  time.Duration // the longest one waits
+	// Stall is how long a body may send nothing before it loses its place.
+	Stall time.Duration
 	// Observe, if set, is told the bytes in use and the requests waiting
 	// whenever either changes (tests, metrics).
 	Observe func(inUse int64, waiting int)
@@ -157,13 +169,17 @@ type BodyBudgetOptions struct {
 // from a shared budget before its body is read, and gives it back when its
 // answer is written, since the decoded arguments live as long as the call.
 // A request that does not fit waits, unread, in a short queue; beyond the
-// queue or the wait it is refused 503 with Retry-After.
+// queue or the wait it is refused 503 with Retry-After. Bodies of at most
+// SmallBody bytes take nothing, and a body that sends no byte for the
+// stall time gives its place back and is then refused: a declared length
+// is only a promise, and one not kept must not hold others out.
 type BodyBudget struct {
 	sem     *semaphore.Weighted
 	size    int64
 	maxBody int64
 	queue   int
 	wait    time.Duration
+	stall   time.Duration
 	observe func(int64, int)
 
 	mu        sync.Mutex
@@ -189,7 +205,10 @@ func NewBodyBudget(o BodyBudgetOptions, maxBody int64) *BodyBudget {
 	if o.Wait <= 0 {
 		o.Wait = DefaultBodyWait
 	}
-	return &BodyBudget{sem: semaphore.NewWeighted(o.Bytes), size: o.Bytes, maxBody: maxBody, queue: o.Queue, wait: o.Wait, observe: o.Observe}
+	if o.Stall <= 0 {
+		o.Stall = DefaultBodyStall
+	}
+	return &BodyBudget{sem: semaphore.NewWeighted(o.Bytes), size: o.Bytes, maxBody: maxBody, queue: o.Queue, wait: o.Wait, stall: o.Stall, observe: o.Observe}
 }
 
 // HighWater is the most bytes that were ever in flight at once.
@@ -213,15 +232,92 @@ func (b *BodyBudget) HTTP(next http.Handler) http.Handler {
 					"Send it again in a few seconds.", b.size>>20))
 			return
 		}
-		defer b.release(n)
+		body := &stallingBody{ReadCloser: r.Body, length: r.ContentLength, release: func() { b.release(n) }}
+		body.watch(b.stall)
+		defer body.giveBack()
+		r.Body = body
 		next.ServeHTTP(w, r)
 	})
 }
 
+// errBodyStalled is what a reader of a body that lost its place gets: the
+// go-sdk then answers 400, and the client may send the request again.
+var errBodyStalled = errors.New("the request body stopped arriving, so drivemcp stopped waiting for it; send the request again")
+
+// stallingBody gives a request's place in the budget back as soon as its
+// body sends nothing for a stall period (and refuses the rest of it), or
+// else when the handler returns.
+type stallingBody struct {
+	io.ReadCloser
+	length  int64 // declared; -1 when chunked
+	release func()
+
+	mu      sync.Mutex
+	read    int64 // bytes so far
+	seen    int64 // bytes at the last check
+	done    bool  // the body ended: its bytes now live in the handler
+	stalled bool
+	once    sync.Once
+	timer   *time.Timer
+}
+
+func (s *stallingBody) watch(stall time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.timer = time.AfterFunc(stall, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.done {
+			return
+		}
+		if s.read == s.seen {
+			s.stalled = true
+			s.once.Do(s.release)
+			return
+		}
+		s.seen = s.read
+		s.timer.Reset(stall)
+	})
+}
+
+func (s *stallingBody) Read(p []byte) (int, error) {
+	s.mu.Lock()
+	stalled := s.stalled
+	s.mu.Unlock()
+	if stalled {
+		return 0, errBodyStalled
+	}
+	n, err := s.ReadCloser.Read(p)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stalled {
+		return 0, errBodyStalled // its bytes arrived after its place was given away
+	}
+	s.read += int64(n)
+	if err != nil || (s.length > 0 && s.read >= s.length) {
+		s.done = true
+		s.timer.Stop()
+	}
+	return n, err
+}
+
+// giveBack releases the place when the handler returns (once).
+func (s *stallingBody) giveBack() {
+	s.mu.Lock()
+	s.done = true
+	s.timer.Stop()
+	s.mu.Unlock()
+	s.once.Do(s.release)
+}
+
 // weight is what a request takes from the budget: its declared length,
-// or the largest allowed when it declares none (a chunked body).
+// or the largest allowed when it declares none (a chunked body); nothing
+// for a small declared body.
 func (b *BodyBudget) weight(r *http.Request) int64 {
 	if r.Method != http.MethodPost || r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody {
+		return 0
+	}
+	if r.ContentLength > 0 && r.ContentLength <= SmallBody {
 		return 0
 	}
 	if r.ContentLength < 0 || r.ContentLength > b.maxBody {

@@ -188,8 +188,25 @@ func (b *watchedBody) Close() error {
 	return err
 }
 
+// blockedWhere says where fileUrl led without turning the server into a
+// map of internal DNS for whoever holds a token: the refused address is
+// named only when the host was written as that address (in fileUrl or a
+// redirect), otherwise only its kind. urlHost stands in when the refusal
+// does not say which host was dialled.
+func blockedWhere(b *netguard.BlockedError, urlHost string) string {
+	h := b.Host
+	if h == "" {
+		h = urlHost
+	}
+	if _, err := netip.ParseAddr(strings.TrimSuffix(h, ".")); err == nil || h == "" {
+		return fmt.Sprintf("fileUrl leads to %s (%s)", b.Addr, b.Class)
+	}
+	return fmt.Sprintf("fileUrl's host %s resolves to %s", h, b.Class)
+}
+
 // explainFetch says why fileUrl could not be downloaded, or nil when err is
-// not about the download.
+// not about the download. A failed lookup quotes only the resolver's reason
+// (DNSError.Err), never its server's address.
 func (t *tools) explainFetch(u *url.URL, err error) error {
 	host := u.Hostname()
 	var blocked *netguard.BlockedError
@@ -199,12 +216,12 @@ func (t *tools) explainFetch(u *url.URL, err error) error {
 	var netErr net.Error
 	switch {
 	case errors.As(err, &blocked) && (t.AllowPrivateURLs || !unlockedByAllowingPrivate(blocked.Addr)):
-		return userErrorf(err, "fileUrl leads to %s (%s), which this server never fetches from. Give a URL on another host, "+
-			"or download the file yourself and pass it as content_base64.", blocked.Addr, blocked.Class)
+		return userErrorf(err, "%s, which this server never fetches from. Give a URL on another host, "+
+			"or download the file yourself and pass it as content_base64.", blockedWhere(blocked, host))
 	case errors.As(err, &blocked):
-		return userErrorf(err, "fileUrl leads to %s (%s); this server only fetches files from public internet addresses, so nothing was requested. "+
+		return userErrorf(err, "%s; this server only fetches files from public internet addresses, so nothing was requested. "+
 			"Download the file yourself and pass it as content_base64 (or content for text), or, if the server should reach your own network, "+
-			"restart it with --allow-private-urls.", blocked.Addr, blocked.Class)
+			"restart it with --allow-private-urls.", blockedWhere(blocked, host))
 	case errors.Is(err, netguard.ErrBlockedAddress):
 		return userErrorf(err, "fileUrl leads to an address this server does not fetch from. Use a public URL, or pass the file as content_base64.")
 	case errors.As(err, &malformed):

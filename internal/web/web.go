@@ -103,6 +103,10 @@ type Consent struct {
 	// Verified is true for clients identified by a metadata document at an
 	// https URL they control; self-registered names are unverified claims.
 	Verified bool
+	// Remember pre-ticks "remember my answer": the browser carries a
+	// remembered answer that was not used because the navigation came from
+	// another page.
+	Remember bool
 }
 
 // RenderConsent writes the consent page.
