@@ -17,6 +17,7 @@ import (
 
 	"github.com/drivemcp/drivemcp/internal/config"
 	"github.com/drivemcp/drivemcp/internal/google"
+	"github.com/drivemcp/drivemcp/internal/loopback"
 	"github.com/drivemcp/drivemcp/internal/secrets"
 )
 
@@ -155,7 +156,7 @@ func checkRedirectURIs(r *report, cfg *config.Config) {
 		if err != nil {
 			continue // named among the configuration problems
 		}
-		if parsed.Scheme != "https" && !config.IsLoopbackURL(u) {
+		if parsed.Scheme != "https" && !loopback.IsURL(u) {
 			bad = true
 			r.fail("Google redirect URI", u+" is plain http on a host that is not loopback: Google refuses such redirect URIs",
 				"serve drivemcp over https (a TLS proxy) and give that URL as --base-url; keep --callback-addr on 127.0.0.1")
@@ -167,7 +168,7 @@ func checkRedirectURIs(r *report, cfg *config.Config) {
 	switch {
 	case cfg.GoogleClientType == "installed":
 		for _, u := range uris {
-			if !config.IsLoopbackURL(u) {
+			if !loopback.IsURL(u) {
 				r.fail("Google redirect URI", "the client in "+cfg.GoogleClientSecretsFile+" is a Desktop (installed) client, which can only redirect to loopback, not to "+u,
 					"create a Web application client in the Google Cloud console, list "+u+" among its authorized redirect URIs, and use its JSON")
 				return

@@ -22,6 +22,7 @@ import (
 	"github.com/drivemcp/drivemcp/internal/google"
 	"github.com/drivemcp/drivemcp/internal/googleemu"
 	"github.com/drivemcp/drivemcp/internal/identity"
+	"github.com/drivemcp/drivemcp/internal/loopback"
 	"github.com/drivemcp/drivemcp/internal/mcpserver"
 	"github.com/drivemcp/drivemcp/internal/metrics"
 	"github.com/drivemcp/drivemcp/internal/netguard"
@@ -225,7 +226,7 @@ func (a *app) serveHTTP(ctx context.Context) error {
 		// loopback. Behind a reverse proxy on the same host (docs/deploy.md)
 		// every request is such a request; RequireOrigin below is the
 		// defence against DNS rebinding there.
-		DisableLocalhostProtection: !config.IsLoopbackURL(a.cfg.BaseURL),
+		DisableLocalhostProtection: !loopback.IsURL(a.cfg.BaseURL),
 	})
 	if !a.cfg.Stateless {
 		mcpHandler = mcpserver.NewSessionLimit(a.mcp, a.limits.sessionsPerAccount).HTTP(mcpHandler)

@@ -10,7 +10,6 @@ import (
 	"mime"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -21,6 +20,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/drivemcp/drivemcp/internal/loopback"
 	"github.com/drivemcp/drivemcp/internal/netguard"
 	"github.com/drivemcp/drivemcp/internal/store"
 )
@@ -289,7 +289,7 @@ func checkClientIDURL(raw string, allowHTTP bool) *CIMDError {
 	}
 	switch {
 	case strings.HasPrefix(raw, "https://"):
-	case allowHTTP && strings.HasPrefix(raw, "http://") && isLoopbackName(u.Hostname()):
+	case allowHTTP && strings.HasPrefix(raw, "http://") && loopback.IsHost(u.Hostname()):
 	default:
 		return bad("it must start with https://")
 	}
@@ -309,15 +309,6 @@ func checkClientIDURL(raw string, allowHTTP bool) *CIMDError {
 		}
 	}
 	return nil
-}
-
-// isLoopbackName reports whether a URL host is localhost or a loopback IP.
-func isLoopbackName(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	a, err := netip.ParseAddr(host)
-	return err == nil && a.Unmap().IsLoopback()
 }
 
 // clientMetadata is the part of RFC 7591 client metadata we use, decoded
@@ -499,7 +490,7 @@ func metadataRedirectProblem(raw string) (privateUse bool, problem string) {
 		}
 		return false, ""
 	case scheme == "http":
-		if !isLoopbackName(u.Hostname()) {
+		if !loopback.IsHost(u.Hostname()) {
 			return false, "http is only allowed on loopback (127.0.0.1, [::1] or localhost); anything else must use https"
 		}
 		return false, ""
