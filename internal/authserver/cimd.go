@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"golang.org/x/sync/singleflight"
 
@@ -498,26 +497,6 @@ func metadataRedirectProblem(raw string) (privateUse bool, problem string) {
 		return true, "it has nothing after its scheme"
 	}
 	return true, ""
-}
-
-// displayText keeps a string from a document printable and short: it ends
-// up on the consent page, where a newline or a right-to-left override could
-// mislead.
-func displayText(s string, maxRunes int) string {
-	var b strings.Builder
-	n := 0
-	for _, r := range s {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
-			continue
-		}
-		if n == maxRunes {
-			b.WriteString("…")
-			break
-		}
-		b.WriteRune(r)
-		n++
-	}
-	return strings.TrimSpace(b.String())
 }
 
 // httpsOrEmpty keeps a URL shown to the user only if it is https: a

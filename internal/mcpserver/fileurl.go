@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/drivemcp/drivemcp/internal/netguard"
+	"github.com/drivemcp/drivemcp/internal/progressbar"
 )
 
 // create_drive_file's fileUrl makes drivemcp an HTTP client aimed by
@@ -217,7 +218,7 @@ func (t *tools) explainFetch(u *url.URL, err error) error {
 		return userErrorf(err, "fileUrl redirected more than %d times. Give the file's final URL.", fileURLMaxRedirects)
 	case errors.Is(err, netguard.ErrTooLarge):
 		return userErrorf(err, "The file at fileUrl is larger than the %s this server copies from a URL, so nothing was created. "+
-			"Download it and use upload_file_to_drive, or ask the operator to raise the limit.", humanBytes(t.maxDownloadBytes()))
+			"Download it and use upload_file_to_drive, or ask the operator to raise the limit.", progressbar.Bytes(t.maxDownloadBytes()))
 	case errors.As(err, &status):
 		return userErrorf(err, "%s answered %s for fileUrl, so nothing was created. Check that the URL downloads the file itself "+
 			"(not a page about it) without signing in.", status.host, status.status)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/drivemcp/drivemcp/internal/drive"
 	"github.com/drivemcp/drivemcp/internal/identity"
+	"github.com/drivemcp/drivemcp/internal/progressbar"
 )
 
 type uploadFileIn struct {
@@ -294,7 +295,7 @@ func (t *tools) upload(ctx context.Context, req *mcp.CallToolRequest, id identit
 	if len(file.Parents) > 0 {
 		out.FolderID = file.Parents[0]
 	}
-	msg := fmt.Sprintf("Uploaded %q (%s) to Google Drive as %s. File id: %s.", out.Name, humanBytes(out.Size), email, out.FileID)
+	msg := fmt.Sprintf("Uploaded %q (%s) to Google Drive as %s. File id: %s.", out.Name, progressbar.Bytes(out.Size), email, out.FileID)
 	if out.WebViewLink != "" {
 		msg += " Link: " + out.WebViewLink
 	}
@@ -315,7 +316,7 @@ func progressReporter(ctx context.Context, req *mcp.CallToolRequest) drive.Progr
 		p := &mcp.ProgressNotificationParams{ProgressToken: token, Progress: float64(sent)}
 		if total > 0 {
 			p.Total = float64(total)
-			p.Message = fmt.Sprintf("%s of %s", humanBytes(sent), humanBytes(total))
+			p.Message = fmt.Sprintf("%s of %s", progressbar.Bytes(sent), progressbar.Bytes(total))
 		}
 		_ = req.Session.NotifyProgress(ctx, p) // progress is best effort
 	}
@@ -384,17 +385,4 @@ func decodeBase64(s string) ([]byte, error) {
 	}
 	_, err := base64.StdEncoding.DecodeString(s)
 	return nil, err
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
