@@ -2,7 +2,6 @@ package mcpserver
 
 import (
 	"bytes"
-	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
@@ -14,42 +13,19 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/drivemcp/drivemcp/internal/e2etest"
 	"github.com/drivemcp/drivemcp/internal/netguard"
+	"github.com/drivemcp/drivemcp/internal/netguard/netguardtest"
 )
 
 // No test here sends a packet to a non-loopback address: internal
 // addresses come from a fake resolver, and every test first checks that
 // the policy refuses them, so a broken policy fails the test before any
 // request is made.
-
-// fakeResolver answers every host with fixed addresses and records the
-// lookups.
-type fakeResolver struct {
-	mu      sync.Mutex
-	answers map[string][]string
-	asked   []string
-}
-
-func (r *fakeResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.asked = append(r.asked, host)
-	list, ok := r.answers[host]
-	if !ok {
-		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
-	}
-	out := make([]netip.Addr, len(list))
-	for i, s := range list {
-		out[i] = netip.MustParseAddr(s)
-	}
-	return out, nil
-}
 
 func mustParseURL(t *testing.T, raw string) *url.URL {
 	t.Helper()
@@ -79,7 +55,7 @@ func TestFileURL_PolicyRefusesInternalAddressesWithoutDialling(t *testing.T) {
 	}
 	for _, a := range internalAddrs {
 		t.Run(a, func(t *testing.T) {
-			r := &fakeResolver{answers: map[string][]string{"files.example": {a}}}
+			r := &netguardtest.Resolver{Answers: map[string][]string{"files.example": {a}}}
 			p := policy
 			p.Resolver = r
 			_, err := openURL(t.Context(), p, mustParseURL(t, "https://files.example/report.pdf"), 1<<20)
@@ -87,7 +63,7 @@ func TestFileURL_PolicyRefusesInternalAddressesWithoutDialling(t *testing.T) {
 			if !errors.As(err, &blocked) || blocked.Addr != netip.MustParseAddr(a) {
 				t.Fatalf("openURL = %v, want a refusal of %s", err, a)
 			}
-			if len(r.asked) == 0 {
+			if len(r.Asked()) == 0 {
 				t.Fatal("the resolver was not asked: the address was not checked where the tool connects")
 			}
 			msg := tl.explainFetch(mustParseURL(t, "https://files.example/report.pdf"), err).Error()
@@ -117,7 +93,7 @@ func TestFileURL_AllowingPrivateURLsStillRefusesMetadataAndLinkLocal(t *testing.
 		}
 	}
 	for _, a := range never {
-		r := &fakeResolver{answers: map[string][]string{"metadata.example": {a}}}
+		r := &netguardtest.Resolver{Answers: map[string][]string{"metadata.example": {a}}}
 		p := policy
 		p.Resolver = r
 		_, err := openURL(t.Context(), p, mustParseURL(t, "http://metadata.example/computeMetadata/v1/"), 1<<20)
@@ -149,7 +125,7 @@ func TestFileURL_RedirectsAreCheckedAgain(t *testing.T) {
 	}))
 	t.Cleanup(origin.Close)
 	p := policy
-	p.Resolver = &fakeResolver{answers: map[string][]string{"metadata.example": {"169.254.169.254"}}}
+	p.Resolver = &netguardtest.Resolver{Answers: map[string][]string{"metadata.example": {"169.254.169.254"}}}
 
 	tests := []struct {
 		path string
