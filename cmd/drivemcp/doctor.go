@@ -113,7 +113,7 @@ func checkConfigFile(r *report, cfg *config.Config) {
 	if err != nil {
 		return // already reported as a configuration problem
 	}
-	holdsSecrets := cfg.Origin("google-client-secret") == "file" || cfg.Origin("secret-key") == "file"
+	holdsSecrets := cfg.Origin("google-client-secret") == config.FromFile || cfg.Origin("secret-key") == config.FromFile
 	if perm := fi.Mode().Perm(); holdsSecrets && perm&0o007 != 0 {
 		r.fail("configuration file", fmt.Sprintf("%s holds secrets but every user of this machine may read it (mode %#o)", cfg.File, perm),
 			"chmod o-rwx "+cfg.File+" (the service's group may keep read access)")
@@ -124,7 +124,7 @@ func checkClient(r *report, cfg *config.Config) {
 	if cfg.GoogleClientID == "" || cfg.GoogleClientSecret == "" {
 		return // named among the configuration problems
 	}
-	from := cfg.Origin("google-client-id")
+	from := cfg.Origin("google-client-id").String()
 	if cfg.GoogleClientSecretsFile != "" {
 		from = cfg.GoogleClientSecretsFile
 	}

@@ -41,7 +41,6 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		return err // -h printed the help (nil), or the configuration is wrong
 	}
 	log := newLogger(stderr, cfg.LogLevel)
-	mcpserver.Version = version
 
 	if cfg.Demo {
 		stopDemo, err := startDemoEmulator(ctx, cfg, stderr)
@@ -69,8 +68,7 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	googleTransport := m.GoogleTransport(newGoogleTransport())
 	upstream := google.NewUpstream(cfg.GoogleClientID, cfg.GoogleClientSecret, cfg.CallbackURL(), google.EndpointsAt(cfg.GoogleEndpoint),
 		&http.Client{Transport: googleTransport, Timeout: 30 * time.Second})
-	grants := google.NewGrants(st, keys, upstream)
-	grants.Metrics = m
+	grants := google.NewGrants(st, keys, upstream, google.WithMetrics(m))
 	if err := grants.CheckKeys(ctx); err != nil {
 		return err
 	}
@@ -85,6 +83,7 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	})
 	drain := mcpserver.NewDrain()
 	mcpSrv := mcpserver.New(mcpserver.Deps{
+		Version:  version,
 		Resolver: resolver, Grants: grants, Auth: auth, UploadRoots: uploadRoots(cfg), Transport: googleTransport,
 		Stdio: cfg.Stdio, Logger: log, Metrics: m, AllowedDriveScopes: google.AllowedDriveScopes(cfg.DriveScope),
 		AllowPrivateURLs: cfg.AllowPrivateURLs, Drain: drain,

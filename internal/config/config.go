@@ -278,9 +278,9 @@ func (c *Config) completeAuth(addrOK, baseOK bool) error {
 // none", "DRIVEMCP_AUTH=none", "auth = none in FILE".
 func refValue(c *Config, name, value string) string {
 	switch c.origins[name].kind {
-	case fromEnv:
+	case FromEnvironment:
 		return EnvName(name) + "=" + value
-	case fromFile:
+	case FromFile:
 		return fmt.Sprintf("%s = %q in %s", name, value, c.origins[name].file)
 	}
 	return "--" + name + " " + value

@@ -89,9 +89,9 @@ type remoteFile struct {
 	Host      string
 }
 
-// openURL starts downloading u through a client bound by policy. The caller
-// closes Body.
-func openURL(ctx context.Context, policy netguard.Policy, u *url.URL, maxBytes int64) (*remoteFile, error) {
+// openURL starts downloading u through a client bound by policy, as
+// drivemcp/version. The caller closes Body.
+func openURL(ctx context.Context, policy netguard.Policy, u *url.URL, maxBytes int64, version string) (*remoteFile, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	watchdog := time.AfterFunc(fileURLHeaderTimeout, func() { cancel(errURLStalled) })
 	fail := func(err error) (*remoteFile, error) {
@@ -106,7 +106,7 @@ func openURL(ctx context.Context, policy netguard.Policy, u *url.URL, maxBytes i
 	if err != nil {
 		return fail(err)
 	}
-	req.Header.Set("User-Agent", "drivemcp/"+Version)
+	req.Header.Set("User-Agent", "drivemcp/"+version)
 	req.Header.Set("Accept", "*/*")
 	client := newURLClient(policy)
 	resp, err := client.Do(req)

@@ -58,7 +58,7 @@ func TestFileURL_PolicyRefusesInternalAddressesWithoutDialling(t *testing.T) {
 			r := &netguardtest.Resolver{Answers: map[string][]string{"files.example": {a}}}
 			p := policy
 			p.Resolver = r
-			_, err := openURL(t.Context(), p, mustParseURL(t, "https://files.example/report.pdf"), 1<<20)
+			_, err := openURL(t.Context(), p, mustParseURL(t, "https://files.example/report.pdf"), 1<<20, "test")
 			var blocked *netguard.BlockedError
 			if !errors.As(err, &blocked) || blocked.Addr != netip.MustParseAddr(a) {
 				t.Fatalf("openURL = %v, want a refusal of %s", err, a)
@@ -96,7 +96,7 @@ func TestFileURL_AllowingPrivateURLsStillRefusesMetadataAndLinkLocal(t *testing.
 		r := &netguardtest.Resolver{Answers: map[string][]string{"metadata.example": {a}}}
 		p := policy
 		p.Resolver = r
-		_, err := openURL(t.Context(), p, mustParseURL(t, "http://metadata.example/computeMetadata/v1/"), 1<<20)
+		_, err := openURL(t.Context(), p, mustParseURL(t, "http://metadata.example/computeMetadata/v1/"), 1<<20, "test")
 		if !errors.Is(err, netguard.ErrBlockedAddress) {
 			t.Errorf("openURL(%s) = %v, want ErrBlockedAddress", a, err)
 		}
@@ -137,7 +137,7 @@ func TestFileURL_RedirectsAreCheckedAgain(t *testing.T) {
 	}
 	for _, tt := range tests {
 		u := mustParseURL(t, origin.URL+tt.path)
-		_, err := openURL(t.Context(), p, u, 1<<20)
+		_, err := openURL(t.Context(), p, u, 1<<20, "test")
 		if !errors.Is(err, tt.want) {
 			t.Errorf("%s: %v, want %v", tt.path, err, tt.want)
 			continue

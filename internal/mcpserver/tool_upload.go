@@ -189,7 +189,7 @@ func (t *tools) createFromURL(ctx context.Context, req *mcp.CallToolRequest, in 
 		return nil, uploadOut{}, err
 	}
 	defer release()
-	remote, err := openURL(ctx, t.urlPolicy(), u, t.maxDownloadBytes())
+	remote, err := openURL(ctx, t.urlPolicy(), u, t.maxDownloadBytes(), t.Version)
 	if err != nil {
 		if e := t.explainFetch(u, err); e != nil {
 			return nil, uploadOut{}, e
