@@ -155,8 +155,9 @@ func TestFileURL_RedirectsAreCheckedAgain(t *testing.T) {
 // file until Drive has received the first chunk, which a tool that read
 // the whole body first would never let happen.
 func TestCreateFromURL_StreamsIntoDrive(t *testing.T) {
-	f := newFixture(t, Deps{AllowPrivateURLs: true})
 	const first, rest = 9 << 20, 3 << 20
+	watch := newUploadWatch(8 << 20)
+	f := newFixture(t, Deps{AllowPrivateURLs: true, Transport: watch})
 	body := bytes.Repeat([]byte("0123456789abcdef"), (first+rest)/16)
 	sum := md5.Sum(body)
 	held := make(chan bool, 1)
@@ -164,11 +165,12 @@ func TestCreateFromURL_StreamsIntoDrive(t *testing.T) {
 		w.Header().Set("Content-Type", "text/csv")
 		w.Write(body[:first]) // no Content-Length: the size is unknown to the tool
 		w.(http.Flusher).Flush()
-		deadline := time.Now().Add(30 * time.Second)
-		for f.google.Stats().UploadBytesReceived < 8<<20 && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
+		select { // the rest of the body waits until Drive has been sent 8 MiB
+		case <-watch.Reached:
+			held <- true
+		case <-time.After(30 * time.Second):
+			held <- false
 		}
-		held <- f.google.Stats().UploadBytesReceived >= 8<<20
 		w.Write(body[first:])
 	}))
 	t.Cleanup(src.Close)
