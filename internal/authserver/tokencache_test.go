@@ -280,7 +280,7 @@ func TestAccessTokenCache_ServerRevocationsEndCachedTokensAtOnce(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t)
-			client, _ := f.register("none")
+			client := f.registerPublic()
 			access, refresh := f.tokens(client, "alice@example.com")
 			if resp, _ := f.callMCP(access); resp.StatusCode != http.StatusOK {
 				t.Fatalf("fresh token: %s", resp.Status)
