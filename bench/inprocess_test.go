@@ -68,15 +68,15 @@ func startInProcess(tb testing.TB, g *e2etest.Google) (*server, http.Handler) {
 	transport := m.GoogleTransport(http.DefaultTransport)
 	upstream := google.NewUpstream(googleemu.DemoClientID, googleemu.DemoClientSecret, base+"/oauth2callback",
 		google.EndpointsAt(g.URL), &http.Client{Transport: transport, Timeout: 30 * time.Second})
-	grants := google.NewGrants(st, keys, upstream)
-	grants.Metrics = m
+	grantOpts := []google.GrantsOption{google.WithMetrics(m)}
+	if os.Getenv("BENCH_NO_ACCOUNT_CACHE") != "" {
+		grantOpts = append(grantOpts, google.WithAccountCacheTTL(-1)) // to measure what the account cache saves
+	}
+	grants := google.NewGrants(st, keys, upstream, grantOpts...)
 	resolver := identity.NewResolver(st, false)
 	var cacheTTL time.Duration // the default
 	if os.Getenv("BENCH_NO_TOKEN_CACHE") != "" {
 		cacheTTL = -1 // to measure what the access token cache saves
-	}
-	if os.Getenv("BENCH_NO_ACCOUNT_CACHE") != "" {
-		grants.CacheAccountsFor(-1) // to measure what the account cache saves
 	}
 	auth := authserver.New(authserver.Options{
 		Store: st, Grants: grants, Resolver: resolver, Logger: log, Metrics: m,

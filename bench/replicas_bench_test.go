@@ -141,32 +141,20 @@ func (l *loadGenerator) call(base string) error {
 // the user with the scripted browser; it returns the access token.
 func benchLogin(b *testing.B, base, email string) string {
 	const redirect = "http://127.0.0.1:47915/callback"
-	reg, _ := json.Marshal(map[string]any{"client_name": "replicas bench", "redirect_uris": []string{redirect},
+	clientID, _ := e2etest.RegisterClient(b, base, map[string]any{"client_name": "replicas bench", "redirect_uris": []string{redirect},
 		"token_endpoint_auth_method": "none"})
-	resp, err := http.Post(base+"/oauth/register", "application/json", bytes.NewReader(reg))
-	if err != nil {
-		b.Fatal(err)
-	}
-	var client struct {
-		ID string `json:"client_id"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&client)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		b.Fatalf("register: %s", resp.Status)
-	}
 	verifier := oauth2.GenerateVerifier()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	back, err := e2etest.NewBrowser(email).Run(ctx, base+"/oauth/authorize?"+url.Values{
-		"client_id": {client.ID}, "redirect_uri": {redirect}, "response_type": {"code"}, "state": {"s"},
+		"client_id": {clientID}, "redirect_uri": {redirect}, "response_type": {"code"}, "state": {"s"},
 		"code_challenge": {oauth2.S256ChallengeFromVerifier(verifier)}, "code_challenge_method": {"S256"},
 		"resource": {base + "/mcp"},
 	}.Encode(), redirect)
 	if err != nil {
 		b.Fatal(err)
 	}
-	resp, err = http.PostForm(base+"/oauth/token", url.Values{"grant_type": {"authorization_code"}, "client_id": {client.ID},
+	resp, err := http.PostForm(base+"/oauth/token", url.Values{"grant_type": {"authorization_code"}, "client_id": {clientID},
 		"code": {back.Query().Get("code")}, "code_verifier": {verifier}, "redirect_uri": {redirect}})
 	if err != nil {
 		b.Fatal(err)

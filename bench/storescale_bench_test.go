@@ -176,10 +176,9 @@ func newScaleDeployment(tb testing.TB, backend string, accounts, tokens int) *sc
 	up := google.NewUpstream(googleemu.DemoClientID, googleemu.DemoClientSecret, scaleBase+"/oauth2callback", google.EndpointsAt("http://127.0.0.1:1"), nil)
 	d := &scaleDeployment{
 		auth:   authserver.New(authserver.Options{Store: st, BaseURL: scaleBase, Keys: keys, AccessTokenCacheTTL: -1}),
-		grants: google.NewGrants(st, keys, up),
+		grants: google.NewGrants(st, keys, up, google.WithAccountCacheTTL(-1)), // this measures the store
 		emails: make([]string, accounts), access: make([]string, accounts),
 	}
-	d.grants.CacheAccountsFor(-1) // this measures the store
 	start := time.Now()
 	if err := d.seed(ctx, st, cp, tokens); err != nil {
 		tb.Fatalf("seeding %d accounts and %d tokens: %v", accounts, tokens, err)

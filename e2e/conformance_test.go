@@ -243,24 +243,12 @@ func readJSON(path string, v any) error {
 // expects its redirect URI to be registered already.
 func registerPublicClient(t *testing.T, base, redirect string) string {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{
+	id, _ := e2etest.RegisterClient(t, base, map[string]any{
 		"client_name": "MCP conformance suite", "redirect_uris": []string{redirect},
 		"grant_types": []string{"authorization_code"}, "response_types": []string{"code"},
 		"token_endpoint_auth_method": "none",
 	})
-	resp, err := http.Post(base+"/oauth/register", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var client struct {
-		ClientID string `json:"client_id"`
-	}
-	if resp.StatusCode != http.StatusCreated || json.Unmarshal(raw, &client) != nil || client.ClientID == "" {
-		t.Fatalf("registering the suite's client: %s\n%s", resp.Status, raw)
-	}
-	return client.ClientID
+	return id
 }
 
 // deliver loads the suite's callback URL. The suite prints the authorization

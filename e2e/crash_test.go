@@ -150,21 +150,9 @@ const handClientRedirect = "http://127.0.0.1:47916/callback"
 
 func registerHandClient(t *testing.T, base string) *handClient {
 	t.Helper()
-	reg, _ := json.Marshal(map[string]any{"client_name": "crash e2e", "redirect_uris": []string{handClientRedirect},
+	id, _ := e2etest.RegisterClient(t, base, map[string]any{"client_name": "crash e2e", "redirect_uris": []string{handClientRedirect},
 		"grant_types": []string{"authorization_code", "refresh_token"}, "token_endpoint_auth_method": "none"})
-	resp, err := http.Post(base+"/oauth/register", "application/json", bytes.NewReader(reg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		ClientID string `json:"client_id"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	if resp.StatusCode != http.StatusCreated || out.ClientID == "" {
-		t.Fatalf("register: %s", resp.Status)
-	}
-	return &handClient{id: out.ClientID}
+	return &handClient{id: id}
 }
 
 // authorizeURL is the start of a login, with a fresh PKCE verifier.

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -40,6 +41,8 @@ func TestDirectFlow_UploadWithoutEmail(t *testing.T) {
 	// The client asks for progress, as an assistant showing a bar would.
 	var progressCalls atomic.Int64
 	var lastProgress atomic.Int64
+	var finished sync.Once
+	allSent := make(chan struct{}) // closed by the notification that reports every byte
 	params := &mcp.CallToolParams{Name: "upload_file_to_drive", Arguments: map[string]any{"filepath": path}}
 	params.SetProgressToken("upload-1")
 	res := s.CallWithProgress(t, params, func(p *mcp.ProgressNotificationParams) {
@@ -50,6 +53,9 @@ func TestDirectFlow_UploadWithoutEmail(t *testing.T) {
 			if v <= old || lastProgress.CompareAndSwap(old, v) {
 				break
 			}
+		}
+		if int64(p.Progress) == 20<<20 {
+			finished.Do(func() { close(allSent) })
 		}
 	})
 	if res.IsError {
@@ -70,8 +76,9 @@ func TestDirectFlow_UploadWithoutEmail(t *testing.T) {
 		t.Fatalf("Drive holds %d bytes with md5 %s, want %d and %s", n, sum, 20<<20, wantMD5)
 	}
 	// Notifications travel beside the result and may be handled after it.
-	for deadline := time.Now().Add(5 * time.Second); lastProgress.Load() != 20<<20 && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
+	select {
+	case <-allSent:
+	case <-time.After(5 * time.Second):
 	}
 	if progressCalls.Load() == 0 || lastProgress.Load() != 20<<20 {
 		t.Fatalf("progress: %d notifications, highest %d, want the last at %d", progressCalls.Load(), lastProgress.Load(), 20<<20)

@@ -39,21 +39,9 @@ func hostileLogin(t *testing.T, base, email string) *hostileClient {
 
 func hostileLoginScoped(t *testing.T, base, email, scope string) *hostileClient {
 	t.Helper()
-	reg, _ := json.Marshal(map[string]any{"client_name": "hostile e2e", "redirect_uris": []string{hostileRedirect},
+	id, _ := e2etest.RegisterClient(t, base, map[string]any{"client_name": "hostile e2e", "redirect_uris": []string{hostileRedirect},
 		"grant_types": []string{"authorization_code", "refresh_token"}, "token_endpoint_auth_method": "none"})
-	resp, err := http.Post(base+"/oauth/register", "application/json", bytes.NewReader(reg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var registered struct {
-		ClientID string `json:"client_id"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&registered)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("register: %s", resp.Status)
-	}
-	c := &hostileClient{base: base, id: registered.ClientID}
+	c := &hostileClient{base: base, id: id}
 	verifier := oauth2.GenerateVerifier()
 	back, err := e2etest.NewBrowser(email).Run(t.Context(), base+"/oauth/authorize?"+url.Values{
 		"client_id": {c.id}, "redirect_uri": {hostileRedirect}, "response_type": {"code"}, "state": {"s"},
@@ -64,7 +52,7 @@ func hostileLoginScoped(t *testing.T, base, email, scope string) *hostileClient 
 		t.Fatal(err)
 	}
 	c.code = back.Query().Get("code")
-	resp, err = http.PostForm(base+"/oauth/token", url.Values{"grant_type": {"authorization_code"}, "code": {c.code},
+	resp, err := http.PostForm(base+"/oauth/token", url.Values{"grant_type": {"authorization_code"}, "code": {c.code},
 		"code_verifier": {verifier}, "client_id": {c.id}, "redirect_uri": {hostileRedirect}})
 	if err != nil {
 		t.Fatal(err)

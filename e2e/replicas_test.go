@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -350,21 +349,9 @@ const handRedirect = "http://127.0.0.1:47914/callback"
 // code flow with PKCE for email, and redeems the code.
 func loginByHand(t *testing.T, base, email string) *oauthClient {
 	t.Helper()
-	reg, _ := json.Marshal(map[string]any{"client_name": "replicas e2e", "redirect_uris": []string{handRedirect},
+	id, _ := e2etest.RegisterClient(t, base, map[string]any{"client_name": "replicas e2e", "redirect_uris": []string{handRedirect},
 		"grant_types": []string{"authorization_code", "refresh_token"}, "token_endpoint_auth_method": "none"})
-	resp, err := http.Post(base+"/oauth/register", "application/json", bytes.NewReader(reg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var registered struct {
-		ClientID string `json:"client_id"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&registered)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated || registered.ClientID == "" {
-		t.Fatalf("register: %s", resp.Status)
-	}
-	c := &oauthClient{id: registered.ClientID}
+	c := &oauthClient{id: id}
 
 	verifier := oauth2.GenerateVerifier()
 	authorize := base + "/oauth/authorize?" + url.Values{

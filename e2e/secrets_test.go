@@ -218,22 +218,12 @@ func TestSecrets_NeverLeaveTheServerAndRestSealed(t *testing.T) {
 // registerConfidential registers a client that authenticates with a secret.
 func registerConfidential(t *testing.T, base string) (id, secret string) {
 	t.Helper()
-	reg, _ := json.Marshal(map[string]any{"client_name": "confidential e2e", "redirect_uris": []string{handClientRedirect},
+	id, secret = e2etest.RegisterClient(t, base, map[string]any{"client_name": "confidential e2e", "redirect_uris": []string{handClientRedirect},
 		"grant_types": []string{"authorization_code", "refresh_token"}, "token_endpoint_auth_method": "client_secret_post"})
-	resp, err := http.Post(base+"/oauth/register", "application/json", bytes.NewReader(reg))
-	if err != nil {
-		t.Fatal(err)
+	if secret == "" {
+		t.Fatal("a client_secret_post client was registered without a secret")
 	}
-	defer resp.Body.Close()
-	var out struct {
-		ClientID     string `json:"client_id"`
-		ClientSecret string `json:"client_secret"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	if resp.StatusCode != http.StatusCreated || out.ClientSecret == "" {
-		t.Fatalf("register: %s %+v", resp.Status, out)
-	}
-	return out.ClientID, out.ClientSecret
+	return id, secret
 }
 
 // dumpDatabase renders every row of every table of a SQLite database.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/drivemcp/drivemcp/internal/config"
 	"github.com/drivemcp/drivemcp/internal/google"
+	"github.com/drivemcp/drivemcp/internal/loopback"
 	"github.com/drivemcp/drivemcp/internal/secrets"
 )
 
@@ -121,7 +122,7 @@ func checkConfigFile(r *report, cfg *config.Config) {
 	if err != nil {
 		return // already reported as a configuration problem
 	}
-	holdsSecrets := cfg.Origin("google-client-secret") == "file" || cfg.Origin("secret-key") == "file"
+	holdsSecrets := cfg.Origin("google-client-secret") == config.FromFile || cfg.Origin("secret-key") == config.FromFile
 	if perm := fi.Mode().Perm(); holdsSecrets && perm&0o007 != 0 {
 		r.fail("configuration file", fmt.Sprintf("%s holds secrets but every user of this machine may read it (mode %#o)", cfg.File, perm),
 			"chmod o-rwx "+cfg.File+" (the service's group may keep read access)")
@@ -132,7 +133,7 @@ func checkClient(r *report, cfg *config.Config) {
 	if cfg.GoogleClientID == "" || cfg.GoogleClientSecret == "" {
 		return // named among the configuration problems
 	}
-	from := cfg.Origin("google-client-id")
+	from := cfg.Origin("google-client-id").String()
 	if cfg.GoogleClientSecretsFile != "" {
 		from = cfg.GoogleClientSecretsFile
 	}
@@ -164,7 +165,7 @@ func checkRedirectURIs(r *report, cfg *config.Config) {
 		if err != nil {
 			continue // named among the configuration problems
 		}
-		if parsed.Scheme != "https" && !config.IsLoopbackURL(u) {
+		if parsed.Scheme != "https" && !loopback.IsURL(u) {
 			bad = true
 			r.fail("Google redirect URI", u+" is plain http on a host that is not loopback: Google refuses such redirect URIs",
 				"serve drivemcp over https (a TLS proxy) and give that URL as --base-url; keep --callback-addr on 127.0.0.1")
@@ -176,7 +177,7 @@ func checkRedirectURIs(r *report, cfg *config.Config) {
 	switch {
 	case cfg.GoogleClientType == "installed":
 		for _, u := range uris {
-			if !config.IsLoopbackURL(u) {
+			if !loopback.IsURL(u) {
 				r.fail("Google redirect URI", "the client in "+cfg.GoogleClientSecretsFile+" is a Desktop (installed) client, which can only redirect to loopback, not to "+u,
 					"create a Web application client in the Google Cloud console, list "+u+" among its authorized redirect URIs, and use its JSON")
 				return

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/felixge/httpsnoop"
+
 	"github.com/drivemcp/drivemcp/internal/authserver"
 	"github.com/drivemcp/drivemcp/internal/config"
 	"github.com/drivemcp/drivemcp/internal/google"
@@ -112,11 +114,10 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func newCallbackServer(auth *authserver.Server, failed chan<- error) *http.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/oauth2callback", func(w http.ResponseWriter, r *http.Request) {
-		rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		auth.HandleGoogleCallback(rec, r)
-		if rec.status >= 400 {
+		rec := httpsnoop.CaptureMetricsFn(w, func(w http.ResponseWriter) { auth.HandleGoogleCallback(w, r) })
+		if rec.Code >= 400 {
 			select {
-			case failed <- callbackFailure(rec.status):
+			case failed <- callbackFailure(rec.Code):
 			default:
 			}
 		}
@@ -140,16 +141,6 @@ func callbackFailure(status int) error {
 	default:
 		return fmt.Errorf("the Google sign-in did not complete (HTTP %d; the browser page says why): check the Google client id and secret with drivemcp doctor, then run drivemcp login again", status)
 	}
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
-	w.ResponseWriter.WriteHeader(code)
 }
 
 // waitForLogin waits until the callback has bound session to an account.

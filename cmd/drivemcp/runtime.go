@@ -69,7 +69,7 @@ func parseCommand(cmd *config.Command, args []string, stdout, stderr io.Writer) 
 // for more with --log-level, since the command prints what matters itself.
 func cliLogger(w io.Writer, cfg *config.Config) *slog.Logger {
 	level := slog.LevelWarn
-	if cfg.Origin("log-level") != "default" {
+	if cfg.Origin("log-level") != config.FromDefault {
 		_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))

@@ -23,6 +23,7 @@ import (
 	"github.com/drivemcp/drivemcp/internal/google"
 	"github.com/drivemcp/drivemcp/internal/googleemu"
 	"github.com/drivemcp/drivemcp/internal/identity"
+	"github.com/drivemcp/drivemcp/internal/loopback"
 	"github.com/drivemcp/drivemcp/internal/mcpserver"
 	"github.com/drivemcp/drivemcp/internal/metrics"
 	"github.com/drivemcp/drivemcp/internal/netguard"
@@ -41,7 +42,6 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		return err // -h printed the help (nil), or the configuration is wrong
 	}
 	log := newLogger(stderr, cfg.LogLevel)
-	mcpserver.Version = version
 
 	if cfg.Demo {
 		stopDemo, err := startDemoEmulator(ctx, cfg, stderr)
@@ -69,8 +69,7 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	googleTransport := m.GoogleTransport(newGoogleTransport())
 	upstream := google.NewUpstream(cfg.GoogleClientID, cfg.GoogleClientSecret, cfg.CallbackURL(), google.EndpointsAt(cfg.GoogleEndpoint),
 		&http.Client{Transport: googleTransport, Timeout: 30 * time.Second})
-	grants := google.NewGrants(st, keys, upstream)
-	grants.Metrics = m
+	grants := google.NewGrants(st, keys, upstream, google.WithMetrics(m))
 	if err := grants.CheckKeys(ctx); err != nil {
 		return err
 	}
@@ -85,6 +84,7 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	})
 	drain := mcpserver.NewDrain()
 	mcpSrv := mcpserver.New(mcpserver.Deps{
+		Version:  version,
 		Resolver: resolver, Grants: grants, Auth: auth, UploadRoots: uploadRoots(cfg), Transport: googleTransport,
 		Stdio: cfg.Stdio, Logger: log, Metrics: m, AllowedDriveScopes: google.AllowedDriveScopes(cfg.DriveScope),
 		AllowPrivateURLs: cfg.AllowPrivateURLs, Drain: drain, Retry: drive.Retry{MaxBackoff: cfg.GoogleMaxBackoff},
@@ -236,7 +236,7 @@ func (a *app) serveHTTP(ctx context.Context) error {
 		// loopback. Behind a reverse proxy on the same host (docs/deploy.md)
 		// every request is such a request; RequireOrigin below is the
 		// defence against DNS rebinding there.
-		DisableLocalhostProtection: !config.IsLoopbackURL(a.cfg.BaseURL),
+		DisableLocalhostProtection: !loopback.IsURL(a.cfg.BaseURL),
 	})
 	if !a.cfg.Stateless {
 		mcpHandler = mcpserver.NewSessionLimit(a.mcp, a.limits.sessionsPerAccount).HTTP(mcpHandler)

@@ -84,18 +84,44 @@ func TestHTTPServer_LongMCPResponseIsNotCutOff(t *testing.T) {
 }
 
 // Other responses than /mcp's must be written within writeTimeout, so a
-// client that never reads cannot hold a handler.
+// client that never reads cannot hold a handler. The handler keeps writing
+// until a write fails: the test passes only if the request reached it and
+// the server cut it off, never merely because nothing answered.
 func TestHTTPServer_WriteTimeoutOutsideMCP(t *testing.T) {
+	const writeTimeout = 100 * time.Millisecond
+	reached := make(chan struct{})
+	cutAfter := make(chan time.Duration, 1)
 	addr := startLimited(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(300 * time.Millisecond)
-		_, _ = io.WriteString(w, "late")
-	}), time.Minute, 100*time.Millisecond)
+		close(reached)
+		start := time.Now()
+		rc := http.NewResponseController(w)
+		chunk := []byte(strings.Repeat("late ", 1024))
+		for time.Since(start) < 10*time.Second {
+			if _, err := w.Write(chunk); err != nil {
+				cutAfter <- time.Since(start)
+				return
+			}
+			if err := rc.Flush(); err != nil {
+				cutAfter <- time.Since(start)
+				return
+			}
+		}
+		cutAfter <- -1 // never cut off
+	}), time.Minute, writeTimeout)
 	resp, err := http.Get("http://" + addr + "/oauth2callback")
 	if err == nil {
-		body, _ := io.ReadAll(resp.Body)
+		_, err = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		if string(body) == "late" {
-			t.Fatal("a response was written after the write deadline")
-		}
+	}
+	select {
+	case <-reached:
+	default:
+		t.Fatalf("the request never reached the handler (%v): nothing was tested", err)
+	}
+	if err == nil {
+		t.Error("the client read a complete response although the server should have cut it off at the write deadline")
+	}
+	if d := <-cutAfter; d < 0 {
+		t.Fatalf("the handler wrote for 10 s without a failed write; the write deadline is %v", writeTimeout)
 	}
 }

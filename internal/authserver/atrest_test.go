@@ -30,7 +30,7 @@ func TestStore_DatabaseCopyHoldsNoUsableLoginState(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
 
-	clientID, _ := f.register("none")
+	clientID := f.registerPublic()
 	resp, err := http.Get(f.base + "/oauth/authorize?" + f.authorizeParams(clientID, oauth2.GenerateVerifier()).Encode())
 	if err != nil {
 		t.Fatal(err)

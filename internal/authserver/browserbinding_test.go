@@ -29,7 +29,7 @@ func TestConsent_ForwardedGoogleLinkRefusedInAnotherBrowser(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t)
-			id, _ := f.register("none")
+			id := f.registerPublic()
 			verifier := oauth2.GenerateVerifier()
 			q := f.authorizeParams(id, verifier)
 			q.Set("login_hint", "victim@example.com")
@@ -67,8 +67,8 @@ func TestConsent_ForwardedGoogleLinkRefusedInAnotherBrowser(t *testing.T) {
 // side by side); each Google return finds its own binding, in any order.
 func TestConsent_ConcurrentLoginsInOneBrowserBothComplete(t *testing.T) {
 	f := newFixture(t)
-	first, _ := f.register("none")
-	second, _ := f.register("none")
+	first := f.registerPublic()
+	second := f.registerPublic()
 	b := e2etest.NewBrowser("alice@example.com")
 	var links []*url.URL
 	for _, id := range []string{first, second} {
@@ -95,7 +95,7 @@ func TestConsent_ConcurrentLoginsInOneBrowserBothComplete(t *testing.T) {
 // scripts or sent off the callback path.
 func TestConsent_BrowserBindingCookieIsScopedAndCleared(t *testing.T) {
 	f := newFixture(t)
-	id, _ := f.register("none")
+	id := f.registerPublic()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, CheckRedirect: noFollow.CheckRedirect}
 	resp, err := c.Get(f.base + "/oauth/authorize?" + f.authorizeParams(id, oauth2.GenerateVerifier()).Encode())

@@ -10,17 +10,16 @@ import (
 	"mime"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/drivemcp/drivemcp/internal/loopback"
 	"github.com/drivemcp/drivemcp/internal/netguard"
 	"github.com/drivemcp/drivemcp/internal/store"
 )
@@ -289,7 +288,7 @@ func checkClientIDURL(raw string, allowHTTP bool) *CIMDError {
 	}
 	switch {
 	case strings.HasPrefix(raw, "https://"):
-	case allowHTTP && strings.HasPrefix(raw, "http://") && isLoopbackName(u.Hostname()):
+	case allowHTTP && strings.HasPrefix(raw, "http://") && loopback.IsHost(u.Hostname()):
 	default:
 		return bad("it must start with https://")
 	}
@@ -309,15 +308,6 @@ func checkClientIDURL(raw string, allowHTTP bool) *CIMDError {
 		}
 	}
 	return nil
-}
-
-// isLoopbackName reports whether a URL host is localhost or a loopback IP.
-func isLoopbackName(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	a, err := netip.ParseAddr(host)
-	return err == nil && a.Unmap().IsLoopback()
 }
 
 // clientMetadata is the part of RFC 7591 client metadata we use, decoded
@@ -499,7 +489,7 @@ func metadataRedirectProblem(raw string) (privateUse bool, problem string) {
 		}
 		return false, ""
 	case scheme == "http":
-		if !isLoopbackName(u.Hostname()) {
+		if !loopback.IsHost(u.Hostname()) {
 			return false, "http is only allowed on loopback (127.0.0.1, [::1] or localhost); anything else must use https"
 		}
 		return false, ""
@@ -507,26 +497,6 @@ func metadataRedirectProblem(raw string) (privateUse bool, problem string) {
 		return true, "it has nothing after its scheme"
 	}
 	return true, ""
-}
-
-// displayText keeps a string from a document printable and short: it ends
-// up on the consent page, where a newline or a right-to-left override could
-// mislead.
-func displayText(s string, maxRunes int) string {
-	var b strings.Builder
-	n := 0
-	for _, r := range s {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
-			continue
-		}
-		if n == maxRunes {
-			b.WriteString("…")
-			break
-		}
-		b.WriteRune(r)
-		n++
-	}
-	return strings.TrimSpace(b.String())
 }
 
 // httpsOrEmpty keeps a URL shown to the user only if it is https: a

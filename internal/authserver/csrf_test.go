@@ -56,7 +56,7 @@ func (f *fixture) postConsent(t *testing.T, form url.Values, cookie string, head
 // bound to it is refused.
 func TestConsent_CSRFNonceChosenByAnotherAppRefused(t *testing.T) {
 	f := newFixture(t)
-	id, _ := f.register("none")
+	id := f.registerPublic()
 	planted := randomToken(32)
 	form, _ := f.consentForm(t, id, planted)
 	resp := f.postConsent(t, form, planted, map[string]string{"Origin": f.base})
@@ -76,7 +76,7 @@ func TestConsent_CSRFNonceChosenByAnotherAppRefused(t *testing.T) {
 // cross-site (Sec-Fetch-Site).
 func TestConsent_OriginNullRefused(t *testing.T) {
 	f := newFixture(t)
-	id, _ := f.register("none")
+	id := f.registerPublic()
 	for name, header := range map[string]map[string]string{
 		"Origin: null":             {"Origin": "null"},
 		"no Origin, cross-site":    {"Sec-Fetch-Site": "cross-site"},

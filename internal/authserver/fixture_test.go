@@ -134,9 +134,22 @@ func (f *fixture) register(method string) (id, secret string) {
 	if resp.StatusCode != http.StatusCreated {
 		f.t.Fatalf("register: %s %v", resp.Status, out)
 	}
-	id, _ = out["client_id"].(string)
-	secret, _ = out["client_secret"].(string)
+	id, ok := out["client_id"].(string)
+	if !ok || id == "" {
+		f.t.Fatalf("register: no client_id in %v", out)
+	}
+	secret, hasSecret := out["client_secret"].(string)
+	if public := method == "none"; public == hasSecret {
+		f.t.Fatalf("register (token_endpoint_auth_method %q): client_secret %q; a public client gets none, a confidential one a secret", method, secret)
+	}
 	return id, secret
+}
+
+// registerPublic registers a public client (PKCE only, no secret).
+func (f *fixture) registerPublic() string {
+	f.t.Helper()
+	id, _ := f.register("none") // a public client has no secret: register checked that
+	return id
 }
 
 // authorizeParams is a valid authorization request for the client.

@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/drivemcp/drivemcp/internal/loopback"
 	"github.com/drivemcp/drivemcp/internal/secrets"
 	"github.com/drivemcp/drivemcp/internal/store"
 )
@@ -237,7 +238,7 @@ func checkSafeRedirectURI(t *testing.T, uri, applicationType string) {
 		t.Fatalf("accepted a %s: redirect URI %q", scheme, uri)
 	case u.User != nil, strings.Contains(uri, "#"), strings.ContainsAny(uri, "\\ \t\r\n"):
 		t.Fatalf("accepted redirect URI %q with userinfo, a fragment, a backslash or white space", uri)
-	case scheme == "http" && !isLoopbackHost(u.Hostname()):
+	case scheme == "http" && !loopback.IsHost(u.Hostname()):
 		t.Fatalf("accepted http redirect URI %q off loopback", uri)
 	case scheme == "https" && u.Hostname() == "":
 		t.Fatalf("accepted https redirect URI %q without a host", uri)
@@ -327,7 +328,7 @@ func checkLandsOn(t *testing.T, registered, requested string, loosePort bool) {
 	if err != nil {
 		t.Fatalf("our redirect for %q does not parse: %v", requested, err)
 	}
-	if loosePort && (r.Scheme != "http" || !isLoopbackHost(r.Hostname())) {
+	if loosePort && (r.Scheme != "http" || !loopback.IsHost(r.Hostname())) {
 		t.Fatalf("%q matched non-loopback %q without being equal", requested, registered)
 	}
 	same := strings.EqualFold(loc.Scheme, r.Scheme) && loc.Hostname() == r.Hostname() && loc.Opaque == r.Opaque &&
@@ -423,7 +424,7 @@ func FuzzAuthorize(f *testing.F) {
 		}
 		for _, reg := range client.RedirectURIs {
 			r, _ := url.Parse(reg)
-			loopback := r.Scheme == "http" && isLoopbackHost(r.Hostname())
+			loopback := r.Scheme == "http" && loopback.IsHost(r.Hostname())
 			if to.Scheme == r.Scheme && to.Hostname() == r.Hostname() && to.Opaque == r.Opaque && to.EscapedPath() == r.EscapedPath() &&
 				to.User == nil && (loopback || to.Port() == r.Port()) {
 				return

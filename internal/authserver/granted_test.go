@@ -46,7 +46,7 @@ var returnLink = regexp.MustCompile(`id="return" href="([^"]+)"`)
 // to its verified redirect URI), and mint no token claiming drive.file.
 func TestProxyFlow_UntickedDriveScopeEndsOnPageAndClientGetsAccessDenied(t *testing.T) {
 	f := newFixture(t)
-	id, _ := f.register("none")
+	id := f.registerPublic()
 	b := e2etest.NewBrowser("alice@example.com")
 	b.Untick = []string{"drive.file"}
 	status, page := f.openCallback(b, f.base+"/oauth/authorize?"+f.authorizeParams(id, oauth2.GenerateVerifier()).Encode())
@@ -84,7 +84,7 @@ func TestProxyFlow_TokenScopesAreAskedIntersectGranted(t *testing.T) {
 	f := newFixtureWith(t, func(o *Options) {
 		o.AllowedDriveScopes = []string{google.ScopeDriveFile, google.ScopeDriveReadonly, google.ScopeDrive}
 	})
-	id, _ := f.register("none")
+	id := f.registerPublic()
 	verifier := oauth2.GenerateVerifier()
 	params := f.authorizeParams(id, verifier)
 	params.Set("scope", "drive.file drive.readonly")

@@ -11,7 +11,7 @@ import (
 // person's own login works.
 func TestIdentity_AddressRecycledToANewGoogleAccountRevokesTheOldAccountsMCPTokens(t *testing.T) {
 	f := newFixture(t)
-	clientID, _ := f.register("none")
+	clientID := f.registerPublic()
 	oldAccess, oldRefresh := f.tokens(clientID, "alice@example.com")
 	if resp, who := f.callMCP(oldAccess); resp.StatusCode != http.StatusOK || who != "alice@example.com" {
 		t.Fatalf("before: %d %q", resp.StatusCode, who)
@@ -38,7 +38,7 @@ func TestIdentity_AddressRecycledToANewGoogleAccountRevokesTheOldAccountsMCPToke
 // at any sign-in, the token acts as the account under its new address.
 func TestIdentity_EmailChangedUnderTheSameSubKeepsTheMCPTokenWorking(t *testing.T) {
 	f := newFixture(t)
-	clientID, _ := f.register("none")
+	clientID := f.registerPublic()
 	access, refresh := f.tokens(clientID, "sue@example.com")
 	if err := f.google.ChangeEmail("sue@example.com", "susan@example.com"); err != nil {
 		t.Fatal(err)
@@ -47,7 +47,7 @@ func TestIdentity_EmailChangedUnderTheSameSubKeepsTheMCPTokenWorking(t *testing.
 		t.Fatalf("right after the rename: %d %q", resp.StatusCode, who)
 	}
 
-	other, _ := f.register("none")
+	other := f.registerPublic()
 	f.tokens(other, "susan@example.com") // the renamed account signs in somewhere
 
 	if resp, who := f.callMCP(access); resp.StatusCode != http.StatusOK || who != "susan@example.com" {

@@ -104,7 +104,7 @@ func newOutageFixture(t *testing.T) (*fixture, *downStore) {
 // host, address, driver) goes only to the log.
 func TestStoreOutage_InternalErrorsNeverReachTheClient(t *testing.T) {
 	f, st := newOutageFixture(t)
-	clientID, _ := f.register("none")
+	clientID := f.registerPublic()
 	access, refresh := f.tokens(clientID, "alice@example.com")
 	st.down.Store(true)
 

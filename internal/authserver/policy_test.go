@@ -79,7 +79,7 @@ func (f *policyFixture) assertNothingKept(t *testing.T, email string) {
 // no code, and nothing of the account is kept.
 func TestCallback_AccountOutsidePolicyGetsNothing_ProxyFlow(t *testing.T) {
 	f := newPolicyFixture(t)
-	id, _ := f.register("none")
+	id := f.registerPublic()
 	verifier := oauth2.GenerateVerifier()
 	back, err := e2etest.NewBrowser("mallory@example.com").Run(context.Background(), f.base+"/oauth/authorize?"+f.authorizeParams(id, verifier).Encode(), testRedirect)
 	if err != nil {

@@ -2,9 +2,10 @@ package authserver
 
 import (
 	"errors"
-	"net"
 	"net/url"
 	"strings"
+
+	"github.com/drivemcp/drivemcp/internal/loopback"
 )
 
 // forbiddenSchemes can run code or read local files in a browser: never a
@@ -44,7 +45,7 @@ func checkRedirectURI(raw string, applicationType string) (native bool, err erro
 		}
 		return false, nil
 	case scheme == "http":
-		if !isLoopbackHost(u.Hostname()) {
+		if !loopback.IsHost(u.Hostname()) {
 			return false, errors.New("http redirect URIs are only allowed on loopback (127.0.0.1, [::1] or localhost); use https")
 		}
 		return false, nil
@@ -79,14 +80,6 @@ func spoofableURIProblem(raw string, u *url.URL) string {
 	return ""
 }
 
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 // redirectMatches compares a requested redirect URI with a registered one:
 // exactly, except that a loopback URI may use any port (RFC 8252 §7.3),
 // since native apps get a fresh port from the OS for each login. The path
@@ -101,7 +94,7 @@ func redirectMatches(registered, requested string) bool {
 	if err1 != nil || err2 != nil || r.Scheme != "http" || q.Scheme != "http" {
 		return false
 	}
-	if !isLoopbackHost(r.Hostname()) || r.Hostname() != q.Hostname() {
+	if !loopback.IsHost(r.Hostname()) || r.Hostname() != q.Hostname() {
 		return false
 	}
 	return r.Opaque == "" && q.Opaque == "" && r.EscapedPath() == q.EscapedPath() && r.RawQuery == q.RawQuery &&

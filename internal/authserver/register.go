@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"unicode"
 
 	"github.com/drivemcp/drivemcp/internal/store"
 )
@@ -179,7 +178,7 @@ func (s *Server) validateRegistration(req registrationRequest) (store.Client, *o
 		}
 		c.Scope = strings.Join(scopes, " ")
 	}
-	c.Name = cleanText(req.ClientName, 100)
+	c.Name = displayText(req.ClientName, 100)
 	var err error
 	if c.ClientURI, err = httpsURL(req.ClientURI, "client_uri"); err != nil {
 		return bad(errInvalidClientMetadata, err.Error())
@@ -188,22 +187,6 @@ func (s *Server) validateRegistration(req registrationRequest) (store.Client, *o
 		return bad(errInvalidClientMetadata, err.Error())
 	}
 	return c, nil
-}
-
-// cleanText keeps a display string printable and short: client names end
-// up on the consent page, where a newline or an RTL override could mislead.
-func cleanText(s string, max int) string {
-	var b strings.Builder
-	for _, r := range s {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
-			continue
-		}
-		b.WriteRune(r)
-		if b.Len() >= max {
-			break
-		}
-	}
-	return strings.TrimSpace(b.String())
 }
 
 // httpsURL accepts an empty value or an https URL.
@@ -216,11 +199,4 @@ func httpsURL(raw, field string) (string, error) {
 		return "", errors.New(field + " must be an https URL")
 	}
 	return raw, nil
-}
-
-func quoteShort(s string) string {
-	if len(s) > 40 {
-		s = s[:40] + "…"
-	}
-	return `"` + cleanText(s, 60) + `"`
 }

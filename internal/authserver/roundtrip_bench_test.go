@@ -21,7 +21,7 @@ func BenchmarkOAuthRoundTrip(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		ours0, google0 := clock.ours.Load(), clock.google.Load()
-		id, _ := f.register("none")
+		id := f.registerPublic()
 		verifier := oauth2.GenerateVerifier()
 		code := f.login(id, verifier, "bench@example.com")
 		if status, out := f.exchange(id, code, verifier, nil); status != http.StatusOK {

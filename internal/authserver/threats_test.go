@@ -17,7 +17,7 @@ import (
 
 func TestToken_CodeReuseRevokesIssuedTokens(t *testing.T) {
 	f := newFixture(t)
-	id, _ := f.register("none")
+	id := f.registerPublic()
 	verifier := oauth2.GenerateVerifier()
 	code := f.login(id, verifier, "alice@example.com")
 	status, first := f.exchange(id, code, verifier, nil)
@@ -38,7 +38,7 @@ func TestToken_CodeReuseRevokesIssuedTokens(t *testing.T) {
 
 func TestToken_PKCEMismatchRefused(t *testing.T) {
 	f := newFixture(t)
-	id, _ := f.register("none")
+	id := f.registerPublic()
 	verifier := oauth2.GenerateVerifier()
 	code := f.login(id, verifier, "alice@example.com")
 	status, out := f.exchange(id, code, oauth2.GenerateVerifier(), nil)
@@ -53,8 +53,8 @@ func TestToken_PKCEMismatchRefused(t *testing.T) {
 
 func TestToken_CodeOfAnotherClientRefused(t *testing.T) {
 	f := newFixture(t)
-	victim, _ := f.register("none")
-	attacker, _ := f.register("none")
+	victim := f.registerPublic()
+	attacker := f.registerPublic()
 	verifier := oauth2.GenerateVerifier()
 	code := f.login(victim, verifier, "alice@example.com")
 	if status, out := f.exchange(attacker, code, verifier, nil); status != http.StatusBadRequest || out["error"] != "invalid_grant" {
@@ -66,7 +66,7 @@ func TestToken_CodeOfAnotherClientRefused(t *testing.T) {
 // (open redirector); the user sees an error page instead.
 func TestAuthorize_RedirectURIMismatchNeverRedirects(t *testing.T) {
 	f := newFixture(t)
-	id, _ := f.register("none")
+	id := f.registerPublic()
 	for name, uri := range map[string]string{
 		"other host":      "https://attacker.example/callback",
 		"other path":      "http://127.0.0.1:51234/evil",
@@ -115,7 +115,7 @@ func TestToken_UnknownClientIsInvalidClient401(t *testing.T) {
 // client's state and our issuer.
 func TestAuthorize_RequestErrorsRedirectWithStateAndIss(t *testing.T) {
 	f := newFixture(t)
-	id, _ := f.register("none")
+	id := f.registerPublic()
 	cases := map[string]struct {
 		mutate func(url.Values)
 		want   string
@@ -161,7 +161,7 @@ func TestMCP_TokenForAnotherResourceRefused(t *testing.T) {
 
 func TestMCP_TamperedAndRefreshTokensRefused(t *testing.T) {
 	f := newFixture(t)
-	id, _ := f.register("none")
+	id := f.registerPublic()
 	access, refresh := f.tokens(id, "alice@example.com")
 	if resp, who := f.callMCP(access); resp.StatusCode != http.StatusOK || who != "alice@example.com" {
 		t.Fatalf("valid token: %s %q", resp.Status, who)
@@ -181,7 +181,7 @@ func TestMCP_TamperedAndRefreshTokensRefused(t *testing.T) {
 
 func TestToken_RefreshRotatesAndGraceReturnsSamePair(t *testing.T) {
 	f := newFixture(t)
-	id, _ := f.register("none")
+	id := f.registerPublic()
 	_, refresh := f.tokens(id, "alice@example.com")
 	st1, first := f.refresh(id, refresh)
 	st2, again := f.refresh(id, refresh) // a client refreshing twice at once
@@ -198,7 +198,7 @@ func TestToken_RefreshRotatesAndGraceReturnsSamePair(t *testing.T) {
 
 func TestToken_RefreshReuseAfterGraceRevokesFamily(t *testing.T) {
 	f := newFixture(t)
-	id, _ := f.register("none")
+	id := f.registerPublic()
 	_, refresh := f.tokens(id, "alice@example.com")
 	_, rotated := f.refresh(id, refresh)
 	f.srv.now = func() time.Time { return time.Now().Add(time.Minute) } // past the 30 s grace
@@ -216,7 +216,7 @@ func TestToken_RefreshReuseAfterGraceRevokesFamily(t *testing.T) {
 
 func TestRevoke_RefreshTokenEndsFamily(t *testing.T) {
 	f := newFixture(t)
-	id, _ := f.register("none")
+	id := f.registerPublic()
 	access, refresh := f.tokens(id, "alice@example.com")
 	if status, _ := f.postForm("/oauth/revoke", url.Values{"token": {refresh}, "client_id": {id}}); status != http.StatusOK {
 		t.Fatalf("revoke: %d", status)
@@ -232,8 +232,8 @@ func TestRevoke_RefreshTokenEndsFamily(t *testing.T) {
 
 func TestRevoke_AnotherClientsTokenUntouched(t *testing.T) {
 	f := newFixture(t)
-	victim, _ := f.register("none")
-	attacker, _ := f.register("none")
+	victim := f.registerPublic()
+	attacker := f.registerPublic()
 	access, refresh := f.tokens(victim, "alice@example.com")
 	f.postForm("/oauth/revoke", url.Values{"token": {refresh}, "client_id": {attacker}})
 	if resp, _ := f.callMCP(access); resp.StatusCode != http.StatusOK {
@@ -272,7 +272,7 @@ func TestToken_ConfidentialClientAuthentication(t *testing.T) {
 // the page) is refused: the confused-deputy defence.
 func TestConsent_CSRFForgedFormRefused(t *testing.T) {
 	f := newFixture(t)
-	id, _ := f.register("none")
+	id := f.registerPublic()
 	q := f.authorizeParams(id, oauth2.GenerateVerifier())
 	resp, err := http.Get(f.base + "/oauth/authorize?" + q.Encode())
 	if err != nil {
@@ -306,7 +306,7 @@ func TestConsent_CSRFForgedFormRefused(t *testing.T) {
 
 func TestConsent_PageForbidsFraming(t *testing.T) {
 	f := newFixture(t)
-	id, _ := f.register("none")
+	id := f.registerPublic()
 	resp, err := http.Get(f.base + "/oauth/authorize?" + f.authorizeParams(id, oauth2.GenerateVerifier()).Encode())
 	if err != nil {
 		t.Fatal(err)
@@ -325,7 +325,7 @@ func TestConsent_PageForbidsFraming(t *testing.T) {
 
 func TestConsent_DenyRedirectsAccessDenied(t *testing.T) {
 	f := newFixture(t)
-	id, _ := f.register("none")
+	id := f.registerPublic()
 	b := e2etest.NewBrowser("alice@example.com")
 	b.Deny = true
 	back, err := b.Run(context.Background(), f.base+"/oauth/authorize?"+f.authorizeParams(id, oauth2.GenerateVerifier()).Encode(), testRedirect)
@@ -339,7 +339,7 @@ func TestConsent_DenyRedirectsAccessDenied(t *testing.T) {
 
 func TestConsent_RememberedPerBrowserAndClient(t *testing.T) {
 	f := newFixture(t)
-	id, _ := f.register("none")
+	id := f.registerPublic()
 	b := e2etest.NewBrowser("alice@example.com")
 	b.Remember = true
 	start := f.base + "/oauth/authorize?" + f.authorizeParams(id, oauth2.GenerateVerifier()).Encode()
@@ -356,7 +356,7 @@ func TestConsent_RememberedPerBrowserAndClient(t *testing.T) {
 		}
 	}
 	// Another client is asked, even in the same browser.
-	other, _ := f.register("none")
+	other := f.registerPublic()
 	b.Visited = nil
 	if _, err := b.Run(context.Background(), f.base+"/oauth/authorize?"+f.authorizeParams(other, oauth2.GenerateVerifier()).Encode(), testRedirect); err != nil {
 		t.Fatal(err)
@@ -372,7 +372,7 @@ func TestConsent_RememberedPerBrowserAndClient(t *testing.T) {
 
 func TestCallback_ExpiredTransactionRefused(t *testing.T) {
 	f := newFixture(t)
-	id, _ := f.register("none")
+	id := f.registerPublic()
 	b := e2etest.NewBrowser("alice@example.com")
 	// Stop at Google's redirect back to us, then arrive 11 minutes late.
 	back, err := b.Run(context.Background(), f.base+"/oauth/authorize?"+f.authorizeParams(id, oauth2.GenerateVerifier()).Encode(), f.base+"/oauth2callback")
@@ -458,7 +458,7 @@ func between(s, start, end string) string {
 // prompt=consent instead of storing a grant that dies within the hour.
 func TestCallback_WithheldRefreshTokenAsksConsentAgain(t *testing.T) {
 	f := newFixture(t)
-	id, _ := f.register("none")
+	id := f.registerPublic()
 	f.tokens(id, "alice@example.com")
 	if err := f.srv.store.DeleteGoogleAccount(context.Background(), "alice@example.com"); err != nil {
 		t.Fatal(err)
@@ -487,7 +487,7 @@ func TestCallback_WithheldRefreshTokenAsksConsentAgain(t *testing.T) {
 func TestConsent_RememberedConsentDoesNotCoverWiderScope(t *testing.T) {
 	f := newFixture(t)
 	f.srv.scopes = []string{"drive.file", "drive.readonly", "drive"}
-	id, _ := f.register("none")
+	id := f.registerPublic()
 	b := e2etest.NewBrowser("alice@example.com")
 	b.Remember = true
 	q := f.authorizeParams(id, oauth2.GenerateVerifier())

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/drivemcp/drivemcp/internal/store"
@@ -149,18 +150,26 @@ func TestAccessTokenCache_ReadRacingARevocationIsNotKept(t *testing.T) {
 
 // A token revoked by another process (a second replica) is accepted for at
 // most the TTL.
+// The bubble's clock moves only when the test sleeps, so the TTL passes
+// exactly, without waiting for it.
 func TestAccessTokenCache_RevocationElsewhereIsSeenWithinTheTTL(t *testing.T) {
-	const ttl = 50 * time.Millisecond
-	table := newTokenTable(liveAccessToken("h1", "f1"))
-	c := newAccessTokenCache(table, ttl)
-	mustGet(t, c, "h1")
-	if err := table.RevokeToken(context.Background(), "h1", time.Now()); err != nil { // not through Observe
-		t.Fatal(err)
-	}
-	time.Sleep(2 * ttl)
-	if tok := mustGet(t, c, "h1"); tok.RevokedAt.IsZero() {
-		t.Fatalf("a token revoked elsewhere was still served from the cache after %v (TTL %v)", 2*ttl, ttl)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		const ttl = 5 * time.Second
+		table := newTokenTable(liveAccessToken("h1", "f1"))
+		c := newAccessTokenCache(table, ttl)
+		mustGet(t, c, "h1")
+		if err := table.RevokeToken(context.Background(), "h1", time.Now()); err != nil { // not through Observe
+			t.Fatal(err)
+		}
+		time.Sleep(ttl / 2)
+		if tok := mustGet(t, c, "h1"); !tok.RevokedAt.IsZero() {
+			t.Fatalf("within the TTL the cached token should still be served (this proves the cache is in use)")
+		}
+		time.Sleep(ttl)
+		if tok := mustGet(t, c, "h1"); tok.RevokedAt.IsZero() {
+			t.Fatalf("a token revoked elsewhere was still served from the cache after %v (TTL %v)", ttl+ttl/2, ttl)
+		}
+	})
 }
 
 // Only tokens that can pass verification are kept: refresh tokens, revoked
@@ -271,7 +280,7 @@ func TestAccessTokenCache_ServerRevocationsEndCachedTokensAtOnce(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t)
-			client, _ := f.register("none")
+			client := f.registerPublic()
 			access, refresh := f.tokens(client, "alice@example.com")
 			if resp, _ := f.callMCP(access); resp.StatusCode != http.StatusOK {
 				t.Fatalf("fresh token: %s", resp.Status)

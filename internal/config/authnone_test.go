@@ -29,3 +29,15 @@ func TestAuthNone_PublicBaseURLRefused(t *testing.T) {
 		}
 	}
 }
+
+// Host names are case-insensitive: http://LOCALHOST is this computer as
+// much as http://localhost, for --auth none and for OAuth's plain-http
+// exception alike (the authorization server already agreed).
+func TestAuthNone_LocalhostBaseURLInAnyCaseIsLoopback(t *testing.T) {
+	for _, auth := range []string{"none", "oauth"} {
+		args := append(append([]string{}, client...), "--auth", auth, "--addr", "127.0.0.1:8080", "--base-url", "http://LOCALHOST:8080")
+		if _, err := ParseServe(args, env(nil)); err != nil {
+			t.Errorf("--auth %s with --base-url http://LOCALHOST:8080 refused: %v", auth, err)
+		}
+	}
+}

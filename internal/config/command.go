@@ -128,7 +128,7 @@ func (cmd *Command) Parse(args []string, getenv func(string) string) (*Config, e
 	}
 	cmd.fs.Visit(func(f *flag.Flag) {
 		if cmd.takes[f.Name] {
-			c.origins[f.Name] = origin{kind: fromFlag}
+			c.origins[f.Name] = origin{kind: FromFlag}
 		}
 	})
 	var problems []error
@@ -169,7 +169,7 @@ func (cmd *Command) parseArgs(args []string) error {
 func (cmd *Command) applyEnv(getenv func(string) string) []error {
 	var problems []error
 	for _, s := range settings {
-		if !cmd.takes[s.name] || cmd.c.origins[s.name].kind == fromFlag {
+		if !cmd.takes[s.name] || cmd.c.origins[s.name].kind == FromFlag {
 			continue
 		}
 		env := EnvName(s.name)
@@ -188,7 +188,7 @@ func (cmd *Command) applyEnv(getenv func(string) string) []error {
 			problems = append(problems, fmt.Errorf("environment variable %s=%q: %v", env, v, err))
 			continue
 		}
-		cmd.c.origins[s.name] = origin{kind: fromEnv}
+		cmd.c.origins[s.name] = origin{kind: FromEnvironment}
 	}
 	return problems
 }
@@ -196,31 +196,38 @@ func (cmd *Command) applyEnv(getenv func(string) string) []error {
 // origin is where a setting's value came from, so that a problem names the
 // place the user must edit.
 type origin struct {
-	kind originKind
+	kind Source
 	file string
 }
 
-type originKind int
+// Source is where a setting's value came from. Callers compare it with the
+// constants, never with its String form.
+type Source int
 
 const (
-	fromDefault originKind = iota
-	fromFlag
-	fromEnv
-	fromFile
+	FromDefault Source = iota
+	FromFlag
+	FromEnvironment
+	FromFile
 )
 
-// Origin says where a setting's value came from: "flag", "environment",
-// "file" or "default".
-func (c *Config) Origin(name string) string {
-	switch c.origins[name].kind {
-	case fromFlag:
+// String names the source for people: "default", "flag", "environment" or
+// "file".
+func (s Source) String() string {
+	switch s {
+	case FromFlag:
 		return "flag"
-	case fromEnv:
+	case FromEnvironment:
 		return "environment"
-	case fromFile:
+	case FromFile:
 		return "file"
 	}
 	return "default"
+}
+
+// Origin says where a setting's value came from.
+func (c *Config) Origin(name string) Source {
+	return c.origins[name].kind
 }
 
 // Ref names a setting the way the user gave it: --name for a flag or a
@@ -229,9 +236,9 @@ func (c *Config) Origin(name string) string {
 func (c *Config) Ref(name string) string {
 	o := c.origins[name]
 	switch o.kind {
-	case fromEnv:
+	case FromEnvironment:
 		return EnvName(name)
-	case fromFile:
+	case FromFile:
 		return name + " in " + o.file
 	}
 	return "--" + name

@@ -39,7 +39,7 @@ google-client-secret = "file-secret"
 	if c.Addr != "127.0.0.1:9000" || c.DriveScope != ScopeReadonly || c.LogLevel != "debug" || c.GoogleClientID != "file-id" || c.CallbackAddr != "127.0.0.1:8765" {
 		t.Fatalf("%+v", c)
 	}
-	for name, want := range map[string]string{"addr": "flag", "drive-scope": "environment", "log-level": "file", "callback-addr": "default"} {
+	for name, want := range map[string]Source{"addr": FromFlag, "drive-scope": FromEnvironment, "log-level": FromFile, "callback-addr": FromDefault} {
 		if got := c.Origin(name); got != want {
 			t.Errorf("Origin(%s) = %s, want %s", name, got, want)
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/drivemcp/drivemcp/internal/accesspolicy"
+	"github.com/drivemcp/drivemcp/internal/loopback"
 )
 
 // Auth modes for the HTTP transport.
@@ -253,12 +254,12 @@ func (c *Config) completeAuth(addrOK, baseOK bool) error {
 	}
 	switch c.Auth {
 	case AuthNone:
-		if addrOK && !IsLoopbackAddr(c.Addr) {
+		if addrOK && !loopback.IsAddr(c.Addr) {
 			return fmt.Errorf("%s lets anyone who can reach %s act as any stored Google account: it is only allowed on a loopback address such as 127.0.0.1:8080", refValue(c, "auth", "none"), c.Addr)
 		}
 		// A loopback listener with a public base URL sits behind a reverse
 		// proxy, which would hand trusted local mode to everyone it serves.
-		if baseOK && !IsLoopbackURL(c.BaseURL) {
+		if baseOK && !loopback.IsURL(c.BaseURL) {
 			return fmt.Errorf("%s with %s %s would let everyone who reaches that URL (through a reverse proxy) act as any stored Google account: "+
 				"use --auth oauth for a public URL, or drop %s to serve only this computer", refValue(c, "auth", "none"), c.Ref("base-url"), c.BaseURL, c.Ref("base-url"))
 		}
@@ -267,7 +268,7 @@ func (c *Config) completeAuth(addrOK, baseOK bool) error {
 			return nil
 		}
 		u, _ := url.Parse(c.BaseURL)
-		if u.Scheme != "https" && !isLoopbackHost(u.Hostname()) {
+		if u.Scheme != "https" && !loopback.IsHost(u.Hostname()) {
 			return fmt.Errorf("%s %s: OAuth needs https except on loopback; put drivemcp behind a TLS proxy and give its https URL", c.Ref("base-url"), c.BaseURL)
 		}
 	default:
@@ -280,9 +281,9 @@ func (c *Config) completeAuth(addrOK, baseOK bool) error {
 // none", "DRIVEMCP_AUTH=none", "auth = none in FILE".
 func refValue(c *Config, name, value string) string {
 	switch c.origins[name].kind {
-	case fromEnv:
+	case FromEnvironment:
 		return EnvName(name) + "=" + value
-	case fromFile:
+	case FromFile:
 		return fmt.Sprintf("%s = %q in %s", name, value, c.origins[name].file)
 	}
 	return "--" + name + " " + value
@@ -296,27 +297,6 @@ func DefaultDBPath(getenv func(string) string) string {
 		dir = filepath.Join(getenv("HOME"), ".local", "share")
 	}
 	return filepath.Join(dir, "drivemcp", "drivemcp.db")
-}
-
-func isLoopbackHost(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// IsLoopbackAddr reports whether a listen address only accepts connections
-// from this machine.
-func IsLoopbackAddr(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	return err == nil && isLoopbackHost(host)
-}
-
-// IsLoopbackURL reports whether an http(s) URL points at this machine.
-func IsLoopbackURL(raw string) bool {
-	u, err := url.Parse(raw)
-	return err == nil && isLoopbackHost(u.Hostname())
 }
 
 // loadClientSecrets reads the JSON the Google Cloud console offers for

@@ -49,7 +49,7 @@ func (cmd *Command) applyFile(getenv func(string) string) []error {
 		case key == "config":
 			problems = append(problems, fmt.Errorf("%s: a configuration file cannot name another one (key \"config\")", path))
 			continue
-		case !cmd.takes[key] || c.origins[key].kind != fromDefault:
+		case !cmd.takes[key] || c.origins[key].kind != FromDefault:
 			continue
 		}
 		values, err := fileValues(raw[key])
@@ -79,7 +79,7 @@ func (cmd *Command) applyFile(getenv func(string) string) []error {
 				break
 			}
 		}
-		c.origins[key] = origin{kind: fromFile, file: path}
+		c.origins[key] = origin{kind: FromFile, file: path}
 	}
 	return problems
 }

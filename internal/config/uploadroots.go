@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/drivemcp/drivemcp/internal/accesspolicy"
+	"github.com/drivemcp/drivemcp/internal/loopback"
 )
 
 // UploadRoot is a directory upload_file_to_drive may read and the accounts
@@ -95,7 +96,7 @@ func (c *Config) uploadRootExposure() []error {
 	if c.Demo {
 		// The demo's emulator signs in whatever address is typed, so no
 		// allow-list could protect the roots: only loopback can.
-		if !IsLoopbackAddr(c.Addr) {
+		if !loopback.IsAddr(c.Addr) {
 			return []error{fmt.Errorf("%s with %s must listen on loopback (such as 127.0.0.1:8080): its Google emulator lets anyone sign in as any address, so anyone who can reach %s could read the upload roots", c.Ref("demo"), c.Ref("upload-root"), c.Addr)}
 		}
 		return nil

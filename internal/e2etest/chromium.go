@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -22,6 +21,8 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/drivemcp/drivemcp/internal/loopback"
 )
 
 // ChromiumPath is where Debian's chromium package installs the browser;
@@ -195,12 +196,7 @@ func isLoopbackURL(raw string) bool {
 	if u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "ws" && u.Scheme != "wss" {
 		return true
 	}
-	host := u.Hostname()
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return loopback.IsHost(u.Hostname())
 }
 
 // Do runs steps in the tab, each page-sized step bounded by a timeout.

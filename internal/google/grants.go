@@ -76,23 +76,47 @@ type Grants struct {
 	// limited.go); limiting joins concurrent mints of one of them.
 	limited  limitedCache
 	limiting singleflight.Group
-	// Metrics, if set, counts refresh outcomes.
-	Metrics *metrics.Metrics
+	// metrics, if set, counts refresh outcomes.
+	metrics *metrics.Metrics
+}
+
+// GrantsOption configures NewGrants.
+type GrantsOption func(*grantsOptions)
+
+type grantsOptions struct {
+	metrics    *metrics.Metrics
+	accountTTL time.Duration
+	now        func() time.Time
+}
+
+// WithMetrics counts refresh outcomes in m.
+func WithMetrics(m *metrics.Metrics) GrantsOption {
+	return func(o *grantsOptions) { o.metrics = m }
+}
+
+// WithAccountCacheTTL sets how long an account read from the store is used
+// without reading it again (default 2 s; negative: read every time).
+func WithAccountCacheTTL(ttl time.Duration) GrantsOption {
+	return func(o *grantsOptions) { o.accountTTL = ttl }
+}
+
+// WithClock sets the clock token expiries and the account cache are
+// measured by (default time.Now); tests move it instead of waiting.
+func WithClock(now func() time.Time) GrantsOption {
+	return func(o *grantsOptions) { o.now = now }
 }
 
 // NewGrants wires the grant keeper.
-func NewGrants(st store.Store, keys *secrets.Keyring, up *Upstream) *Grants {
-	g := &Grants{store: st, keys: keys, upstream: up, now: time.Now}
-	g.CacheAccountsFor(defaultAccountCacheTTL)
-	return g
-}
-
-// CacheAccountsFor sets how long an account read from the store is used
-// without reading it again (default 2 s; negative: read every time). Call it
-// before the Grants are used.
-func (g *Grants) CacheAccountsFor(ttl time.Duration) {
-	g.accounts = ttlcache.New[string, store.GoogleAccount](ttl, maxCachedAccounts)
-	g.expiries = ttlcache.New[string, sealedExpiry](ttl, maxCachedAccounts)
+func NewGrants(st store.Store, keys *secrets.Keyring, up *Upstream, opts ...GrantsOption) *Grants {
+	o := grantsOptions{accountTTL: defaultAccountCacheTTL, now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return &Grants{
+		store: st, keys: keys, upstream: up, now: o.now, metrics: o.metrics,
+		accounts: ttlcache.NewWithClock[string, store.GoogleAccount](o.accountTTL, maxCachedAccounts, o.now),
+		expiries: ttlcache.NewWithClock[string, sealedExpiry](o.accountTTL, maxCachedAccounts, o.now),
+	}
 }
 
 // sealedExpiry is the expiry of the token sealed as sealed.
@@ -248,7 +272,7 @@ func (g *Grants) token(ctx context.Context, email string) (*oauth2.Token, error)
 		return g.refresh(ctx, email)
 	})
 	if !led {
-		g.Metrics.Refresh("joined")
+		g.metrics.Refresh("joined")
 	}
 	if err != nil {
 		return nil, err
@@ -268,7 +292,7 @@ func (g *Grants) refresh(ctx context.Context, email string) (*oauth2.Token, erro
 			return acct, err
 		}
 		if g.usable(email, tok) {
-			g.Metrics.Refresh("reused") // another process refreshed while we waited
+			g.metrics.Refresh("reused") // another process refreshed while we waited
 			fresh = tok
 			return acct, nil
 		}
@@ -283,10 +307,10 @@ func (g *Grants) refresh(ctx context.Context, email string) (*oauth2.Token, erro
 				// remember it, so calls fail fast with the right advice.
 				acct.NeedsReconsent = true
 				reconsent = true
-				g.Metrics.Refresh("reconsent")
+				g.metrics.Refresh("reconsent")
 				return acct, nil
 			}
-			g.Metrics.Refresh("failed")
+			g.metrics.Refresh("failed")
 			return acct, refreshFailed(email, err)
 		}
 		if newTok.RefreshToken == "" {
@@ -301,7 +325,7 @@ func (g *Grants) refresh(ctx context.Context, email string) (*oauth2.Token, erro
 		acct.SealedToken = sealed
 		acct.LastRefreshAt = g.now()
 		fresh = newTok
-		g.Metrics.Refresh("refreshed")
+		g.metrics.Refresh("refreshed")
 		return acct, nil
 	})
 	if errors.Is(err, store.ErrNotFound) {

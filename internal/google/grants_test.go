@@ -27,7 +27,7 @@ type fixture struct {
 	up     *Upstream
 }
 
-func newFixture(t testing.TB) *fixture {
+func newFixture(t testing.TB, opts ...GrantsOption) *fixture {
 	t.Helper()
 	emu, err := googleemu.New(googleemu.Options{})
 	if err != nil {
@@ -45,7 +45,7 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	up := NewUpstream(googleemu.DemoClientID, googleemu.DemoClientSecret, "http://127.0.0.1:1/oauth2callback", EndpointsAt(srv.URL), nil)
-	return &fixture{emu: emu, grants: NewGrants(st, ring, up), up: up}
+	return &fixture{emu: emu, grants: NewGrants(st, ring, up, opts...), up: up}
 }
 
 // login runs a consent at the emulator and saves the grant, as the callback does.

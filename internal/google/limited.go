@@ -174,7 +174,7 @@ func (g *Grants) mintLimited(ctx context.Context, k limitKey, scopes []string) (
 		return g.refreshLimited(ctx, acct, k, scopes, epoch)
 	})
 	if !led {
-		g.Metrics.Refresh("joined")
+		g.metrics.Refresh("joined")
 	}
 	if err != nil {
 		return nil, err
@@ -197,21 +197,21 @@ func (g *Grants) refreshLimited(ctx context.Context, acct store.GoogleAccount, k
 		var re *oauth2.RetrieveError
 		switch {
 		case errors.As(err, &re) && re.ErrorCode == "invalid_grant":
-			g.Metrics.Refresh("reconsent")
+			g.metrics.Refresh("reconsent")
 			g.markReconsent(ctx, k.email, full.RefreshToken)
 			return nil, fmt.Errorf("%w for %s: Google answered invalid_grant", ErrReconsentNeeded, k.email)
 		case errors.As(err, &re) && re.ErrorCode == "invalid_scope":
-			g.Metrics.Refresh("failed")
+			g.metrics.Refresh("failed")
 			return nil, &ScopeNotGrantedError{Email: k.email, Scopes: scopes}
 		}
-		g.Metrics.Refresh("failed")
+		g.metrics.Refresh("failed")
 		return nil, refreshFailed(k.email, err)
 	}
 	if err := checkLimitedScopes(tok, scopes); err != nil {
-		g.Metrics.Refresh("failed")
+		g.metrics.Refresh("failed")
 		return nil, fmt.Errorf("renewing the access of %s: %w", k.email, err)
 	}
-	g.Metrics.Refresh("refreshed")
+	g.metrics.Refresh("refreshed")
 	g.limited.put(k, limitedEntry{tok: tok, subject: acct.Subject}, epoch, g.now())
 	return tok, nil
 }

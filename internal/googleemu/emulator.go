@@ -23,6 +23,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/felixge/httpsnoop"
 )
 
 // DemoClientID and DemoClientSecret are the OAuth client registered when
@@ -262,19 +264,20 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if isUploadPath(r.URL.Path) && r.Body != nil {
 		r.Body = &countingBody{ReadCloser: r.Body, n: &e.uploadBytes}
 	}
-	rec := &statusRecorder{ResponseWriter: w}
+	// httpsnoop records the status while keeping Flush and Unwrap for
+	// http.ResponseController.
+	m := httpsnoop.CaptureMetricsFn(w, func(w http.ResponseWriter) {
+		if f != nil {
+			e.log.Debug("googleemu fault", "method", r.Method, "path", r.URL.Path, "status", f.Status,
+				"dropAfterBytes", f.DropAfterBytes, "latency", f.Latency)
+			e.applyFault(w, r, f, e.mux)
+			return
+		}
+		e.mux.ServeHTTP(w, r)
+	})
 	// The query is never logged: it can carry codes, tokens and upload ids.
-	defer func() {
-		e.log.Debug("googleemu request", "method", r.Method, "path", r.URL.Path,
-			"status", rec.status, "duration", time.Since(start))
-	}()
-	if f != nil {
-		e.log.Debug("googleemu fault", "method", r.Method, "path", r.URL.Path, "status", f.Status,
-			"dropAfterBytes", f.DropAfterBytes, "latency", f.Latency)
-		e.applyFault(rec, r, f, e.mux)
-		return
-	}
-	e.mux.ServeHTTP(rec, r)
+	e.log.Debug("googleemu request", "method", r.Method, "path", r.URL.Path,
+		"status", m.Code, "duration", time.Since(start))
 }
 
 // Close releases the emulator's resources: it deletes the upload storage it
@@ -303,29 +306,6 @@ func (c *countingBody) Read(p []byte) (int, error) {
 	c.n.Add(int64(n))
 	return n, err
 }
-
-// statusRecorder remembers the status for the request log.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(p []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(p)
-}
-
-// Unwrap lets http.ResponseController reach the real writer.
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // randomString returns n characters from Google's id alphabet.
 func randomString(n int) string {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/drivemcp/drivemcp/internal/netguard"
+	"github.com/drivemcp/drivemcp/internal/progressbar"
 )
 
 // create_drive_file's fileUrl makes drivemcp an HTTP client aimed by
@@ -88,9 +89,9 @@ type remoteFile struct {
 	Host      string
 }
 
-// openURL starts downloading u through a client bound by policy. The caller
-// closes Body.
-func openURL(ctx context.Context, policy netguard.Policy, u *url.URL, maxBytes int64) (*remoteFile, error) {
+// openURL starts downloading u through a client bound by policy, as
+// drivemcp/version. The caller closes Body.
+func openURL(ctx context.Context, policy netguard.Policy, u *url.URL, maxBytes int64, version string) (*remoteFile, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	watchdog := time.AfterFunc(fileURLHeaderTimeout, func() { cancel(errURLStalled) })
 	fail := func(err error) (*remoteFile, error) {
@@ -105,7 +106,7 @@ func openURL(ctx context.Context, policy netguard.Policy, u *url.URL, maxBytes i
 	if err != nil {
 		return fail(err)
 	}
-	req.Header.Set("User-Agent", "drivemcp/"+Version)
+	req.Header.Set("User-Agent", "drivemcp/"+version)
 	req.Header.Set("Accept", "*/*")
 	client := newURLClient(policy)
 	resp, err := client.Do(req)
@@ -234,7 +235,7 @@ func (t *tools) explainFetch(u *url.URL, err error) error {
 		return userErrorf(err, "fileUrl redirected more than %d times. Give the file's final URL.", fileURLMaxRedirects)
 	case errors.Is(err, netguard.ErrTooLarge):
 		return userErrorf(err, "The file at fileUrl is larger than the %s this server copies from a URL, so nothing was created. "+
-			"Download it and use upload_file_to_drive, or ask the operator to raise the limit.", humanBytes(t.maxDownloadBytes()))
+			"Download it and use upload_file_to_drive, or ask the operator to raise the limit.", progressbar.Bytes(t.maxDownloadBytes()))
 	case errors.As(err, &status):
 		return userErrorf(err, "%s answered %s for fileUrl, so nothing was created. Check that the URL downloads the file itself "+
 			"(not a page about it) without signing in.", status.host, status.status)

@@ -2,7 +2,6 @@ package mcpserver
 
 import (
 	"bytes"
-	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
@@ -14,42 +13,19 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/drivemcp/drivemcp/internal/e2etest"
 	"github.com/drivemcp/drivemcp/internal/netguard"
+	"github.com/drivemcp/drivemcp/internal/netguard/netguardtest"
 )
 
 // No test here sends a packet to a non-loopback address: internal
 // addresses come from a fake resolver, and every test first checks that
 // the policy refuses them, so a broken policy fails the test before any
 // request is made.
-
-// fakeResolver answers every host with fixed addresses and records the
-// lookups.
-type fakeResolver struct {
-	mu      sync.Mutex
-	answers map[string][]string
-	asked   []string
-}
-
-func (r *fakeResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.asked = append(r.asked, host)
-	list, ok := r.answers[host]
-	if !ok {
-		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
-	}
-	out := make([]netip.Addr, len(list))
-	for i, s := range list {
-		out[i] = netip.MustParseAddr(s)
-	}
-	return out, nil
-}
 
 func mustParseURL(t *testing.T, raw string) *url.URL {
 	t.Helper()
@@ -79,15 +55,15 @@ func TestFileURL_PolicyRefusesInternalAddressesWithoutDialling(t *testing.T) {
 	}
 	for _, a := range internalAddrs {
 		t.Run(a, func(t *testing.T) {
-			r := &fakeResolver{answers: map[string][]string{"files.example": {a}}}
+			r := &netguardtest.Resolver{Answers: map[string][]string{"files.example": {a}}}
 			p := policy
 			p.Resolver = r
-			_, err := openURL(t.Context(), p, mustParseURL(t, "https://files.example/report.pdf"), 1<<20)
+			_, err := openURL(t.Context(), p, mustParseURL(t, "https://files.example/report.pdf"), 1<<20, "test")
 			var blocked *netguard.BlockedError
 			if !errors.As(err, &blocked) || blocked.Addr != netip.MustParseAddr(a) {
 				t.Fatalf("openURL = %v, want a refusal of %s", err, a)
 			}
-			if len(r.asked) == 0 {
+			if len(r.Asked()) == 0 {
 				t.Fatal("the resolver was not asked: the address was not checked where the tool connects")
 			}
 			msg := tl.explainFetch(mustParseURL(t, "https://files.example/report.pdf"), err).Error()
@@ -118,10 +94,10 @@ func TestFileURL_AllowingPrivateURLsStillRefusesMetadataAndLinkLocal(t *testing.
 		}
 	}
 	for _, a := range never {
-		r := &fakeResolver{answers: map[string][]string{"metadata.example": {a}}}
+		r := &netguardtest.Resolver{Answers: map[string][]string{"metadata.example": {a}}}
 		p := policy
 		p.Resolver = r
-		_, err := openURL(t.Context(), p, mustParseURL(t, "http://metadata.example/computeMetadata/v1/"), 1<<20)
+		_, err := openURL(t.Context(), p, mustParseURL(t, "http://metadata.example/computeMetadata/v1/"), 1<<20, "test")
 		if !errors.Is(err, netguard.ErrBlockedAddress) {
 			t.Errorf("openURL(%s) = %v, want ErrBlockedAddress", a, err)
 		}
@@ -150,7 +126,7 @@ func TestFileURL_RedirectsAreCheckedAgain(t *testing.T) {
 	}))
 	t.Cleanup(origin.Close)
 	p := policy
-	p.Resolver = &fakeResolver{answers: map[string][]string{"metadata.example": {"169.254.169.254"}}}
+	p.Resolver = &netguardtest.Resolver{Answers: map[string][]string{"metadata.example": {"169.254.169.254"}}}
 
 	tests := []struct {
 		path string
@@ -162,7 +138,7 @@ func TestFileURL_RedirectsAreCheckedAgain(t *testing.T) {
 	}
 	for _, tt := range tests {
 		u := mustParseURL(t, origin.URL+tt.path)
-		_, err := openURL(t.Context(), p, u, 1<<20)
+		_, err := openURL(t.Context(), p, u, 1<<20, "test")
 		if !errors.Is(err, tt.want) {
 			t.Errorf("%s: %v, want %v", tt.path, err, tt.want)
 			continue
@@ -180,8 +156,9 @@ func TestFileURL_RedirectsAreCheckedAgain(t *testing.T) {
 // file until Drive has received the first chunk, which a tool that read
 // the whole body first would never let happen.
 func TestCreateFromURL_StreamsIntoDrive(t *testing.T) {
-	f := newFixture(t, Deps{AllowPrivateURLs: true})
 	const first, rest = 9 << 20, 3 << 20
+	watch := newUploadWatch(8 << 20)
+	f := newFixture(t, Deps{AllowPrivateURLs: true, Transport: watch})
 	body := bytes.Repeat([]byte("0123456789abcdef"), (first+rest)/16)
 	sum := md5.Sum(body)
 	held := make(chan bool, 1)
@@ -189,11 +166,12 @@ func TestCreateFromURL_StreamsIntoDrive(t *testing.T) {
 		w.Header().Set("Content-Type", "text/csv")
 		w.Write(body[:first]) // no Content-Length: the size is unknown to the tool
 		w.(http.Flusher).Flush()
-		deadline := time.Now().Add(30 * time.Second)
-		for f.google.Stats().UploadBytesReceived < 8<<20 && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
+		select { // the rest of the body waits until Drive has been sent 8 MiB
+		case <-watch.Reached:
+			held <- true
+		case <-time.After(30 * time.Second):
+			held <- false
 		}
-		held <- f.google.Stats().UploadBytesReceived >= 8<<20
 		w.Write(body[first:])
 	}))
 	t.Cleanup(src.Close)

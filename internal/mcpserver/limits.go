@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -16,6 +15,8 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/drivemcp/drivemcp/internal/loopback"
 )
 
 // This file holds the limits on what reaches the tools: how many uploads
@@ -382,10 +383,5 @@ func originAllowed(origin, own string) bool {
 		return true
 	}
 	u, _ := url.Parse(o)
-	host := u.Hostname()
-	if host == "localhost" {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
+	return loopback.IsHost(u.Hostname())
 }

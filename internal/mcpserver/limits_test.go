@@ -78,11 +78,13 @@ func TestUploadSlots_RefusesWithASentenceWhenTheQueueIsFullOrTheWaitTooLong(t *t
 	}
 	defer r()
 	queued := make(chan error, 1)
+	inQueue := make(chan struct{})
 	go func() {
-		_, err := s.acquire(context.Background(), alice, nil)
+		var once sync.Once
+		_, err := s.acquire(context.Background(), alice, func(int) { once.Do(func() { close(inQueue) }) })
 		queued <- err
 	}()
-	time.Sleep(10 * time.Millisecond) // let it queue
+	<-inQueue // the upload-queue hook: it is counted as waiting
 	_, err = s.acquire(context.Background(), alice, nil)
 	if !errors.Is(err, errUploadQueue) || !strings.Contains(err.Error(), "1 uploads running and 1 waiting") {
 		t.Fatalf("beyond the queue: %v", err)
@@ -93,8 +95,8 @@ func TestUploadSlots_RefusesWithASentenceWhenTheQueueIsFullOrTheWaitTooLong(t *t
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { time.Sleep(10 * time.Millisecond); cancel() }()
-	if _, err := s.acquire(ctx, alice, nil); !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "nothing was uploaded") {
+	cancelWhileWaiting := func(int) { cancel() } // cancelled once it waits
+	if _, err := s.acquire(ctx, alice, cancelWhileWaiting); !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "nothing was uploaded") {
 		t.Fatalf("cancelled while waiting: %v", err)
 	}
 }
@@ -103,17 +105,15 @@ func TestUploadSlots_RefusesWithASentenceWhenTheQueueIsFullOrTheWaitTooLong(t *t
 // same account while the first is held up at Google fails with a sentence,
 // and creates nothing; once the first is done, uploads work again.
 func TestCreateDriveFile_SecondConcurrentUploadRefusedWhenNoSlotIsFree(t *testing.T) {
-	f := newFixture(t, Deps{MaxUploadsPerAccount: 1, UploadQueue: -1})
+	watch := newUploadWatch(1)
+	f := newFixture(t, Deps{MaxUploadsPerAccount: 1, UploadQueue: -1, Transport: watch})
 	f.google.InjectFault(googleemu.Fault{Method: "PUT", PathPrefix: "/upload/drive/v3/files", Latency: 500 * time.Millisecond})
 	var wg sync.WaitGroup
 	var first *mcp.CallToolResult
 	wg.Go(func() {
 		first = e2etest.Call(t, f.session, "create_drive_file", map[string]any{"file_name": "first.txt", "content": "1"})
 	})
-	deadline := time.Now().Add(5 * time.Second)
-	for f.google.Stats().UploadBytesReceived == 0 && time.Now().Before(deadline) { // the first upload reached Google
-		time.Sleep(5 * time.Millisecond)
-	}
+	<-watch.Reached // the first upload is sending its bytes to Google, holding the slot
 	second := e2etest.Call(t, f.session, "create_drive_file", map[string]any{"file_name": "second.txt", "content": "2"})
 	wg.Wait()
 	if first.IsError {

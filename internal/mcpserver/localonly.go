@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/drivemcp/drivemcp/internal/config"
+	"github.com/drivemcp/drivemcp/internal/loopback"
 )
 
 // localOnlyRefusal says what happened and what to do about it.
@@ -19,7 +19,7 @@ const localOnlyRefusal = "Forbidden: this drivemcp runs with --auth none, which 
 // 403 before any handler runs.
 func LocalOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if proxied(r.Header) || !config.IsLoopbackURL("http://"+r.Host) {
+		if proxied(r.Header) || !loopback.IsURL("http://"+r.Host) {
 			http.Error(w, localOnlyRefusal, http.StatusForbidden)
 			return
 		}

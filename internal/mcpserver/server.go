@@ -19,9 +19,6 @@ import (
 	"github.com/drivemcp/drivemcp/internal/netguard"
 )
 
-// Version is reported to clients in the initialize handshake.
-var Version = "dev"
-
 // DirectAuth starts the direct flow; authserver.Server implements it.
 type DirectAuth interface {
 	StartDirect(ctx context.Context, r authserver.DirectRequest) (string, error)
@@ -29,6 +26,9 @@ type DirectAuth interface {
 
 // Deps are what the tools need. All fields are required unless noted.
 type Deps struct {
+	// Version is reported to clients in the initialize handshake and in
+	// fileUrl downloads' User-Agent (default "dev").
+	Version  string
 	Resolver *identity.Resolver
 	Grants   *google.Grants
 	Auth     DirectAuth
@@ -89,11 +89,14 @@ func New(d Deps) *mcp.Server {
 	if len(d.AllowedDriveScopes) == 0 {
 		d.AllowedDriveScopes = []string{google.ScopeDriveFile}
 	}
+	if d.Version == "" {
+		d.Version = "dev"
+	}
 	if d.MaxInlineBytes == 0 {
 		d.MaxInlineBytes = defaultMaxInlineBytes
 	}
 	t := &tools{Deps: d, slots: newUploadSlots(d.MaxUploadsPerAccount, d.UploadQueue, d.UploadQueueWait)}
-	s := mcp.NewServer(&mcp.Implementation{Name: "drivemcp", Title: "Google Drive for MCP", Version: Version}, &mcp.ServerOptions{
+	s := mcp.NewServer(&mcp.Implementation{Name: "drivemcp", Title: "Google Drive for MCP", Version: d.Version}, &mcp.ServerOptions{
 		Instructions: "Upload to and manage the user's Google Drive. Tools find the Google account on their own " +
 			"(OAuth login, or start_google_auth in this session); call check_drive_auth to see which account is used.",
 		Logger: sdkLogger(d.Logger),

@@ -31,7 +31,7 @@ func healthFixture(t *testing.T, age time.Duration) *fixture {
 		t.Fatal(err)
 	}
 	up := google.NewUpstream(googleemu.DemoClientID, googleemu.DemoClientSecret, "http://127.0.0.1:1/oauth2callback", google.EndpointsAt(g.URL), nil)
-	grants := google.NewGrants(st, ring, up)
+	grants := google.NewGrants(st, ring, up, google.WithAccountCacheTTL(-1))
 	signIn(t, up, grants, alice, google.LoginScopes(google.ScopeDriveFile))
 	if _, err := st.UpdateGoogleAccount(ctx, alice, func(a store.GoogleAccount) (store.GoogleAccount, error) {
 		if a.RefreshTokenObtainedAt.IsZero() {
@@ -42,7 +42,6 @@ func healthFixture(t *testing.T, age time.Duration) *fixture {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	grants.CacheAccountsFor(-1)
 	deps := Deps{Resolver: identity.NewResolver(st, true), Grants: grants, URLResolver: noLookups{t}, Stdio: true}
 	return connectFixture(t, g, New(deps), nil)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/drivemcp/drivemcp/internal/drive"
 	"github.com/drivemcp/drivemcp/internal/google"
 	"github.com/drivemcp/drivemcp/internal/identity"
+	"github.com/drivemcp/drivemcp/internal/progressbar"
 )
 
 // maxContentBytes caps get_drive_file_content: more text than this would
@@ -198,10 +199,10 @@ func (t *tools) getDriveFileContent(ctx context.Context, req *mcp.CallToolReques
 	case errors.Is(err, drive.ErrContentTooLarge):
 		size := ""
 		if c.Size > 0 {
-			size = " (" + humanBytes(c.Size) + ")"
+			size = " (" + progressbar.Bytes(c.Size) + ")"
 		}
 		return nil, contentOut{}, userErrorf(err, "%q%s is larger than the %s of text get_drive_file_content returns. Open it in a browser at %s, "+
-			"or find what you need in it with search_drive_files.", c.Name, size, humanBytes(maxContentBytes), cmp.Or(c.WebViewLink, "drive.google.com"))
+			"or find what you need in it with search_drive_files.", c.Name, size, progressbar.Bytes(maxContentBytes), cmp.Or(c.WebViewLink, "drive.google.com"))
 	case err != nil:
 		return nil, contentOut{}, t.explainDrive(ctx, id.Email, err,
 			fmt.Sprintf("Drive has no file %q that this account can see. Check file_id (search_drive_files or list_drive_items give ids).", fileID))
@@ -239,7 +240,7 @@ func binaryNote(c drive.Content) string {
 	}
 	note := fmt.Sprintf("%q is %s, so drivemcp returns its details but not its bytes", c.Name, why)
 	if c.Size > 0 {
-		note += fmt.Sprintf(": %s", humanBytes(c.Size))
+		note += fmt.Sprintf(": %s", progressbar.Bytes(c.Size))
 	}
 	if c.WebViewLink != "" {
 		note += ". Open it at " + c.WebViewLink
@@ -350,7 +351,7 @@ func (it driveItem) line() string {
 	}
 	parts := []string{kindOf(it.MimeType)}
 	if it.Size > 0 {
-		parts = append(parts, humanBytes(it.Size))
+		parts = append(parts, progressbar.Bytes(it.Size))
 	}
 	if it.ModifiedTime != "" {
 		parts = append(parts, "modified "+it.ModifiedTime)

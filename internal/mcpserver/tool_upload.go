@@ -22,6 +22,7 @@ import (
 
 	"github.com/drivemcp/drivemcp/internal/drive"
 	"github.com/drivemcp/drivemcp/internal/identity"
+	"github.com/drivemcp/drivemcp/internal/progressbar"
 )
 
 type uploadFileIn struct {
@@ -210,7 +211,7 @@ func (t *tools) createFromURL(ctx context.Context, req *mcp.CallToolRequest, in 
 		return nil, uploadOut{}, err
 	}
 	defer release()
-	remote, err := openURL(ctx, t.urlPolicy(), u, t.maxDownloadBytes())
+	remote, err := openURL(ctx, t.urlPolicy(), u, t.maxDownloadBytes(), t.Version)
 	if err != nil {
 		if e := t.explainFetch(u, err); e != nil {
 			return nil, uploadOut{}, e
@@ -365,7 +366,7 @@ func (t *tools) upload(ctx context.Context, req *mcp.CallToolRequest, id identit
 	if len(file.Parents) > 0 {
 		out.FolderID = file.Parents[0]
 	}
-	msg := fmt.Sprintf("Uploaded %q (%s) to Google Drive as %s. File id: %s.", out.Name, humanBytes(out.Size), email, out.FileID)
+	msg := fmt.Sprintf("Uploaded %q (%s) to Google Drive as %s. File id: %s.", out.Name, progressbar.Bytes(out.Size), email, out.FileID)
 	if isGoogleType(mimeType) {
 		// Drive keeps no md5 of a Google Doc or Sheet; what was checked is
 		// that Drive's upload session took every byte before it answered.
@@ -404,7 +405,7 @@ func progressReporter(ctx context.Context, req *mcp.CallToolRequest) (progress d
 		mu.Unlock()
 		if total > 0 {
 			p.Total = float64(total)
-			p.Message = fmt.Sprintf("%s of %s", humanBytes(sent), humanBytes(total))
+			p.Message = fmt.Sprintf("%s of %s", progressbar.Bytes(sent), progressbar.Bytes(total))
 		}
 		notify(p)
 	}
@@ -491,17 +492,4 @@ func decodeBase64(s string) ([]byte, error) {
 	}
 	_, err := base64.StdEncoding.DecodeString(s)
 	return nil, err
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

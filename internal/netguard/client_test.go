@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
+
+	"github.com/drivemcp/drivemcp/internal/netguard/netguardtest"
 )
 
 // countingServer is a loopback server that counts the requests it gets.
@@ -77,7 +79,7 @@ func TestClient_HostNameIsVerifiedAgainstTheCertificate(t *testing.T) {
 	srv := newCountingServer(t, true, ok)
 	// httptest's certificate names example.com; the fake resolver sends that
 	// name to the loopback server, so TLS is checked against the URL's host.
-	r := &fakeResolver{answers: map[string][]string{"example.com": {"127.0.0.1"}, "other.test": {"127.0.0.1"}}}
+	r := &netguardtest.Resolver{Answers: map[string][]string{"example.com": {"127.0.0.1"}, "other.test": {"127.0.0.1"}}}
 	c := NewClient(Policy{AllowLoopback: true, Resolver: r}, Options{RootCAs: roots(srv.Server)})
 	if body, err := get(t, c, "https://example.com:"+port(t, srv.Server)+"/"); err != nil || body != "hello" {
 		t.Fatalf("GET example.com = %q, %v", body, err)
@@ -102,7 +104,7 @@ func TestClient_LoopbackRefusedByDefault(t *testing.T) {
 func TestClient_LocalhostRefusedByDefault(t *testing.T) {
 	srv := newCountingServer(t, false, ok)
 	// A fake resolver: the test must not depend on (or send) a DNS query.
-	r := &fakeResolver{answers: map[string][]string{"localhost": {"::1", "127.0.0.1"}}}
+	r := &netguardtest.Resolver{Answers: map[string][]string{"localhost": {"::1", "127.0.0.1"}}}
 	c := NewClient(Policy{Resolver: r}, Options{Schemes: []string{"http"}})
 	_, err := get(t, c, "http://localhost:"+port(t, srv.Server)+"/")
 	if !errors.Is(err, ErrBlockedAddress) {
@@ -126,7 +128,7 @@ func TestClient_RedirectToInternalHostIsRefused(t *testing.T) {
 	// refuses.
 	const standIn = "93.184.215.14"
 	originPort := port(t, origin.Server)
-	r := &fakeResolver{answers: map[string][]string{"origin.test": {standIn}, "bait.test": {"127.0.0.1"}}}
+	r := &netguardtest.Resolver{Answers: map[string][]string{"origin.test": {standIn}, "bait.test": {"127.0.0.1"}}}
 	d := &dialer{policy: Policy{Resolver: r}, dial: func(ctx context.Context, network, address string) (net.Conn, error) {
 		if address != net.JoinHostPort(standIn, originPort) {
 			t.Errorf("unexpected dial to %s", address)
@@ -214,7 +216,7 @@ func TestClient_IgnoresProxyEnvironment(t *testing.T) {
 	t.Setenv("NO_PROXY", "")
 	srv := newCountingServer(t, true, ok)
 	// A name, not an IP: Go never proxies requests to loopback IPs anyway.
-	r := &fakeResolver{answers: map[string][]string{"example.com": {"127.0.0.1"}}}
+	r := &netguardtest.Resolver{Answers: map[string][]string{"example.com": {"127.0.0.1"}}}
 	c := NewClient(Policy{AllowLoopback: true, Resolver: r}, Options{RootCAs: roots(srv.Server)})
 	if _, err := get(t, c, "https://example.com:"+port(t, srv.Server)+"/"); err != nil {
 		t.Fatal(err)

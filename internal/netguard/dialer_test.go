@@ -5,31 +5,10 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-	"sync"
 	"testing"
+
+	"github.com/drivemcp/drivemcp/internal/netguard/netguardtest"
 )
-
-// fakeResolver answers from a table; it never touches the network.
-type fakeResolver struct {
-	mu      sync.Mutex
-	answers map[string][]string
-	asked   []string
-}
-
-func (r *fakeResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.asked = append(r.asked, host)
-	list, ok := r.answers[host]
-	if !ok {
-		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
-	}
-	addrs := make([]netip.Addr, len(list))
-	for i, s := range list {
-		addrs[i] = netip.MustParseAddr(s)
-	}
-	return addrs, nil
-}
 
 // refusingDial stands in for the real dial in tests that must refuse before
 // connecting: it records the call and connects nowhere.
@@ -62,7 +41,7 @@ func TestDialer_RefusesInternalAnswersWithoutDialling(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var called int
-			tt.policy.Resolver = &fakeResolver{answers: map[string][]string{"evil.test": tt.answers}}
+			tt.policy.Resolver = &netguardtest.Resolver{Answers: map[string][]string{"evil.test": tt.answers}}
 			d := &dialer{policy: tt.policy, dial: refusingDial(t, &called)}
 			_, err := d.DialContext(t.Context(), "tcp", "evil.test:443")
 			if !errors.Is(err, ErrBlockedAddress) {
@@ -81,22 +60,22 @@ func TestDialer_RefusesInternalAnswersWithoutDialling(t *testing.T) {
 
 func TestDialer_ChecksLiteralAddressesToo(t *testing.T) {
 	var called int
-	r := &fakeResolver{}
+	r := &netguardtest.Resolver{}
 	d := &dialer{policy: Policy{Resolver: r}, dial: refusingDial(t, &called)}
 	for _, addr := range []string{"10.0.0.1:80", "[fe80::1%25eth0]:80", "[::ffff:169.254.169.254]:80", "169.254.169.254:80"} {
 		if _, err := d.DialContext(t.Context(), "tcp", addr); !errors.Is(err, ErrBlockedAddress) {
 			t.Errorf("DialContext(%s) = %v, want ErrBlockedAddress", addr, err)
 		}
 	}
-	if len(r.asked) != 0 {
-		t.Errorf("resolver asked about %v; literal addresses need no lookup", r.asked)
+	if len(r.Asked()) != 0 {
+		t.Errorf("resolver asked about %v; literal addresses need no lookup", r.Asked())
 	}
 }
 
 func TestDialer_DialsOnlyTheCheckedAddress(t *testing.T) {
 	var dialled []string
 	d := &dialer{
-		policy: Policy{Resolver: &fakeResolver{answers: map[string][]string{"docs.test": {"::ffff:93.184.215.14", "2001:4860::8888"}}}},
+		policy: Policy{Resolver: &netguardtest.Resolver{Answers: map[string][]string{"docs.test": {"::ffff:93.184.215.14", "2001:4860::8888"}}}},
 		dial: func(_ context.Context, _, address string) (net.Conn, error) {
 			dialled = append(dialled, address) // never connects anywhere
 			return nil, errors.New("test: unreachable")
@@ -137,7 +116,7 @@ func TestControl_RechecksTheSocketAddress(t *testing.T) {
 // address 127.0.0.1: it must be judged as that address, not handed to a
 // resolver (the system's would answer 127.0.0.1 without any check here).
 func TestDialer_TrailingDotLiteralIsCheckedAsTheAddress(t *testing.T) {
-	r := &fakeResolver{}
+	r := &netguardtest.Resolver{}
 	var called int
 	d := &dialer{policy: Policy{Resolver: r}, dial: refusingDial(t, &called)}
 	for addr, want := range map[string]string{
@@ -151,8 +130,8 @@ func TestDialer_TrailingDotLiteralIsCheckedAsTheAddress(t *testing.T) {
 			t.Errorf("DialContext(%s) = %v, want %s refused", addr, err, want)
 		}
 	}
-	if len(r.asked) != 0 {
-		t.Errorf("resolver asked about %v; a literal with a trailing dot needs no lookup", r.asked)
+	if len(r.Asked()) != 0 {
+		t.Errorf("resolver asked about %v; a literal with a trailing dot needs no lookup", r.Asked())
 	}
 
 	// Allowed, it is dialled as the address itself.
@@ -162,8 +141,8 @@ func TestDialer_TrailingDotLiteralIsCheckedAsTheAddress(t *testing.T) {
 		return nil, errors.New("test: unreachable")
 	}}
 	d.DialContext(t.Context(), "tcp", "127.0.0.1.:8080")
-	if len(dialled) != 1 || dialled[0] != "127.0.0.1:8080" || len(r.asked) != 0 {
-		t.Fatalf("dialled %v (resolver asked %v), want 127.0.0.1:8080 without a lookup", dialled, r.asked)
+	if len(dialled) != 1 || dialled[0] != "127.0.0.1:8080" || len(r.Asked()) != 0 {
+		t.Fatalf("dialled %v (resolver asked %v), want 127.0.0.1:8080 without a lookup", dialled, r.Asked())
 	}
 }
 
@@ -172,7 +151,7 @@ func TestDialer_TrailingDotLiteralIsCheckedAsTheAddress(t *testing.T) {
 // resolver unchecked. A host whose last label is a number is no domain
 // name (no top-level domain is numeric): it is refused without a lookup.
 func TestDialer_NumericHostsThatAreNotAddressesRefused(t *testing.T) {
-	r := &fakeResolver{answers: map[string][]string{}}
+	r := &netguardtest.Resolver{Answers: map[string][]string{}}
 	var called int
 	d := &dialer{policy: Policy{AllowLoopback: true, AllowPrivate: true, Resolver: r}, dial: refusingDial(t, &called)}
 	for _, host := range []string{
@@ -185,15 +164,15 @@ func TestDialer_NumericHostsThatAreNotAddressesRefused(t *testing.T) {
 			t.Errorf("DialContext(%s) = %v, want ErrMalformedHost", host, err)
 		}
 	}
-	if len(r.asked) != 0 {
-		t.Errorf("resolver asked about %v", r.asked)
+	if len(r.Asked()) != 0 {
+		t.Errorf("resolver asked about %v", r.Asked())
 	}
 	// Names that merely contain digits are names.
 	for _, host := range []string{"1e100.net", "123.example.com", "example.com.", "0x.example", "xn--80ak6aa92e.com"} {
-		r.asked = nil
+		r.Forget()
 		_, err := d.DialContext(t.Context(), "tcp", net.JoinHostPort(host, "443"))
-		if errors.Is(err, ErrMalformedHost) || len(r.asked) != 1 {
-			t.Errorf("DialContext(%s) = %v, resolver asked %v; want a lookup", host, err, r.asked)
+		if errors.Is(err, ErrMalformedHost) || len(r.Asked()) != 1 {
+			t.Errorf("DialContext(%s) = %v, resolver asked %v; want a lookup", host, err, r.Asked())
 		}
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/felixge/httpsnoop"
+
 	"github.com/drivemcp/drivemcp/internal/metrics"
 )
 
@@ -42,14 +44,16 @@ func Middleware(h http.Handler, log *slog.Logger, m *metrics.Metrics) http.Handl
 		// Handlers that see only the request's header (MCP tools, through
 		// the go-sdk) quote the id from there.
 		r.Header.Set("X-Request-Id", id)
-		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
-		h.ServeHTTP(rec, r)
+		// httpsnoop keeps every optional interface of w (Flush, Unwrap for
+		// http.ResponseController) that MCP's event streams need, and
+		// records the final status, not a 1xx sent before it.
+		rec := httpsnoop.CaptureMetrics(h, w, r)
 		d := time.Since(start)
-		m.HTTPRequest(r.Pattern, r.Method, rec.status, d)
+		m.HTTPRequest(r.Pattern, r.Method, rec.Code, d)
 		level := slog.LevelInfo
 		switch {
-		case rec.status >= 500:
+		case rec.Code >= 500:
 			level = slog.LevelWarn
 		case strings.HasSuffix(r.Pattern, "/healthz") || strings.HasSuffix(r.Pattern, "/readyz") || strings.HasSuffix(r.Pattern, "/metrics"):
 			level = slog.LevelDebug
@@ -60,38 +64,7 @@ func Middleware(h http.Handler, log *slog.Logger, m *metrics.Metrics) http.Handl
 		// LogAttrs: one line per request is worth writing without the
 		// boxing of key-value pairs.
 		log.LogAttrs(r.Context(), level, "http request", slog.String("request_id", id), slog.String("method", metrics.Method(r.Method)),
-			slog.String("path", r.URL.Path), slog.String("route", r.Pattern), slog.Int("status", rec.status),
-			slog.Int64("bytes", rec.bytes), slog.Float64("duration_ms", float64(d.Microseconds())/1000))
+			slog.String("path", r.URL.Path), slog.String("route", r.Pattern), slog.Int("status", rec.Code),
+			slog.Int64("bytes", rec.Written), slog.Float64("duration_ms", float64(d.Microseconds())/1000))
 	})
 }
-
-// recorder remembers the status and size of a response. It passes Flush
-// and the rest through (Unwrap), as MCP's event streams need.
-type recorder struct {
-	http.ResponseWriter
-	status int
-	bytes  int64
-	wrote  bool
-}
-
-func (r *recorder) WriteHeader(code int) {
-	if !r.wrote {
-		r.status, r.wrote = code, true
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *recorder) Write(b []byte) (int, error) {
-	r.wrote = true
-	n, err := r.ResponseWriter.Write(b)
-	r.bytes += int64(n)
-	return n, err
-}
-
-func (r *recorder) Flush() {
-	if f, ok := r.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

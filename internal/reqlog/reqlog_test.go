@@ -63,3 +63,32 @@ func TestMetrics_InventedMethodsAndPathsDoNotGrowSeries(t *testing.T) {
 		t.Fatalf("10,000 invented methods and paths grew the HTTP series from %d to %d", before, after)
 	}
 }
+
+// A handler may send 103 Early Hints before its answer; the log line and
+// the metrics must carry the answer's status, not the interim one, and an
+// event stream behind the log must still be able to flush through it.
+func TestMiddleware_LogsTheFinalStatusAndStillFlushes(t *testing.T) {
+	var logged strings.Builder
+	flushErr := make(chan error, 1)
+	h := Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusEarlyHints)
+		w.WriteHeader(http.StatusTeapot)
+		_, _ = io.WriteString(w, "short and stout")
+		flushErr <- http.NewResponseController(w).Flush()
+	}), slog.New(slog.NewTextHandler(&logged, nil)), metrics.New())
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL + "/pot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err := <-flushErr; err != nil {
+		t.Errorf("Flush did not reach the connection through the request log: %v", err)
+	}
+	srv.Close() // the log line is written before the handler returns to the server
+	if !strings.Contains(logged.String(), "status=418") || !strings.Contains(logged.String(), "bytes=15") {
+		t.Errorf("log line should carry the final status 418 and 15 bytes: %s", logged.String())
+	}
+}

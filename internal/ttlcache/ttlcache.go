@@ -39,7 +39,13 @@ type entry[V any] struct {
 // short-lived refills in one TTL). ttl < 0 turns caching off: every Load
 // reads.
 func New[K comparable, V any](ttl time.Duration, max int) *Cache[K, V] {
-	return &Cache[K, V]{ttl: ttl, max: max, now: time.Now, entries: map[K]entry[V]{}}
+	return NewWithClock[K, V](ttl, max, time.Now)
+}
+
+// NewWithClock is New with the clock the TTL is measured by, so that a
+// test can let a TTL pass without waiting for it.
+func NewWithClock[K comparable, V any](ttl time.Duration, max int, now func() time.Time) *Cache[K, V] {
+	return &Cache[K, V]{ttl: ttl, max: max, now: now, entries: map[K]entry[V]{}}
 }
 
 // Load returns the cached value for key, or calls load and caches what it

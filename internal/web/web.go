@@ -16,6 +16,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/drivemcp/drivemcp/internal/loopback"
 )
 
 //go:embed templates/*.html
@@ -48,11 +50,7 @@ func onThisComputer(host string) bool {
 	if err != nil {
 		h = strings.Trim(host, "[]")
 	}
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
+	return loopback.IsHost(h)
 }
 
 // Connected is the page shown when a Google account has been connected.
