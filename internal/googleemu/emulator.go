@@ -34,8 +34,15 @@ const (
 
 // Options configure an Emulator. Zero value is usable: it registers the demo client.
 type Options struct {
-	// Clients maps OAuth client id → client secret. Empty: {DemoClientID: DemoClientSecret}.
+	// Clients maps OAuth client id → client secret. Empty (and no
+	// Registrations): {DemoClientID: DemoClientSecret}. These clients may
+	// use any http(s) redirect URI, which keeps the demo and most tests
+	// friendly; Registrations holds the strict ones.
 	Clients map[string]string
+	// Registrations are OAuth clients as the Google Cloud console registers
+	// them, with a type whose redirect URI rules the authorization endpoint
+	// enforces as Google does (see redirect.go).
+	Registrations map[string]Registration
 	// Dir, if set, keeps uploaded file bytes on disk under Dir (so 1 GiB uploads don't need 1 GiB of RAM). Empty: in memory.
 	Dir string
 	// AccessTokenTTL is the lifetime of issued access tokens (default 1h).
@@ -77,6 +84,8 @@ const (
 // endpoints at the root of its base URL. It is safe for concurrent use.
 type Emulator struct {
 	clients   map[string]string
+	// registrations are the clients whose redirect URIs are checked.
+	registrations map[string]Registration
 	accounts  map[string]Account
 	accessTTL time.Duration
 	demo      bool
@@ -116,8 +125,17 @@ type Emulator struct {
 // New returns an emulator configured by opts.
 func New(opts Options) (*Emulator, error) {
 	clients := maps.Clone(opts.Clients)
-	if len(clients) == 0 {
+	if len(clients) == 0 && len(opts.Registrations) == 0 {
 		clients = map[string]string{DemoClientID: DemoClientSecret}
+	}
+	if clients == nil {
+		clients = map[string]string{}
+	}
+	for id, reg := range opts.Registrations {
+		if reg.Type != ClientWeb && reg.Type != ClientInstalled {
+			return nil, fmt.Errorf("googleemu: client %s has type %q, not %q or %q", id, reg.Type, ClientWeb, ClientInstalled)
+		}
+		clients[id] = reg.Secret
 	}
 	for id := range clients {
 		if id == "" {
@@ -142,6 +160,7 @@ func New(opts Options) (*Emulator, error) {
 	}
 	e := &Emulator{
 		clients:       clients,
+		registrations: maps.Clone(opts.Registrations),
 		accounts:      maps.Clone(opts.Accounts),
 		accessTTL:     ttl,
 		demo:          opts.Demo,
