@@ -83,15 +83,15 @@ const (
 // Emulator is an http.Handler that serves Google's OAuth, userinfo and Drive
 // endpoints at the root of its base URL. It is safe for concurrent use.
 type Emulator struct {
-	clients   map[string]string
+	clients map[string]string
 	// registrations are the clients whose redirect URIs are checked.
 	registrations map[string]Registration
-	accounts  map[string]Account
-	accessTTL time.Duration
-	demo      bool
-	log       *slog.Logger
-	blobs     blobStore
-	mux       *http.ServeMux
+	accounts      map[string]Account
+	accessTTL     time.Duration
+	demo          bool
+	log           *slog.Logger
+	blobs         blobStore
+	mux           *http.ServeMux
 
 	// now is the emulator's clock, read only with mu held; tests in this
 	// package replace it to expire codes and upload sessions without sleeping.
