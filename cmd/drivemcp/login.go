@@ -6,13 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/drivemcp/drivemcp/internal/authserver"
@@ -42,11 +40,27 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer b.Close()
+	failed := make(chan error, 1)
 	auth := authserver.New(authserver.Options{
 		Store: b.store, Grants: b.grants, Resolver: identity.NewResolver(b.store, true), Policy: cfg.AccessPolicy(),
 		Logger: cliLogger(stderr, cfg), Keys: b.keys, BaseURL: "http://" + cfg.CallbackAddr,
 		DriveScope: google.DriveScope(cfg.DriveScope), AllowedDriveScopes: google.AllowedDriveScopes(cfg.DriveScope),
+		// The same callback listener as serve --stdio: open while this
+		// sign-in is pending, on a new port for a Desktop app client.
+		Loopback: &authserver.LoopbackOptions{
+			Addr: cfg.CallbackAddr, Ephemeral: cfg.EphemeralCallback(),
+			OnCallback: func(status int) {
+				if status >= 400 {
+					select {
+					case failed <- callbackFailure(status):
+					default:
+					}
+				}
+			},
+		},
 	})
+	// Closing lets the browser get its page before the listener goes.
+	defer auth.CloseCallbacks()
 
 	// The callback binds this one-off key to the account that signed in:
 	// that is how login learns, through the store, who it was, even when
@@ -55,28 +69,14 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	session := "cli-login-" + rand.Text()
 	defer b.store.DeleteSessionBinding(context.WithoutCancel(ctx), session)
 
-	failed := make(chan error, 1)
-	ln, err := net.Listen("tcp", cfg.CallbackAddr)
-	switch {
-	case errors.Is(err, syscall.EADDRINUSE):
+	start, err := auth.StartDirectLogin(ctx, authserver.DirectRequest{SessionKey: session, LoginHint: *email, ForceConsent: *force})
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", cfg.Ref("callback-addr"), cfg.CallbackAddr, err)
+	}
+	authURL := start.URL
+	if start.Elsewhere {
 		fmt.Fprintf(stderr, "Note: another program already listens on %s, probably drivemcp serve --stdio. If it uses this database (%s) it completes this login; if not, stop it or use --callback-addr.\n",
 			cfg.CallbackAddr, cfg.DB)
-	case err != nil:
-		return fmt.Errorf("%s %s: %w", cfg.Ref("callback-addr"), cfg.CallbackAddr, err)
-	default:
-		srv := newCallbackServer(auth, failed)
-		go func() { _ = srv.Serve(ln) }()
-		defer func() {
-			// Let the browser get its page before the listener goes.
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(ctx)
-		}()
-	}
-
-	authURL, err := auth.StartDirect(ctx, authserver.DirectRequest{SessionKey: session, LoginHint: *email, ForceConsent: *force})
-	if err != nil {
-		return err
 	}
 	fmt.Fprintf(stdout, "Sign in to Google in a browser on this machine:\n\n  %s\n\n", authURL)
 	if !*noBrowser {
@@ -84,7 +84,7 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stdout, "(Opened in your browser. If it did not appear, open the URL above yourself.)")
 		}
 	}
-	fmt.Fprintf(stdout, "Waiting up to %s for Google to send the browser back to %s …\n", *timeout, cfg.LocalCallbackURL())
+	fmt.Fprintf(stdout, "Waiting up to %s for Google to send the browser back to %s …\n", *timeout, start.RedirectURI)
 
 	connected, err := waitForLogin(ctx, b, session, *timeout, failed)
 	if err != nil {
@@ -104,23 +104,6 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// newCallbackServer serves the Google callback and reports a sign-in that
-// ended on an error page.
-func newCallbackServer(auth *authserver.Server, failed chan<- error) *http.Server {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/oauth2callback", func(w http.ResponseWriter, r *http.Request) {
-		rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		auth.HandleGoogleCallback(rec, r)
-		if rec.status >= 400 {
-			select {
-			case failed <- callbackFailure(rec.status):
-			default:
-			}
-		}
-	})
-	return &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-}
-
 // callbackFailure says in a sentence what an error page of the callback
 // means; the page in the browser has the details.
 func callbackFailure(status int) error {
@@ -134,16 +117,6 @@ func callbackFailure(status int) error {
 	default:
 		return fmt.Errorf("the Google sign-in did not complete (HTTP %d; the browser page says why): check the Google client id and secret with drivemcp doctor, then run drivemcp login again", status)
 	}
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
-	w.ResponseWriter.WriteHeader(code)
 }
 
 // waitForLogin waits until the callback has bound session to an account.
