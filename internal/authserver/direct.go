@@ -53,7 +53,7 @@ func (s *Server) StartDirectLogin(ctx context.Context, r DirectRequest) (DirectS
 	}
 	var d DirectStart
 	if s.loopback != nil {
-		d.RedirectURI, d.Elsewhere, err = s.loopback.open(tx.State, r.SessionKey, now, tx.ExpiresAt)
+		d.RedirectURI, d.Elsewhere, err = s.loopback.open(tx.State)
 		if err != nil {
 			return DirectStart{}, err
 		}
@@ -63,6 +63,9 @@ func (s *Server) StartDirectLogin(ctx context.Context, r DirectRequest) (DirectS
 			s.loopback.cancel(tx.State)
 		}
 		return DirectStart{}, fmt.Errorf("recording the pending Google login: %w", err)
+	}
+	if s.loopback != nil {
+		s.loopback.stored(tx.State)
 	}
 	d.URL = s.grants.Upstream().AuthCodeURL(google.ConsentRequest{
 		State:        tx.State,

@@ -75,9 +75,6 @@ type cbListener struct {
 // signIn is one pending direct sign-in of this process.
 type signIn struct {
 	state    string
-	session  string
-	started  time.Time
-	expires  time.Time
 	redirect string
 	ln       *cbListener // nil while another program holds the port
 }
@@ -108,13 +105,13 @@ func callbackURL(addr string) string {
 // open makes sure a listener will receive the callback of the sign-in with
 // this state, and returns its redirect URI and whether another program
 // holds the port instead.
-func (l *loopback) open(state, session string, now, expires time.Time) (string, bool, error) {
+func (l *loopback) open(state string) (string, bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
 		return "", false, fmt.Errorf("%w: the server is stopping", ErrCallbackPort)
 	}
-	si := &signIn{state: state, session: session, started: now, expires: expires}
+	si := &signIn{state: state}
 	if l.opts.Ephemeral {
 		host, _, err := net.SplitHostPort(l.opts.Addr)
 		if err != nil {
@@ -137,9 +134,18 @@ func (l *loopback) open(state, session string, now, expires time.Time) (string, 
 		si.ln.states[state] = true
 	}
 	l.pending[state] = si
-	l.wg.Add(1)
-	go l.watch(si)
 	return si.redirect, si.ln == nil, nil
+}
+
+// stored starts watching a sign-in once its transaction is in the store,
+// where the watcher looks for it.
+func (l *loopback) stored(state string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if si, ok := l.pending[state]; ok && !l.closed {
+		l.wg.Add(1)
+		go l.watch(si)
+	}
 }
 
 // listenLocked returns this process's listener on addr, opening it if
@@ -248,12 +254,14 @@ func (l *loopback) watch(si *signIn) {
 			return
 		case <-t.C:
 		}
-		now := l.srv.now()
-		done := now.After(si.expires)
-		if !done && si.session != "" {
-			b, err := l.srv.store.GetSessionBinding(context.Background(), si.session, now)
-			done = err == nil && !b.CreatedAt.Before(si.started)
-		}
+		l.mu.Lock()
+		state := si.state
+		l.mu.Unlock()
+		// The transaction leaves the store when some process's callback
+		// took it (or it expired): the session binding cannot tell, since
+		// every stdio process binds the same key.
+		pending, err := l.srv.store.AuthTransactionPending(context.Background(), state, l.srv.now())
+		done := err == nil && !pending
 		l.mu.Lock()
 		if l.pending[si.state] != si || l.closed {
 			l.mu.Unlock()
