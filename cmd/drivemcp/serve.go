@@ -480,7 +480,8 @@ func startDemoEmulator(ctx context.Context, cfg *config.Config, stderr io.Writer
 // forgetDemoAccounts deletes the accounts an earlier demo left in the demo
 // database: their grants belong to that run's emulator, which is gone, so
 // keeping them would make check_drive_auth say "Acting as …" and the next
-// Drive call fail. The restarted demo asks to sign in again instead.
+// Drive call fail. The restarted demo asks to sign in again instead. Only
+// the demo's own default database is ever cleared (Config.DemoDB).
 func forgetDemoAccounts(ctx context.Context, st store.Store, log *slog.Logger) error {
 	accts, err := st.ListGoogleAccounts(ctx)
 	if err != nil {
@@ -490,6 +491,13 @@ func forgetDemoAccounts(ctx context.Context, st store.Store, log *slog.Logger) e
 		if err := st.DeleteGoogleAccount(ctx, a.Email); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("forgetting the earlier demo's account %s: %w", a.Email, err)
 		}
+	}
+	// Tokens, codes, bindings and pending sign-ins of the earlier run go
+	// too (everything "expired" by the end of time), so an MCP client
+	// holding an old token gets 401 and signs in again with the client it
+	// registered, which stays.
+	if err := st.DeleteExpired(ctx, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		return fmt.Errorf("forgetting the earlier demo's sign-ins: %w", err)
 	}
 	if len(accts) > 0 {
 		log.Info("forgot the accounts of an earlier demo run: its emulator is gone, sign in again", "accounts", len(accts))
