@@ -34,6 +34,9 @@ type LoopbackOptions struct {
 	// OnCallback, if set, hears the HTTP status of each callback this
 	// process served (drivemcp login reports error pages).
 	OnCallback func(status int)
+	// OnListen, if set, hears each callback listener open (true) and
+	// close (false): tests wait on it instead of on the clock.
+	OnListen func(redirectURI string, open bool)
 }
 
 // DirectStart is a started direct sign-in.
@@ -174,6 +177,9 @@ func (l *loopback) listenLocked(addr string) (*cbListener, error) {
 	l.listeners[cb.redirect] = cb
 	go func() { _ = cb.http.Serve(nl) }()
 	l.srv.log.Info("listening for the Google callback", "redirect_uri", cb.redirect)
+	if l.opts.OnListen != nil {
+		l.opts.OnListen(cb.redirect, true)
+	}
 	return cb, nil
 }
 
@@ -230,15 +236,19 @@ func (l *loopback) finishLocked(si *signIn) {
 	if len(si.ln.states) == 0 {
 		delete(l.listeners, si.ln.redirect)
 		l.srv.log.Info("no Google sign-in pending: closing the callback listener", "redirect_uri", si.ln.redirect)
-		go shutdown(si.ln.http)
+		go l.shutdown(si.ln)
 	}
 }
 
-func shutdown(srv *http.Server) {
+// shutdown stops a listener once the responses under way are written.
+func (l *loopback) shutdown(ln *cbListener) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if srv.Shutdown(ctx) != nil {
-		_ = srv.Close()
+	if ln.http.Shutdown(ctx) != nil {
+		_ = ln.http.Close()
+	}
+	if l.opts.OnListen != nil {
+		l.opts.OnListen(ln.redirect, false)
 	}
 }
 
@@ -304,7 +314,7 @@ func (l *loopback) close() {
 	l.listeners = map[string]*cbListener{}
 	l.mu.Unlock()
 	for _, ln := range lns {
-		shutdown(ln.http)
+		l.shutdown(ln)
 	}
 	l.wg.Wait()
 }
