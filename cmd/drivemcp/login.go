@@ -132,6 +132,10 @@ func waitForLogin(ctx context.Context, b *backend, session string, timeout time.
 		case err := <-failed:
 			return "", err
 		case <-deadline.C:
+			if b.cfg.EphemeralCallback() {
+				return "", fmt.Errorf("no sign-in completed within %s. Open the URL above and finish on Google's page; if Google showed redirect_uri_mismatch, the client is not of type Desktop app: give its JSON with --google-client-secrets (or drop --google-client-type installed). Then run drivemcp login again (--timeout allows longer)",
+					timeout)
+			}
 			return "", fmt.Errorf("no sign-in completed within %s. Open the URL above and finish on Google's page; if Google showed redirect_uri_mismatch, add %s to the client's authorized redirect URIs in the Google Cloud console. Then run drivemcp login again (--timeout allows longer)",
 				timeout, b.cfg.LocalCallbackURL())
 		case <-tick.C:
