@@ -173,8 +173,13 @@ func (cmd *Command) complete(getenv func(string) string) []error {
 	// Serve listens on --callback-addr only with --stdio; login and doctor
 	// always need it.
 	if has["callback-addr"] && (c.Stdio || cmd.kind != kindServe) {
-		if _, _, err := net.SplitHostPort(c.CallbackAddr); err != nil {
+		if _, port, err := net.SplitHostPort(c.CallbackAddr); err != nil {
 			add("%s %q is not host:port: %v", c.Ref("callback-addr"), c.CallbackAddr, err)
+		} else if port == "0" && !c.Demo && !c.EphemeralCallback() {
+			// A Web application client's redirect URI is the registered one,
+			// port included; "any port" is what Desktop app clients are for.
+			add("%s %s: a Web application client's redirect URI has the fixed port registered in the Google console, so port 0 cannot work. "+
+				"Give that port, or use a Desktop app client (its client secrets JSON, or --google-client-type installed), which signs in on any port", c.Ref("callback-addr"), c.CallbackAddr)
 		}
 	}
 	baseOK := false
