@@ -164,7 +164,13 @@ func (l *loopback) listenLocked(addr string) (*cbListener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrCallbackPort, addr, err)
 	}
-	cb := &cbListener{redirect: callbackURL(nl.Addr().String()), states: map[string]bool{}}
+	// The redirect URI is the address as configured (a Web client's
+	// registered URI may name localhost), or with port 0 the real port.
+	redirect := callbackURL(addr)
+	if _, port, _ := net.SplitHostPort(addr); port == "0" {
+		redirect = callbackURL(nl.Addr().String())
+	}
+	cb := &cbListener{redirect: redirect, states: map[string]bool{}}
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		l.serveCallback(cb, w, r)
 	})
