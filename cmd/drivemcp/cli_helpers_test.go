@@ -7,6 +7,7 @@ import (
 	"flag"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,7 +85,13 @@ func (e *cliEnv) login(email string, extra ...string) string {
 	if authURL == "" {
 		t.Fatalf("login printed no URL:\n%s\nstderr: %s", transcript.String(), errOut.String())
 	}
-	back, err := e2etest.NewBrowser(email).Run(ctx, authURL, "http://"+callback+"/oauth2callback")
+	// Google sends the browser to the redirect URI login asked for: the
+	// callback address, or a port of its own with a Desktop app client.
+	u, err := url.Parse(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := e2etest.NewBrowser(email).Run(ctx, authURL, u.Query().Get("redirect_uri"))
 	if err != nil {
 		t.Fatalf("browser: %v", err)
 	}

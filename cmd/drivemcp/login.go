@@ -6,16 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/felixge/httpsnoop"
 
 	"github.com/drivemcp/drivemcp/internal/authserver"
 	"github.com/drivemcp/drivemcp/internal/config"
@@ -44,11 +41,27 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer b.Close()
+	failed := make(chan error, 1)
 	auth := authserver.New(authserver.Options{
 		Store: b.store, Grants: b.grants, Resolver: identity.NewResolver(b.store, true), Policy: cfg.AccessPolicy(),
 		Logger: cliLogger(stderr, cfg), Keys: b.keys, BaseURL: "http://" + cfg.CallbackAddr,
 		DriveScope: google.DriveScope(cfg.DriveScope), AllowedDriveScopes: google.AllowedDriveScopes(cfg.DriveScope),
+		// The same callback listener as serve --stdio: open while this
+		// sign-in is pending, on a new port for a Desktop app client.
+		Loopback: &authserver.LoopbackOptions{
+			Addr: cfg.CallbackAddr, Ephemeral: cfg.EphemeralCallback(),
+			OnCallback: func(status int) {
+				if status >= 400 {
+					select {
+					case failed <- callbackFailure(status):
+					default:
+					}
+				}
+			},
+		},
 	})
+	// Closing lets the browser get its page before the listener goes.
+	defer auth.CloseCallbacks()
 
 	// The callback binds this one-off key to the account that signed in:
 	// that is how login learns, through the store, who it was, even when
@@ -57,28 +70,14 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	session := "cli-login-" + rand.Text()
 	defer b.store.DeleteSessionBinding(context.WithoutCancel(ctx), session)
 
-	failed := make(chan error, 1)
-	ln, err := net.Listen("tcp", cfg.CallbackAddr)
-	switch {
-	case errors.Is(err, syscall.EADDRINUSE):
+	start, err := auth.StartDirectLogin(ctx, authserver.DirectRequest{SessionKey: session, LoginHint: *email, ForceConsent: *force})
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", cfg.Ref("callback-addr"), cfg.CallbackAddr, err)
+	}
+	authURL := start.URL
+	if start.Elsewhere {
 		fmt.Fprintf(stderr, "Note: another program already listens on %s, probably drivemcp serve --stdio. If it uses this database (%s) it completes this login; if not, stop it or use --callback-addr.\n",
 			cfg.CallbackAddr, cfg.DB)
-	case err != nil:
-		return fmt.Errorf("%s %s: %w", cfg.Ref("callback-addr"), cfg.CallbackAddr, err)
-	default:
-		srv := newCallbackServer(auth, failed)
-		go func() { _ = srv.Serve(ln) }()
-		defer func() {
-			// Let the browser get its page before the listener goes.
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(ctx)
-		}()
-	}
-
-	authURL, err := auth.StartDirect(ctx, authserver.DirectRequest{SessionKey: session, LoginHint: *email, ForceConsent: *force})
-	if err != nil {
-		return err
 	}
 	fmt.Fprintf(stdout, "Sign in to Google in a browser on this machine:\n\n  %s\n\n", authURL)
 	if !*noBrowser {
@@ -86,7 +85,7 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stdout, "(Opened in your browser. If it did not appear, open the URL above yourself.)")
 		}
 	}
-	fmt.Fprintf(stdout, "Waiting up to %s for Google to send the browser back to %s …\n", *timeout, cfg.LocalCallbackURL())
+	fmt.Fprintf(stdout, "Waiting up to %s for Google to send the browser back to %s …\n", *timeout, start.RedirectURI)
 
 	connected, err := waitForLogin(ctx, b, session, *timeout, failed)
 	if err != nil {
@@ -107,22 +106,6 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "Google sent no refresh token, so this connection lasts about an hour: run drivemcp login --force --email %s to renew it for good.\n", acct.Email)
 	}
 	return nil
-}
-
-// newCallbackServer serves the Google callback and reports a sign-in that
-// ended on an error page.
-func newCallbackServer(auth *authserver.Server, failed chan<- error) *http.Server {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/oauth2callback", func(w http.ResponseWriter, r *http.Request) {
-		rec := httpsnoop.CaptureMetricsFn(w, func(w http.ResponseWriter) { auth.HandleGoogleCallback(w, r) })
-		if rec.Code >= 400 {
-			select {
-			case failed <- callbackFailure(rec.Code):
-			default:
-			}
-		}
-	})
-	return &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 }
 
 // callbackFailure says in a sentence what an error page of the callback
@@ -156,6 +139,10 @@ func waitForLogin(ctx context.Context, b *backend, session string, timeout time.
 		case err := <-failed:
 			return "", err
 		case <-deadline.C:
+			if b.cfg.EphemeralCallback() {
+				return "", fmt.Errorf("no sign-in completed within %s. Open the URL above and finish on Google's page; if Google showed redirect_uri_mismatch, the client is not of type Desktop app: give its JSON with --google-client-secrets (or drop --google-client-type installed). Then run drivemcp login again (--timeout allows longer)",
+					timeout)
+			}
 			return "", fmt.Errorf("no sign-in completed within %s. Open the URL above and finish on Google's page; if Google showed redirect_uri_mismatch, add %s to the client's authorized redirect URIs in the Google Cloud console. Then run drivemcp login again (--timeout allows longer)",
 				timeout, b.cfg.LocalCallbackURL())
 		case <-tick.C:

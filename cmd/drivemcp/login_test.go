@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/drivemcp/drivemcp/internal/e2etest"
+	"github.com/drivemcp/drivemcp/internal/googleemu"
 )
 
 // A person runs drivemcp login, signs in on Google's page as carol, and the
@@ -53,6 +54,25 @@ func TestLogin_CallbackPortInUseIsExplained(t *testing.T) {
 	_, errOut, err := e.run([]string{"login", "--no-browser", "--timeout", "300ms", "--callback-addr", ln.Addr().String()})
 	if !strings.Contains(errOut, "already listens on "+ln.Addr().String()) || err == nil || time.Since(start) < 300*time.Millisecond {
 		t.Fatalf("err %v stderr %q", err, errOut)
+	}
+}
+
+// With a Desktop app client login needs no fixed port: it signs in on a
+// port of its own even while something else holds --callback-addr, and
+// Google (strict about Desktop app redirects) is sent that real port.
+func TestLogin_DesktopClientSignsInOnItsOwnPortWhileTheCallbackAddrIsBusy(t *testing.T) {
+	e := newCLIEnv(t)
+	e.google = e2etest.StartGoogleWith(t, googleemu.Options{Registrations: map[string]googleemu.Registration{
+		googleemu.DemoClientID: {Secret: googleemu.DemoClientSecret, Type: googleemu.ClientInstalled},
+	}})
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	out := e.login("dana@example.com", "--google-client-type", "installed", "--callback-addr", busy.Addr().String())
+	if !strings.Contains(out, "Connected dana@example.com") || strings.Contains(out, busy.Addr().String()) {
+		t.Fatalf("login output:\n%s", out)
 	}
 }
 

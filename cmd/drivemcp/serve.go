@@ -63,6 +63,11 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	}
 	defer rawStore.Close()
 	st := m.Store(rawStore)
+	if cfg.DemoDB {
+		if err := forgetDemoAccounts(ctx, st, log); err != nil {
+			return err
+		}
+	}
 
 	// Every call to Google, from any package, goes through one instrumented
 	// transport.
@@ -74,7 +79,17 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		return err
 	}
 	resolver := identity.NewResolver(st, cfg.TrustedLocal(), identity.WithPolicy(cfg.AccessPolicy()))
+	var loopback *authserver.LoopbackOptions
+	if cfg.Stdio {
+		// Every stdio process must start whatever else runs on the machine,
+		// so the callback listens only while a sign-in is pending.
+		loopback = &authserver.LoopbackOptions{
+			Addr: cfg.CallbackAddr, Ephemeral: cfg.EphemeralCallback(),
+			Wrap: func(h http.Handler) http.Handler { return reqlog.Middleware(h, log, m) },
+		}
+	}
 	auth := authserver.New(authserver.Options{
+		Loopback:     loopback,
 		Policy:       cfg.AccessPolicy(),
 		RefreshGrace: cfg.RefreshGrace,
 		Store:        st, Grants: grants, Resolver: resolver, Pages: web.NewPages(), Logger: log, Metrics: m,
@@ -82,6 +97,7 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		BaseURL: cfg.BaseURL, Keys: keys,
 		ClientMetadataDocuments: authserver.NewClientMetadataDocuments(netguard.NewClient(netguard.Policy{}, netguard.Options{}), 0),
 	})
+	defer auth.CloseCallbacks()
 	drain := mcpserver.NewDrain()
 	mcpSrv := mcpserver.New(mcpserver.Deps{
 		Version:  version,
@@ -315,13 +331,10 @@ func (a *app) stopCalls() {
 // retry cannot make a duplicate). On SIGTERM with the client still there,
 // the calls in flight finish first (at most drainTimeout) and their results
 // reach the client; new calls are refused meanwhile.
+//
+// The Google callback is not served here: start_google_auth opens it for
+// the time a sign-in is pending (authserver.LoopbackOptions).
 func (a *app) serveStdio(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
-	mux := a.commonRoutes()
-	mux.HandleFunc("/oauth2callback", a.auth.HandleGoogleCallback)
-	ln, err := net.Listen("tcp", a.cfg.CallbackAddr)
-	if err != nil {
-		return fmt.Errorf("--callback-addr %s (the Google callback of stdio mode): %w", a.cfg.CallbackAddr, err)
-	}
 	out := a.drain.Writer(stdout)
 	// The MCP connection outlives the signal until the drain is over.
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
@@ -335,19 +348,15 @@ func (a *app) serveStdio(ctx context.Context, stdin io.Reader, stdout io.Writer)
 		case <-runCtx.Done():
 		}
 	}()
-	httpCtx, stopHTTP := context.WithCancel(runCtx)
-	defer stopHTTP()
-	httpDone := make(chan error, 1)
-	go func() {
-		httpDone <- serveUntilDone(httpCtx, a.newHTTPServer(reqlog.Middleware(mux, a.log, a.metrics)), ln)
-	}()
-	a.log.Info("drivemcp serving MCP on stdio", "callback", a.cfg.CallbackURL())
+	callback := a.cfg.CallbackURL()
+	if a.cfg.EphemeralCallback() {
+		callback = "a new loopback port per sign-in (Desktop app client)"
+	}
+	a.log.Info("drivemcp serving MCP on stdio", "callback", callback)
 	if a.banner != nil {
 		a.banner()
 	}
-	err = a.mcp.Run(runCtx, &mcp.IOTransport{Reader: io.NopCloser(stdin), Writer: nopWriteCloser{out}})
-	stopHTTP()
-	<-httpDone
+	err := a.mcp.Run(runCtx, &mcp.IOTransport{Reader: io.NopCloser(stdin), Writer: nopWriteCloser{out}})
 	if errors.Is(err, context.Canceled) || errors.Is(err, io.EOF) {
 		return nil
 	}
@@ -470,10 +479,41 @@ func startDemoEmulator(ctx context.Context, cfg *config.Config, stderr io.Writer
 	cfg.GoogleEndpoint = "http://" + ln.Addr().String()
 	cfg.GoogleClientID = googleemu.DemoClientID
 	cfg.GoogleClientSecret = googleemu.DemoClientSecret
+	// Like a Desktop app client: each stdio sign-in gets its own port, so
+	// several demo processes (Claude Desktop and VS Code) never collide.
+	cfg.GoogleClientType = config.ClientInstalled
 	return func() {
 		_ = srv.Close()
 		_ = emu.Close()
 	}, nil
+}
+
+// forgetDemoAccounts deletes the accounts an earlier demo left in the demo
+// database: their grants belong to that run's emulator, which is gone, so
+// keeping them would make check_drive_auth say "Acting as …" and the next
+// Drive call fail. The restarted demo asks to sign in again instead. Only
+// the demo's own default database is ever cleared (Config.DemoDB).
+func forgetDemoAccounts(ctx context.Context, st store.Store, log *slog.Logger) error {
+	accts, err := st.ListGoogleAccounts(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the demo database: %w", err)
+	}
+	for _, a := range accts {
+		if err := st.DeleteGoogleAccount(ctx, a.Email); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("forgetting the earlier demo's account %s: %w", a.Email, err)
+		}
+	}
+	// Tokens, codes, bindings and pending sign-ins of the earlier run go
+	// too (everything "expired" by the end of time), so an MCP client
+	// holding an old token gets 401 and signs in again with the client it
+	// registered, which stays.
+	if err := st.DeleteExpired(ctx, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		return fmt.Errorf("forgetting the earlier demo's sign-ins: %w", err)
+	}
+	if len(accts) > 0 {
+		log.Info("forgot the accounts of an earlier demo run: its emulator is gone, sign in again", "accounts", len(accts))
+	}
+	return nil
 }
 
 // readable says which local files this server's upload_file_to_drive reads.

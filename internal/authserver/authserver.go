@@ -65,6 +65,9 @@ type Server struct {
 	// every revocation to it.
 	tokens *accessTokenCache
 	policy *accesspolicy.Policy
+	// loopback serves the Google callback itself (stdio, drivemcp login);
+	// nil when the HTTP server's routes do.
+	loopback *callbackListeners
 }
 
 // Options configure a Server.
@@ -97,6 +100,9 @@ type Options struct {
 	// Policy, if set, names the Google accounts that may sign in at all
 	// (--allow-accounts, --allow-domains); see policy.go.
 	Policy *accesspolicy.Policy
+	// Loopback, if set, makes direct sign-ins open their own callback
+	// listener (loopback.go); call CloseCallbacks when done.
+	Loopback *LoopbackOptions
 }
 
 // New builds the login server.
@@ -138,6 +144,9 @@ func New(o Options) *Server {
 	}
 	if o.Keys != nil {
 		s.signer = newSigner(o.Keys.DeriveKeys("cookie and csrf signing"))
+	}
+	if o.Loopback != nil {
+		s.loopback = newLoopback(s, *o.Loopback)
 	}
 	return s
 }

@@ -114,7 +114,7 @@ func (s *Server) completeGoogleLogin(ctx context.Context, tx store.AuthTransacti
 		return store.GoogleAccount{}, google.UserInfo{}, err
 	}
 	up := s.grants.Upstream()
-	tok, err := up.Exchange(ctx, code, verifier)
+	tok, err := up.ExchangeAt(ctx, code, verifier, redirectURIFrom(ctx))
 	if err != nil {
 		return store.GoogleAccount{}, google.UserInfo{}, err
 	}
@@ -159,6 +159,7 @@ func (s *Server) askGoogleAgain(w http.ResponseWriter, r *http.Request, tx store
 	s.bindToBrowser(w, tx.State)
 	http.Redirect(w, r, s.grants.Upstream().AuthCodeURL(google.ConsentRequest{
 		State: tx.State, Verifier: verifier, Scopes: tx.GoogleScopes, LoginHint: email, ForceConsent: true,
+		RedirectURI: redirectURIFrom(r.Context()),
 	}), http.StatusFound)
 }
 

@@ -25,6 +25,14 @@ type DirectRequest struct {
 // StartDirect records a pending direct login and returns the Google consent
 // URL the user must open.
 func (s *Server) StartDirect(ctx context.Context, r DirectRequest) (string, error) {
+	d, err := s.StartDirectLogin(ctx, r)
+	return d.URL, err
+}
+
+// StartDirectLogin is StartDirect saying also where Google will send the
+// browser back: with LoopbackOptions it opens (or finds) the callback
+// listener first, so the redirect URI carries the port really listened on.
+func (s *Server) StartDirectLogin(ctx context.Context, r DirectRequest) (DirectStart, error) {
 	now := s.now()
 	drive := r.DriveScopes
 	if len(drive) == 0 {
@@ -41,16 +49,31 @@ func (s *Server) StartDirect(ctx context.Context, r DirectRequest) (string, erro
 	}
 	verifier, err := s.newGoogleTrip(&tx, r.SessionKey)
 	if err != nil {
-		return "", err
+		return DirectStart{}, err
+	}
+	var d DirectStart
+	if s.loopback != nil {
+		d.RedirectURI, d.Elsewhere, err = s.loopback.open(tx.State)
+		if err != nil {
+			return DirectStart{}, err
+		}
 	}
 	if err := s.store.CreateAuthTransaction(ctx, tx); err != nil {
-		return "", fmt.Errorf("recording the pending Google login: %w", err)
+		if s.loopback != nil {
+			s.loopback.cancel(tx.State)
+		}
+		return DirectStart{}, fmt.Errorf("recording the pending Google login: %w", err)
 	}
-	return s.grants.Upstream().AuthCodeURL(google.ConsentRequest{
+	if s.loopback != nil {
+		s.loopback.stored(tx.State)
+	}
+	d.URL = s.grants.Upstream().AuthCodeURL(google.ConsentRequest{
 		State:        tx.State,
 		Verifier:     verifier,
 		Scopes:       scopes,
 		LoginHint:    tx.LoginHint,
 		ForceConsent: r.ForceConsent,
-	}), nil
+		RedirectURI:  d.RedirectURI,
+	})
+	return d, nil
 }

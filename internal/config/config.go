@@ -43,8 +43,9 @@ type Config struct {
 	// GoogleClientSecretsFile is the Google Cloud console JSON the client
 	// was read from ("" if given directly).
 	GoogleClientSecretsFile string
-	// GoogleClientType is "web" or "installed" when the client came from a
-	// client secrets file.
+	// GoogleClientType is "web" or "installed" (Google's Desktop app
+	// client): from the client secrets file, or --google-client-type; ""
+	// is taken as web.
 	GoogleClientType string
 	// GoogleRedirectURIs are the redirect URIs the client secrets file
 	// lists (web clients carry them), for doctor to compare with ours.
@@ -73,7 +74,10 @@ type Config struct {
 	// (Google's truncated exponential backoff; default 32 s).
 	GoogleMaxBackoff time.Duration
 	Demo             bool
-	LogLevel         string
+	// DemoDB says DB is the demo's own default database, whose accounts
+	// the demo may forget (never a database --db named).
+	DemoDB   bool
+	LogLevel string
 	// File is the configuration file that was read (absolute), "" if none.
 	File string
 
@@ -93,6 +97,20 @@ func (c *Config) CallbackURL() string {
 		return c.LocalCallbackURL()
 	}
 	return c.BaseURL + "/oauth2callback"
+}
+
+// Google OAuth client types, as the Cloud console's JSON names them.
+const (
+	ClientWeb       = "web"
+	ClientInstalled = "installed" // "Desktop app" in the console
+)
+
+// EphemeralCallback reports whether each local sign-in may listen on a new
+// loopback port: Google accepts any loopback port for Desktop app clients
+// ("OAuth 2.0 for Mobile & Desktop Apps", loopback IP address), while a Web
+// application client only redirects to the exact URIs registered for it.
+func (c *Config) EphemeralCallback() bool {
+	return c.GoogleClientType == ClientInstalled
 }
 
 // LocalCallbackURL is the Google redirect URI of stdio mode and of
@@ -135,9 +153,18 @@ func (cmd *Command) complete(getenv func(string) string) []error {
 	var problems []error
 	add := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
 
+	givenType := c.GoogleClientType
+	switch givenType {
+	case "", ClientWeb, ClientInstalled:
+	default:
+		add("%s %q is not one of web, installed (Google Cloud console: \"Web application\" or \"Desktop app\")", c.Ref("google-client-type"), givenType)
+	}
 	if has["google-client-secrets"] && c.GoogleClientSecretsFile != "" {
 		if err := c.loadClientSecrets(); err != nil {
 			problems = append(problems, err)
+		} else if givenType != "" && givenType != c.GoogleClientType {
+			add("%s says %s, but %s holds an %q client: drop %s (the file says the type)", c.Ref("google-client-type"), givenType,
+				c.GoogleClientSecretsFile, c.GoogleClientType, c.Ref("google-client-type"))
 		}
 	}
 	addrOK := true
@@ -150,8 +177,13 @@ func (cmd *Command) complete(getenv func(string) string) []error {
 	// Serve listens on --callback-addr only with --stdio; login and doctor
 	// always need it.
 	if has["callback-addr"] && (c.Stdio || cmd.kind != kindServe) {
-		if _, _, err := net.SplitHostPort(c.CallbackAddr); err != nil {
+		if _, port, err := net.SplitHostPort(c.CallbackAddr); err != nil {
 			add("%s %q is not host:port: %v", c.Ref("callback-addr"), c.CallbackAddr, err)
+		} else if port == "0" && !c.Demo && !c.EphemeralCallback() {
+			// A Web application client's redirect URI is the registered one,
+			// port included; "any port" is what Desktop app clients are for.
+			add("%s %s: a Web application client's redirect URI has the fixed port registered in the Google console, so port 0 cannot work. "+
+				"Give that port, or use a Desktop app client (its client secrets JSON, or --google-client-type installed), which signs in on any port", c.Ref("callback-addr"), c.CallbackAddr)
 		}
 	}
 	baseOK := false
@@ -203,7 +235,12 @@ func (cmd *Command) complete(getenv func(string) string) []error {
 		problems = append(problems, c.uploadRootExposure()...)
 	}
 	if has["db"] {
-		if c.DB == "" {
+		if c.DB == "" && c.Demo {
+			// The emulator's accounts are not the user's: they would show in
+			// accounts list and doctor, and outlive the emulator.
+			c.DB = DemoDBPath(getenv)
+			c.DemoDB = true
+		} else if c.DB == "" {
 			c.DB = DefaultDBPath(getenv)
 		}
 		if c.IsPostgres() && c.SecretKey == "" {
@@ -297,6 +334,12 @@ func DefaultDBPath(getenv func(string) string) string {
 		dir = filepath.Join(getenv("HOME"), ".local", "share")
 	}
 	return filepath.Join(dir, "drivemcp", "drivemcp.db")
+}
+
+// DemoDBPath is where --demo keeps its state unless --db says otherwise:
+// beside the real database, never in it.
+func DemoDBPath(getenv func(string) string) string {
+	return filepath.Join(filepath.Dir(DefaultDBPath(getenv)), "demo", "drivemcp.db")
 }
 
 // loadClientSecrets reads the JSON the Google Cloud console offers for

@@ -32,6 +32,7 @@ var settings = []setting{
 	str("google-client-id", "", "Google OAuth client id", func(c *Config) *string { return &c.GoogleClientID }),
 	str("google-client-secret", "", "Google OAuth client secret", func(c *Config) *string { return &c.GoogleClientSecret }),
 	str("google-client-secrets", "", "client secrets JSON downloaded from the Google Cloud console", func(c *Config) *string { return &c.GoogleClientSecretsFile }).asPath(),
+	str("google-client-type", "", "web|installed: the Google client's type when --google-client-id is given directly (a client secrets file says it itself); installed (Desktop app) clients get a new loopback callback port per sign-in", func(c *Config) *string { return &c.GoogleClientType }),
 	str("google-endpoint", "", "send every Google call to this base URL (emulators, tests)", func(c *Config) *string { return &c.GoogleEndpoint }),
 	str("secret-key", "", "base64 of 32 bytes sealing stored Google tokens; several comma-separated keys: the first seals, all open", func(c *Config) *string { return &c.SecretKey }),
 	str("auth", "", "oauth|none: how /mcp is protected (none only on loopback)", func(c *Config) *string { return &c.Auth }),
@@ -51,7 +52,7 @@ var settings = []setting{
 // where the store is, how it is sealed, and how to reach Google.
 var localSettings = []string{
 	"config", "db", "secret-key", "google-client-id", "google-client-secret", "google-client-secrets",
-	"google-endpoint", "callback-addr", "drive-scope", "log-level", "allow-accounts", "allow-domains", "google-max-backoff",
+	"google-client-type", "google-endpoint", "callback-addr", "drive-scope", "log-level", "allow-accounts", "allow-domains", "google-max-backoff",
 }
 
 func lookupSetting(name string) (setting, bool) {

@@ -61,7 +61,14 @@ func StartGoogle(t testing.TB) *Google {
 // StartGoogleOnDisk is StartGoogle keeping uploaded bytes under dir.
 func StartGoogleOnDisk(t testing.TB, dir string) *Google {
 	t.Helper()
-	emu, err := googleemu.New(googleemu.Options{Dir: dir})
+	return StartGoogleWith(t, googleemu.Options{Dir: dir})
+}
+
+// StartGoogleWith is StartGoogle with the emulator configured by opts
+// (registered clients, accounts).
+func StartGoogleWith(t testing.TB, opts googleemu.Options) *Google {
+	t.Helper()
+	emu, err := googleemu.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +168,8 @@ func StartStdio(t testing.TB, cfg Config) *StdioServer {
 			t.Logf("drivemcp stderr:\n%s", stderr)
 		}
 	})
-	WaitListening(t, callback)
+	// The Google callback listens only while a sign-in is pending, so the
+	// MCP handshake is the sign that the server started.
 	return s
 }
 

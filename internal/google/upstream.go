@@ -64,12 +64,19 @@ type ConsentRequest struct {
 	// ForceConsent asks Google to show consent again, which is the only way
 	// Google hands out a new refresh token for a user who already granted one.
 	ForceConsent bool
+	// RedirectURI overrides the client's redirect URI for this sign-in: a
+	// Desktop app client listens on a new loopback port each time, and
+	// Google must be sent the URI with that real port.
+	RedirectURI string
 }
 
 // AuthCodeURL is the Google URL that starts a consent.
 func (u *Upstream) AuthCodeURL(r ConsentRequest) string {
 	cfg := u.config
 	cfg.Scopes = r.Scopes
+	if r.RedirectURI != "" {
+		cfg.RedirectURL = r.RedirectURI
+	}
 	opts := []oauth2.AuthCodeOption{
 		oauth2.AccessTypeOffline,
 		oauth2.S256ChallengeOption(r.Verifier),
@@ -86,7 +93,18 @@ func (u *Upstream) AuthCodeURL(r ConsentRequest) string {
 
 // Exchange trades Google's authorization code for tokens.
 func (u *Upstream) Exchange(ctx context.Context, code, verifier string) (*oauth2.Token, error) {
-	tok, err := u.config.Exchange(u.ctx(ctx), code, oauth2.VerifierOption(verifier))
+	return u.ExchangeAt(ctx, code, verifier, "")
+}
+
+// ExchangeAt is Exchange for a sign-in that sent Google redirectURI (""
+// means the client's own): Google refuses the code unless the token request
+// names the redirect URI the authorization request used.
+func (u *Upstream) ExchangeAt(ctx context.Context, code, verifier, redirectURI string) (*oauth2.Token, error) {
+	cfg := u.config
+	if redirectURI != "" {
+		cfg.RedirectURL = redirectURI
+	}
+	tok, err := cfg.Exchange(u.ctx(ctx), code, oauth2.VerifierOption(verifier))
 	if err != nil {
 		return nil, fmt.Errorf("exchanging the Google authorization code: %w", err)
 	}

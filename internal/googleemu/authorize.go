@@ -43,6 +43,9 @@ func (e *Emulator) parseAuthRequest(q url.Values) (authRequest, *authPageError, 
 		return req, &authPageError{"redirect_uri_mismatch",
 			"The redirect URI in the request, " + req.redirectURI + ", is not a valid http(s) URL without a fragment."}, nil
 	}
+	if reg, ok := e.registrations[req.clientID]; ok && !reg.allowsRedirect(req.redirectURI) {
+		return req, &authPageError{"redirect_uri_mismatch", reg.mismatch(req.redirectURI)}, nil
+	}
 	req.state, req.stateSet = q.Get("state"), q.Has("state")
 
 	bad := func(code, desc string) (authRequest, *authPageError, *oauthError) {

@@ -36,8 +36,15 @@ const (
 
 // Options configure an Emulator. Zero value is usable: it registers the demo client.
 type Options struct {
-	// Clients maps OAuth client id → client secret. Empty: {DemoClientID: DemoClientSecret}.
+	// Clients maps OAuth client id → client secret. Empty (and no
+	// Registrations): {DemoClientID: DemoClientSecret}. These clients may
+	// use any http(s) redirect URI, which keeps the demo and most tests
+	// friendly; Registrations holds the strict ones.
 	Clients map[string]string
+	// Registrations are OAuth clients as the Google Cloud console registers
+	// them, with a type whose redirect URI rules the authorization endpoint
+	// enforces as Google does (see redirect.go).
+	Registrations map[string]Registration
 	// Dir, if set, keeps uploaded file bytes on disk under Dir (so 1 GiB uploads don't need 1 GiB of RAM). Empty: in memory.
 	Dir string
 	// AccessTokenTTL is the lifetime of issued access tokens (default 1h).
@@ -102,10 +109,12 @@ const (
 // Emulator is an http.Handler that serves Google's OAuth, userinfo and Drive
 // endpoints at the root of its base URL. It is safe for concurrent use.
 type Emulator struct {
-	clients   map[string]string
-	accounts  map[string]Account
-	accessTTL time.Duration
-	demo      bool
+	clients map[string]string
+	// registrations are the clients whose redirect URIs are checked.
+	registrations map[string]Registration
+	accounts      map[string]Account
+	accessTTL     time.Duration
+	demo          bool
 	// sessionAuthLax: see Options.UploadSessionsIgnoreAuthorization.
 	sessionAuthLax bool
 	lenientImports bool
@@ -156,8 +165,17 @@ type Emulator struct {
 // New returns an emulator configured by opts.
 func New(opts Options) (*Emulator, error) {
 	clients := maps.Clone(opts.Clients)
-	if len(clients) == 0 {
+	if len(clients) == 0 && len(opts.Registrations) == 0 {
 		clients = map[string]string{DemoClientID: DemoClientSecret}
+	}
+	if clients == nil {
+		clients = map[string]string{}
+	}
+	for id, reg := range opts.Registrations {
+		if reg.Type != ClientWeb && reg.Type != ClientInstalled {
+			return nil, fmt.Errorf("googleemu: client %s has type %q, not %q or %q", id, reg.Type, ClientWeb, ClientInstalled)
+		}
+		clients[id] = reg.Secret
 	}
 	for id := range clients {
 		if id == "" {
@@ -182,6 +200,7 @@ func New(opts Options) (*Emulator, error) {
 	}
 	e := &Emulator{
 		clients:        clients,
+		registrations:  maps.Clone(opts.Registrations),
 		accounts:       maps.Clone(opts.Accounts),
 		accessTTL:      ttl,
 		demo:           opts.Demo,

@@ -21,7 +21,7 @@ import (
 
 // DirectAuth starts the direct flow; authserver.Server implements it.
 type DirectAuth interface {
-	StartDirect(ctx context.Context, r authserver.DirectRequest) (string, error)
+	StartDirectLogin(ctx context.Context, r authserver.DirectRequest) (authserver.DirectStart, error)
 }
 
 // Deps are what the tools need. All fields are required unless noted.

@@ -107,15 +107,20 @@ func (t *tools) startGoogleAuth(ctx context.Context, req *mcp.CallToolRequest, i
 	if loginHint == "" {
 		loginHint = call.TokenSubject
 	}
-	authURL, err := t.Auth.StartDirect(ctx, authserver.DirectRequest{
+	start, err := t.Auth.StartDirectLogin(ctx, authserver.DirectRequest{
 		SessionKey:   call.SessionKey,
 		LoginHint:    loginHint,
 		ForceConsent: in.Force,
 		DriveScopes:  driveScopes,
 	})
+	if errors.Is(err, authserver.ErrCallbackPort) {
+		return nil, startAuthOut{}, userErrorf(err, "drivemcp could not open the port Google sends the browser back to (%v), so no sign-in was started. "+
+			"Free that port or start drivemcp with another --callback-addr (and list it in the Google console), then call start_google_auth again.", err)
+	}
 	if err != nil {
 		return nil, startAuthOut{}, err // the store's trouble: internalError words it
 	}
+	authURL := start.URL
 	var b strings.Builder
 	fmt.Fprintf(&b, "Open this link in a browser and sign in to Google to connect Google Drive:\n\n%s\n\n", authURL)
 	b.WriteString("The link is valid for 10 minutes. ")
@@ -123,6 +128,17 @@ func (t *tools) startGoogleAuth(ctx context.Context, req *mcp.CallToolRequest, i
 		b.WriteString("When the page says \"Google Drive connected\", come back: every Drive tool in this session will act as that account, with no email needed.")
 	} else {
 		b.WriteString("This connection has no MCP session to bind, so after signing in pass user_google_email to the tools (local mode) or use OAuth.")
+	}
+	if t.Stdio {
+		// The callback that completes the sign-in is served by this process
+		// (or another drivemcp on the same database), so a client that runs
+		// one command and exits takes the link's other end with it.
+		b.WriteString("\n\nKeep this client open until you have signed in: the link stops working when this drivemcp process exits. " +
+			"From a client that exits at once (such as the MCP Inspector CLI), run drivemcp login in a terminal instead; it signs in the same account for every client on this machine.")
+		if start.Elsewhere {
+			fmt.Fprintf(&b, "\n\nAnother program holds %s, where Google sends the browser back. If it is another drivemcp on this machine with the same database "+
+				"(another assistant's), it completes this sign-in and this session sees it; otherwise close that program, or run drivemcp login once it is gone.", start.RedirectURI)
+		}
 	}
 	return text(b.String()), startAuthOut{AuthURL: authURL, ExpiresInSeconds: 600}, nil
 }

@@ -57,6 +57,11 @@ func (s *timedStore) TakeAuthTransaction(ctx context.Context, state string, now 
 	return s.st.TakeAuthTransaction(ctx, state, now)
 }
 
+func (s *timedStore) AuthTransactionPending(ctx context.Context, state string, now time.Time) (bool, error) {
+	defer s.done("auth_transaction_pending", time.Now())
+	return s.st.AuthTransactionPending(ctx, state, now)
+}
+
 func (s *timedStore) BindSession(ctx context.Context, b store.SessionBinding) error {
 	defer s.done("bind_session", time.Now())
 	return s.st.BindSession(ctx, b)

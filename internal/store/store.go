@@ -197,6 +197,10 @@ type Store interface {
 	// instant) or unknown: ErrNotFound. Of two
 	// concurrent takers at most one succeeds.
 	TakeAuthTransaction(ctx context.Context, state string, now time.Time) (AuthTransaction, error)
+	// AuthTransactionPending reports whether the transaction for state is
+	// still there and unexpired at now, without taking it: a process
+	// waiting for a sign-in another process completes learns it is over.
+	AuthTransactionPending(ctx context.Context, state string, now time.Time) (bool, error)
 
 	// BindSession creates or replaces the binding for b.SessionID.
 	BindSession(ctx context.Context, b SessionBinding) error

@@ -59,3 +59,15 @@ func (s *Store) TakeAuthTransaction(ctx context.Context, state string, now time.
 	}
 	return t, nil
 }
+
+// AuthTransactionPending reports whether the transaction for state exists
+// and has not expired at now.
+func (s *Store) AuthTransactionPending(ctx context.Context, state string, now time.Time) (bool, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM auth_transactions WHERE state_hash = $1 AND expires_at >= $2`,
+		store.HashSecret(state), instant(now)).Scan(&n)
+	if err != nil {
+		return false, wrap(ctx, "reading auth transaction", err)
+	}
+	return n > 0, nil
+}

@@ -68,3 +68,15 @@ func (s *Store) TakeAuthTransaction(ctx context.Context, state string, now time.
 	t.CreatedAt, t.ExpiresAt = fromMillis(created), fromMillis(expires)
 	return t, nil
 }
+
+// AuthTransactionPending reports whether the transaction for state exists
+// and has not expired at now.
+func (s *Store) AuthTransactionPending(ctx context.Context, state string, now time.Time) (bool, error) {
+	var n int
+	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM auth_transactions WHERE state_hash = ? AND expires_at >= ?`,
+		store.HashSecret(state), now.UnixMilli()).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: reading auth transaction: %w", err)
+	}
+	return n > 0, nil
+}

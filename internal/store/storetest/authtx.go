@@ -17,6 +17,32 @@ var authTransactionTests = []test{
 	{name: "TakeUnknownIsNotFound", run: testTakeUnknown},
 	{name: "TakeExpiredIsNotFound", run: testTakeExpired},
 	{name: "ConcurrentTakersOneWins", run: testConcurrentTakers},
+	{name: "PendingUntilTakenOrExpired", run: testPendingUntilTakenOrExpired},
+}
+
+// A process waiting for a sign-in whose callback another process serves
+// learns from the store that it is over, without taking it.
+func testPendingUntilTakenOrExpired(t *testing.T, s store.Store) {
+	tx := proxyTransaction("pending")
+	mustCreateTransaction(t, s, tx)
+	for _, c := range []struct {
+		when time.Time
+		want bool
+	}{{at, true}, {tx.ExpiresAt, true}, {tx.ExpiresAt.Add(time.Millisecond), false}} {
+		got, err := s.AuthTransactionPending(t.Context(), "pending", c.when)
+		if err != nil || got != c.want {
+			t.Fatalf("Pending at %v = %v, %v; want %v", c.when, got, err, c.want)
+		}
+	}
+	if _, err := s.TakeAuthTransaction(t.Context(), "pending", at); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.AuthTransactionPending(t.Context(), "pending", at); err != nil || got {
+		t.Fatalf("Pending after Take = %v, %v; want false", got, err)
+	}
+	if got, err := s.AuthTransactionPending(t.Context(), "never-issued", at); err != nil || got {
+		t.Fatalf("Pending(unknown) = %v, %v; want false", got, err)
+	}
 }
 
 func proxyTransaction(state string) store.AuthTransaction {
