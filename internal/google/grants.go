@@ -28,6 +28,19 @@ var ErrReconsentNeeded = errors.New("the Google grant must be renewed")
 // server does not hold (its --secret-key changed): retrying cannot help.
 var ErrGrantUnreadable = errors.New("the stored Google grant cannot be opened with this server's secret key")
 
+// ErrStoreUnavailable means drivemcp's own database failed while a Google
+// token was being fetched. It is permanent for the call that met it: an
+// upload that retried it would hold its slot through every backoff for a
+// failure that is not Google's, and the caller's sentence is the same.
+var ErrStoreUnavailable = errors.New("drivemcp's database did not answer")
+
+func storeFailed(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return permanentError{fmt.Errorf("%w: %w", ErrStoreUnavailable, err)}
+}
+
 // ErrNoAccount means no Google account with that email is connected.
 var ErrNoAccount = errors.New("no Google account connected")
 
@@ -198,7 +211,10 @@ func (g *Grants) Account(ctx context.Context, email string) (store.GoogleAccount
 	if errors.Is(err, store.ErrNotFound) {
 		return acct, fmt.Errorf("%w: %s", ErrNoAccount, email)
 	}
-	return acct, err
+	if err != nil {
+		return acct, storeFailed(err)
+	}
+	return acct, nil
 }
 
 // RefreshError is a refresh Google did not complete, other than its
@@ -285,51 +301,18 @@ func (g *Grants) token(ctx context.Context, email string) (*oauth2.Token, error)
 func (g *Grants) refresh(ctx context.Context, email string) (*oauth2.Token, error) {
 	var fresh *oauth2.Token
 	var reconsent bool
+	var updaterErr error // an error of ours or Google's, not the store's
 	defer g.accounts.Forget(email)
 	_, err := g.store.UpdateGoogleAccount(ctx, email, func(acct store.GoogleAccount) (store.GoogleAccount, error) {
-		tok, err := g.open(acct)
-		if err != nil {
-			return acct, err
-		}
-		if g.usable(email, tok) {
-			g.metrics.Refresh("reused") // another process refreshed while we waited
-			fresh = tok
-			return acct, nil
-		}
-		if acct.NeedsReconsent || tok.RefreshToken == "" {
-			return acct, fmt.Errorf("%w for %s", ErrReconsentNeeded, email)
-		}
-		newTok, err := g.upstream.refresh(ctx, tok.RefreshToken)
-		if err != nil {
-			var re *oauth2.RetrieveError
-			if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
-				// Google will never accept this refresh token again:
-				// remember it, so calls fail fast with the right advice.
-				acct.NeedsReconsent = true
-				reconsent = true
-				g.metrics.Refresh("reconsent")
-				return acct, nil
-			}
-			g.metrics.Refresh("failed")
-			return acct, refreshFailed(email, err)
-		}
-		if newTok.RefreshToken == "" {
-			newTok.RefreshToken = tok.RefreshToken
-		} else if newTok.RefreshToken != tok.RefreshToken {
-			acct.RefreshTokenObtainedAt = g.now() // Google rotated it
-		}
-		sealed, err := g.seal(email, newTok)
-		if err != nil {
-			return acct, err
-		}
-		acct.SealedToken = sealed
-		acct.LastRefreshAt = g.now()
-		fresh = newTok
-		g.metrics.Refresh("refreshed")
-		return acct, nil
+		acct, err := g.refreshLocked(ctx, email, acct, &fresh, &reconsent)
+		updaterErr = err
+		return acct, err
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("%w: %s", ErrNoAccount, email)
+	}
+	if err != nil && updaterErr == nil {
+		return nil, storeFailed(err)
 	}
 	if err != nil {
 		return nil, err
@@ -339,6 +322,51 @@ func (g *Grants) refresh(ctx context.Context, email string) (*oauth2.Token, erro
 		return nil, fmt.Errorf("%w for %s: Google answered invalid_grant", ErrReconsentNeeded, email)
 	}
 	return fresh, nil
+}
+
+// refreshLocked is refresh's work inside the account's lock: it reuses a
+// token another process refreshed meanwhile, or asks Google for a new one.
+func (g *Grants) refreshLocked(ctx context.Context, email string, acct store.GoogleAccount, fresh **oauth2.Token, reconsent *bool) (store.GoogleAccount, error) {
+	tok, err := g.open(acct)
+	if err != nil {
+		return acct, err
+	}
+	if g.usable(email, tok) {
+		g.metrics.Refresh("reused") // another process refreshed while we waited
+		*fresh = tok
+		return acct, nil
+	}
+	if acct.NeedsReconsent || tok.RefreshToken == "" {
+		return acct, fmt.Errorf("%w for %s", ErrReconsentNeeded, email)
+	}
+	newTok, err := g.upstream.refresh(ctx, tok.RefreshToken)
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
+			// Google will never accept this refresh token again:
+			// remember it, so calls fail fast with the right advice.
+			acct.NeedsReconsent = true
+			*reconsent = true
+			g.metrics.Refresh("reconsent")
+			return acct, nil
+		}
+		g.metrics.Refresh("failed")
+		return acct, refreshFailed(email, err)
+	}
+	if newTok.RefreshToken == "" {
+		newTok.RefreshToken = tok.RefreshToken
+	} else if newTok.RefreshToken != tok.RefreshToken {
+		acct.RefreshTokenObtainedAt = g.now() // Google rotated it
+	}
+	sealed, err := g.seal(email, newTok)
+	if err != nil {
+		return acct, err
+	}
+	acct.SealedToken = sealed
+	acct.LastRefreshAt = g.now()
+	*fresh = newTok
+	g.metrics.Refresh("refreshed")
+	return acct, nil
 }
 
 // refreshFailed describes a refresh Google did not complete. Only the

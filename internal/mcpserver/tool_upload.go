@@ -471,7 +471,10 @@ func (t *tools) explainUpload(email, name, folderID string, err error) error {
 	if e := t.explain(err); e != err {
 		return e
 	}
-	return userErrorf(err, "The upload of %q failed: %v. Try again; a retry starts a fresh upload and cannot create a duplicate of this one.", name, err)
+	// Anything else (a store or network failure) names hosts, database
+	// users and URLs: the operator's business. internalError logs it under
+	// the request id and answers with a sentence that quotes the id.
+	return err
 }
 
 func guessMIME(name string, head io.Reader) string {
