@@ -216,19 +216,34 @@ func (a *app) serveHTTP(ctx context.Context) error {
 	mux := a.commonRoutes()
 	a.auth.Routes(mux)
 	bodyLimit := mcpserver.RequestBodyLimit(0)
-	var mcpHandler http.Handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return a.mcp }, &mcp.StreamableHTTPOptions{
-		Logger:              a.log,
-		SessionTimeout:      30 * time.Minute,
-		Stateless:           a.cfg.Stateless,
-		MaxRequestBodyBytes: bodyLimit,
-		// The SDK refuses a request to a loopback listener whose Host is not
-		// loopback. Behind a reverse proxy on the same host (docs/deploy.md)
-		// every request is such a request; RequireOrigin below is the
-		// defence against DNS rebinding there.
-		DisableLocalhostProtection: !config.IsLoopbackURL(a.cfg.BaseURL),
-	})
+	streamable := func(stateless bool) http.Handler {
+		var events mcp.EventStore
+		if !stateless {
+			// Sessions keep their recent events in this process so a client
+			// whose stream breaks resumes it (SEP-1699); the go-sdk then opens
+			// each stream with a priming event. Stateless answers cannot be
+			// resumed (any replica may get the retry).
+			events = mcp.NewMemoryEventStore(nil)
+		}
+		return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return a.mcp }, &mcp.StreamableHTTPOptions{
+			Logger:              a.log,
+			SessionTimeout:      30 * time.Minute,
+			Stateless:           stateless,
+			EventStore:          events,
+			MaxRequestBodyBytes: bodyLimit,
+			// The SDK refuses a request to a loopback listener whose Host is not
+			// loopback. Behind a reverse proxy on the same host (docs/deploy.md)
+			// every request is such a request; RequireOrigin below is the
+			// defence against DNS rebinding there.
+			DisableLocalhostProtection: !config.IsLoopbackURL(a.cfg.BaseURL),
+		})
+	}
+	mcpHandler := streamable(true)
 	if !a.cfg.Stateless {
-		mcpHandler = mcpserver.NewSessionLimit(a.mcp, a.limits.sessionsPerAccount).HTTP(mcpHandler)
+		// The go-sdk serves the sessionless revision (2026-07-28) only
+		// statelessly; sessions stay for the older revisions.
+		sessions := mcpserver.SSERetry(streamable(false), 2*time.Second)
+		mcpHandler = mcpserver.ByRevision(mcpserver.NewSessionLimit(a.mcp, a.limits.sessionsPerAccount).HTTP(sessions), mcpHandler)
 	}
 	// The budget is taken after the bearer check (a request without a
 	// token reserves nothing) and before anything reads the body.
