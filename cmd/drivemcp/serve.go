@@ -79,7 +79,7 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		RefreshGrace: cfg.RefreshGrace,
 		Store:        st, Grants: grants, Resolver: resolver, Pages: web.NewPages(), Logger: log, Metrics: m,
 		DriveScope: google.DriveScope(cfg.DriveScope), AllowedDriveScopes: google.AllowedDriveScopes(cfg.DriveScope),
-		BaseURL: cfg.BaseURL, Keys: keys,
+		BaseURL: cfg.BaseURL, Keys: keys, CORS: cfg.CORS(),
 		ClientMetadataDocuments: authserver.NewClientMetadataDocuments(netguard.NewClient(netguard.Policy{}, netguard.Options{}), 0),
 	})
 	drain := mcpserver.NewDrain()
@@ -253,7 +253,11 @@ func (a *app) serveHTTP(ctx context.Context) error {
 	} else {
 		mcpHandler = budget.HTTP(mcpHandler)
 	}
-	mux.Handle("/mcp", mcpserver.RequireOrigin(a.drain.HTTP(mcpHandler), a.cfg.BaseURL))
+	// CORS answers browser pages' preflights before the bearer check (they
+	// carry no token); the pages it allows also pass the rebinding check.
+	origins := a.cfg.CORS()
+	mux.Handle("/mcp", origins.Wrap(mcpserver.RequireOriginOr(a.drain.HTTP(mcpHandler), a.cfg.BaseURL, origins.Allows),
+		http.MethodPost, http.MethodGet, http.MethodDelete))
 	handler := ratelimit.Paths(mux, map[string]*ratelimit.Limiter{
 		"/oauth/register": ratelimit.New(a.limits.register),
 		"/oauth/token":    ratelimit.New(a.limits.token),

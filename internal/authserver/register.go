@@ -49,12 +49,6 @@ type registrationResponse struct {
 }
 
 func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
-	if allowCORS(w, r) {
-		return
-	}
-	if !methodIs(w, r, http.MethodPost) {
-		return
-	}
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt != "application/json" {
 		writeError(w, newError(http.StatusUnsupportedMediaType, errInvalidClientMetadata, "send the client metadata as application/json (RFC 7591 §3.1)"))
