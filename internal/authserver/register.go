@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
@@ -155,7 +156,7 @@ func (s *Server) validateRegistration(req registrationRequest) (store.Client, *o
 	for _, uri := range req.RedirectURIs {
 		n, err := checkRedirectURI(uri, c.ApplicationType)
 		if err != nil {
-			return bad(errInvalidRedirectURI, err.Error())
+			return bad(errInvalidRedirectURI, fmt.Sprintf("the redirect URI %s: %v", quoteForReason(uri), err))
 		}
 		native = native || n
 	}
