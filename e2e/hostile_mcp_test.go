@@ -37,7 +37,9 @@ func hostileLogin(t *testing.T, base, email string) *hostileClient {
 	return hostileLoginScoped(t, base, email, "drive.file")
 }
 
-func hostileLoginScoped(t *testing.T, base, email, scope string) *hostileClient {
+// hostileToken registers a public client and logs in by hand, holding
+// tokens and no MCP session.
+func hostileToken(t *testing.T, base, email, scope string) *hostileClient {
 	t.Helper()
 	id, _ := e2etest.RegisterClient(t, base, map[string]any{"client_name": "hostile e2e", "redirect_uris": []string{hostileRedirect},
 		"grant_types": []string{"authorization_code", "refresh_token"}, "token_endpoint_auth_method": "none"})
@@ -67,7 +69,13 @@ func hostileLoginScoped(t *testing.T, base, email, scope string) *hostileClient 
 		t.Fatalf("token: %s", resp.Status)
 	}
 	c.access, c.refresh = tok.AccessToken, tok.RefreshToken
+	return c
+}
 
+// hostileLoginScoped logs in by hand and opens an MCP session (2025-06-18).
+func hostileLoginScoped(t *testing.T, base, email, scope string) *hostileClient {
+	t.Helper()
+	c := hostileToken(t, base, email, scope)
 	status, header, body := c.post(t, map[string]string{"Authorization": "Bearer " + c.access},
 		`{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"hostile","version":"1"}}}`)
 	c.session = header.Get("Mcp-Session-Id")

@@ -94,7 +94,7 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		RefreshGrace: cfg.RefreshGrace,
 		Store:        st, Grants: grants, Resolver: resolver, Pages: web.NewPages(), Logger: log, Metrics: m,
 		DriveScope: google.DriveScope(cfg.DriveScope), AllowedDriveScopes: google.AllowedDriveScopes(cfg.DriveScope),
-		BaseURL: cfg.BaseURL, Keys: keys,
+		BaseURL: cfg.BaseURL, Keys: keys, CORS: cfg.CORS(),
 		ClientMetadataDocuments: authserver.NewClientMetadataDocuments(netguard.NewClient(netguard.Policy{}, netguard.Options{}), 0),
 	})
 	defer auth.CloseCallbacks()
@@ -243,19 +243,34 @@ func (a *app) serveHTTP(ctx context.Context) error {
 	mux := a.commonRoutes()
 	a.auth.Routes(mux)
 	bodyLimit := mcpserver.RequestBodyLimit(0)
-	var mcpHandler http.Handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return a.mcp }, &mcp.StreamableHTTPOptions{
-		Logger:              a.log,
-		SessionTimeout:      30 * time.Minute,
-		Stateless:           a.cfg.Stateless,
-		MaxRequestBodyBytes: bodyLimit,
-		// The SDK refuses a request to a loopback listener whose Host is not
-		// loopback. Behind a reverse proxy on the same host (docs/deploy.md)
-		// every request is such a request; RequireOrigin below is the
-		// defence against DNS rebinding there.
-		DisableLocalhostProtection: !loopback.IsURL(a.cfg.BaseURL),
-	})
+	streamable := func(stateless bool) http.Handler {
+		var events mcp.EventStore
+		if !stateless {
+			// Sessions keep their recent events in this process so a client
+			// whose stream breaks resumes it (SEP-1699); the go-sdk then opens
+			// each stream with a priming event. Stateless answers cannot be
+			// resumed (any replica may get the retry).
+			events = mcp.NewMemoryEventStore(nil)
+		}
+		return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return a.mcp }, &mcp.StreamableHTTPOptions{
+			Logger:              a.log,
+			SessionTimeout:      30 * time.Minute,
+			Stateless:           stateless,
+			EventStore:          events,
+			MaxRequestBodyBytes: bodyLimit,
+			// The SDK refuses a request to a loopback listener whose Host is not
+			// loopback. Behind a reverse proxy on the same host (docs/deploy.md)
+			// every request is such a request; RequireOrigin below is the
+			// defence against DNS rebinding there.
+			DisableLocalhostProtection: !loopback.IsURL(a.cfg.BaseURL),
+		})
+	}
+	mcpHandler := streamable(true)
 	if !a.cfg.Stateless {
-		mcpHandler = mcpserver.NewSessionLimit(a.mcp, a.limits.sessionsPerAccount).HTTP(mcpHandler)
+		// The go-sdk serves the sessionless revision (2026-07-28) only
+		// statelessly; sessions stay for the older revisions.
+		sessions := mcpserver.SSERetry(streamable(false), 2*time.Second)
+		mcpHandler = mcpserver.ByRevision(mcpserver.NewSessionLimit(a.mcp, a.limits.sessionsPerAccount).HTTP(sessions), mcpHandler)
 	}
 	// The budget is taken after the bearer check (a request without a
 	// token reserves nothing) and before anything reads the body.
@@ -265,7 +280,11 @@ func (a *app) serveHTTP(ctx context.Context) error {
 	} else {
 		mcpHandler = budget.HTTP(mcpHandler)
 	}
-	mux.Handle("/mcp", mcpserver.RequireOrigin(a.drain.HTTP(mcpHandler), a.cfg.BaseURL))
+	// CORS answers browser pages' preflights before the bearer check (they
+	// carry no token); the pages it allows also pass the rebinding check.
+	origins := a.cfg.CORS()
+	mux.Handle("/mcp", origins.Wrap(mcpserver.RequireOriginOr(a.drain.HTTP(mcpHandler), a.cfg.BaseURL, origins.Allows),
+		http.MethodPost, http.MethodGet, http.MethodDelete))
 	handler := ratelimit.Paths(mux, map[string]*ratelimit.Limiter{
 		"/oauth/register": ratelimit.New(a.limits.register),
 		"/oauth/token":    ratelimit.New(a.limits.token),

@@ -31,11 +31,6 @@ type authorizeRequest struct {
 // handleAuthorize validates an MCP client's authorization request, then asks
 // the user (or recalls their earlier answer) before sending them to Google.
 func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		s.fail(w, r, web.Error{Status: http.StatusMethodNotAllowed, Title: "Wrong request method",
-			Message: "The authorization endpoint is opened by a browser with GET."}, nil)
-		return
-	}
 	req, ok := s.parseAuthorize(w, r)
 	if !ok {
 		return

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/drivemcp/drivemcp/internal/accesspolicy"
+	"github.com/drivemcp/drivemcp/internal/cors"
 	"github.com/drivemcp/drivemcp/internal/google"
 	"github.com/drivemcp/drivemcp/internal/identity"
 	"github.com/drivemcp/drivemcp/internal/metrics"
@@ -68,6 +69,7 @@ type Server struct {
 	// loopback serves the Google callback itself (stdio, drivemcp login);
 	// nil when the HTTP server's routes do.
 	loopback *callbackListeners
+	cors   *cors.Policy
 }
 
 // Options configure a Server.
@@ -103,6 +105,9 @@ type Options struct {
 	// Loopback, if set, makes direct sign-ins open their own callback
 	// listener (loopback.go); call CloseCallbacks when done.
 	Loopback *LoopbackOptions
+	// CORS names the origins whose pages may call the registration, token
+	// and revocation endpoints (default: loopback pages).
+	CORS *cors.Policy
 }
 
 // New builds the login server.
@@ -132,7 +137,10 @@ func New(o Options) *Server {
 		issuer: base, resource: base + "/mcp", defaultScope: google.ShortScope(o.DriveScope),
 		keys: o.Keys, cimd: o.ClientMetadataDocuments, metrics: o.Metrics,
 		accessTTL: o.AccessTokenTTL, refreshTTL: o.RefreshTokenTTL, grace: o.RefreshGrace,
-		policy: o.Policy,
+		policy: o.Policy, cors: o.CORS,
+	}
+	if s.cors == nil {
+		s.cors, _ = cors.New(cors.LoopbackOrigins) // constant, valid patterns
 	}
 	s.tokens = newAccessTokenCache(o.Store, o.AccessTokenCacheTTL)
 	s.store = s.tokens.Observe(o.Store)
@@ -179,16 +187,51 @@ func (s *Server) checkScopes(requested string) ([]string, string) {
 // Routes registers the authorization server's endpoints and the Google
 // callback on mux.
 func (s *Server) Routes(mux *http.ServeMux) {
+	// The callback checks its own method: the stdio callback listener
+	// mounts it alone.
 	mux.HandleFunc("/oauth2callback", s.HandleGoogleCallback)
-	mux.HandleFunc("/.well-known/oauth-protected-resource", s.handleResourceMetadata)
-	mux.HandleFunc("/.well-known/oauth-protected-resource/mcp", s.handleResourceMetadata)
-	mux.HandleFunc("/.well-known/oauth-authorization-server", s.handleServerMetadata)
-	mux.HandleFunc("/.well-known/openid-configuration", s.handleServerMetadata)
-	mux.HandleFunc("/oauth/register", s.handleRegister)
-	mux.HandleFunc("/oauth/authorize", s.handleAuthorize)
-	mux.HandleFunc("/oauth/consent", s.handleConsent)
-	mux.HandleFunc("/oauth/token", s.handleToken)
-	mux.HandleFunc("/oauth/revoke", s.handleRevoke)
+	// Metadata is public: a page of any origin may read it.
+	for _, path := range []string{"/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp"} {
+		endpoint(mux, path, cors.Public().Wrap, s.handleResourceMetadata, http.MethodGet)
+	}
+	for _, path := range []string{"/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"} {
+		endpoint(mux, path, cors.Public().Wrap, s.handleServerMetadata, http.MethodGet)
+	}
+	// What a browser-based client's script calls, for the allowed origins.
+	endpoint(mux, "/oauth/register", s.cors.Wrap, s.handleRegister, http.MethodPost)
+	endpoint(mux, "/oauth/token", s.cors.Wrap, s.handleToken, http.MethodPost)
+	endpoint(mux, "/oauth/revoke", s.cors.Wrap, s.handleRevoke, http.MethodPost)
+	// Pages a person's browser navigates to: no CORS, and a wrong method
+	// gets a page, not JSON.
+	mux.HandleFunc("GET /oauth/authorize", s.handleAuthorize)
+	mux.HandleFunc("/oauth/authorize", s.wrongMethodPage("The authorization endpoint is opened by a browser with GET.", http.MethodGet, http.MethodHead))
+	mux.HandleFunc("POST /oauth/consent", s.handleConsent)
+	mux.HandleFunc("/oauth/consent", s.wrongMethodPage("The consent form is submitted with POST.", http.MethodPost))
+}
+
+// endpoint mounts h at "METHOD path" and, for every other method, RFC 6749's
+// JSON error with Allow; wrap (the CORS policy) covers both, so preflights,
+// which use OPTIONS, are answered too. A GET route also serves HEAD.
+func endpoint(mux *http.ServeMux, path string, wrap func(http.Handler, ...string) http.Handler, h http.HandlerFunc, method string) {
+	methods := []string{method}
+	if method == http.MethodGet {
+		methods = append(methods, http.MethodHead)
+	}
+	mux.Handle(method+" "+path, wrap(h, methods...))
+	allow := strings.Join(methods, ", ")
+	mux.Handle(path, wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeError(w, newError(http.StatusMethodNotAllowed, errInvalidRequest, "this endpoint accepts "+allow))
+	}), methods...))
+}
+
+// wrongMethodPage answers a page's endpoint used with another method.
+func (s *Server) wrongMethodPage(message string, methods ...string) http.HandlerFunc {
+	allow := strings.Join(methods, ", ")
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		s.fail(w, r, web.Error{Status: http.StatusMethodNotAllowed, Title: "Wrong request method", Message: message}, nil)
+	}
 }
 
 // randomToken returns n random bytes, base64url-encoded: states, codes and

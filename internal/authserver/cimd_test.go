@@ -66,9 +66,8 @@ func (h *metadataHost) client(p netguard.Policy) *http.Client {
 
 func (h *metadataHost) documents(t *testing.T) (*ClientMetadataDocuments, *fakeClock) {
 	t.Helper()
-	docs := NewClientMetadataDocuments(h.client(netguard.Policy{AllowLoopback: true}), 0)
 	clock := &fakeClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	docs.now = clock.Now
+	docs := newClientMetadataDocuments(h.client(netguard.Policy{AllowLoopback: true}), 0, clock.Now)
 	return docs, clock
 }
 
@@ -576,8 +575,8 @@ func TestMetadataRedirectProblem_AcceptsWhatClientsUse(t *testing.T) {
 		"cursor://anysphere.cursor-mcp/oauth/callback",
 		"com.example.app:/oauth2redirect",
 	} {
-		if _, problem := metadataRedirectProblem(uri); problem != "" {
-			t.Errorf("%s: %s", uri, problem)
+		if _, err := checkRedirectURI(uri, ""); err != nil {
+			t.Errorf("%s: %s", uri, err)
 		}
 	}
 }

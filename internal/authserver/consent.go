@@ -101,11 +101,6 @@ func (s *Server) crossSitePost(r *http.Request) string {
 
 // handleConsent receives the user's answer.
 func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		s.fail(w, r, web.Error{Status: http.StatusMethodNotAllowed, Title: "Wrong request method", Message: "The consent form is submitted with POST."}, nil)
-		return
-	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
 		s.fail(w, r, web.Error{Title: "Invalid consent form", Message: "The form could not be read.", NextStep: "Go back to the application and connect again."}, err)

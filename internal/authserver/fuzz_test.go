@@ -298,7 +298,7 @@ func FuzzRedirectURI(f *testing.F) {
 			}
 			checkSafeRedirectURI(t, registered, effective)
 		}
-		if _, problem := metadataRedirectProblem(registered); problem == "" {
+		if _, err := checkRedirectURI(registered, ""); err == nil {
 			checkSafeRedirectURI(t, registered, "native")
 		}
 

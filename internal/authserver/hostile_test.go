@@ -598,7 +598,7 @@ func TestRedirectURI_LookalikeHostsRefused(t *testing.T) {
 		if _, err := checkRedirectURI(uri, ""); err == nil {
 			t.Errorf("registration accepted %s: %q", name, uri)
 		}
-		if _, problem := metadataRedirectProblem(uri); problem == "" {
+		if _, err := parseClientMetadata(lookalikeDocID, lookalikeDoc(uri)); err == nil {
 			t.Errorf("a metadata document may list %s: %q", name, uri)
 		}
 	}
@@ -606,10 +606,18 @@ func TestRedirectURI_LookalikeHostsRefused(t *testing.T) {
 		if _, err := checkRedirectURI(uri, ""); err != nil {
 			t.Errorf("registration refused %q: %v", uri, err)
 		}
-		if _, problem := metadataRedirectProblem(uri); problem != "" {
-			t.Errorf("metadata document refused %q: %s", uri, problem)
+		if _, err := parseClientMetadata(lookalikeDocID, lookalikeDoc(uri)); err != nil {
+			t.Errorf("metadata document refused %q: %s", uri, err)
 		}
 	}
+}
+
+const lookalikeDocID = "https://app.example/client.json"
+
+// lookalikeDoc is a metadata document listing one redirect URI.
+func lookalikeDoc(uri string) []byte {
+	doc, _ := json.Marshal(map[string]any{"client_id": lookalikeDocID, "client_name": "lookalike", "redirect_uris": []string{uri}})
+	return doc
 }
 
 // Only a loopback redirect URI's port may differ from the registered one

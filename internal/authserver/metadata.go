@@ -4,21 +4,6 @@ import (
 	"net/http"
 )
 
-// allowCORS lets browser-based MCP clients read public metadata and call the
-// token endpoints. Nothing here relies on cookies, so any origin is fine.
-func allowCORS(w http.ResponseWriter, r *http.Request) (preflight bool) {
-	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, MCP-Protocol-Version")
-	h.Set("Access-Control-Max-Age", "86400")
-	if r.Method == http.MethodOptions {
-		w.WriteHeader(http.StatusNoContent)
-		return true
-	}
-	return false
-}
-
 // resourceMetadata is RFC 9728 protected resource metadata.
 type resourceMetadata struct {
 	Resource               string   `json:"resource"`
@@ -29,12 +14,6 @@ type resourceMetadata struct {
 }
 
 func (s *Server) handleResourceMetadata(w http.ResponseWriter, r *http.Request) {
-	if allowCORS(w, r) {
-		return
-	}
-	if !methodIs(w, r, http.MethodGet, http.MethodHead) {
-		return
-	}
 	writeJSON(w, http.StatusOK, resourceMetadata{
 		Resource:               s.resource,
 		AuthorizationServers:   []string{s.issuer},
@@ -64,12 +43,6 @@ type serverMetadata struct {
 }
 
 func (s *Server) handleServerMetadata(w http.ResponseWriter, r *http.Request) {
-	if allowCORS(w, r) {
-		return
-	}
-	if !methodIs(w, r, http.MethodGet, http.MethodHead) {
-		return
-	}
 	authMethods := []string{"none", "client_secret_post", "client_secret_basic"}
 	writeJSON(w, http.StatusOK, serverMetadata{
 		Issuer:                                 s.issuer,
@@ -87,23 +60,4 @@ func (s *Server) handleServerMetadata(w http.ResponseWriter, r *http.Request) {
 		AuthorizationResponseIssParameter:      true,
 		ClientIDMetadataDocumentSupported:      s.cimd != nil,
 	})
-}
-
-// methodIs answers 405 unless r uses one of the methods.
-func methodIs(w http.ResponseWriter, r *http.Request, methods ...string) bool {
-	for _, m := range methods {
-		if r.Method == m {
-			return true
-		}
-	}
-	allow := ""
-	for i, m := range methods {
-		if i > 0 {
-			allow += ", "
-		}
-		allow += m
-	}
-	w.Header().Set("Allow", allow)
-	writeError(w, newError(http.StatusMethodNotAllowed, errInvalidRequest, "this endpoint accepts "+allow))
-	return false
 }

@@ -14,50 +14,52 @@ var forbiddenSchemes = map[string]bool{
 	"javascript": true, "data": true, "file": true, "vbscript": true, "about": true, "blob": true, "filesystem": true,
 }
 
-// checkRedirectURI validates a redirect URI at registration: https, or http
-// on a loopback address (RFC 8252 §7.3), or for native apps a private-use
-// scheme (RFC 8252 §7.1). It returns whether the URI implies a native app.
+// checkRedirectURI is the one check of a client's redirect URI, registered
+// (RFC 7591) or listed in a metadata document: https, http on a loopback
+// address (RFC 8252 §7.3), or for native apps a private-use scheme (RFC 8252
+// §7.1). applicationType "" accepts both kinds; the result says whether the
+// URI implies a native app. The error is a clause ("it is …") for the
+// caller to put after the URI it names.
 func checkRedirectURI(raw string, applicationType string) (native bool, err error) {
 	if raw == "" || len(raw) > 2000 {
-		return false, errors.New("a redirect URI is empty or longer than 2000 characters")
+		return false, errors.New("it is empty or longer than 2000 characters")
 	}
-	if strings.ContainsAny(raw, " \t\r\n\x00\\") {
-		return false, errors.New("a redirect URI contains white space, a backslash or a control character")
+	for _, r := range raw {
+		if r <= ' ' || r == 0x7f || r == '\\' {
+			return false, errors.New("it contains white space, a backslash or a control character")
+		}
 	}
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() {
-		return false, errors.New("a redirect URI is not an absolute URI")
+		return false, errors.New("it is not an absolute URI")
 	}
 	if problem := spoofableURIProblem(raw, u); problem != "" {
-		return false, errors.New("a redirect URI " + problem)
+		return false, errors.New("it " + problem)
 	}
 	scheme := strings.ToLower(u.Scheme)
 	switch {
 	case forbiddenSchemes[scheme]:
-		return false, errors.New("redirect URIs with the " + scheme + ": scheme are not allowed")
+		return false, errors.New("the " + scheme + ": scheme is never allowed")
 	case u.Fragment != "" || strings.Contains(raw, "#"):
-		return false, errors.New("a redirect URI must not contain a fragment (RFC 6749 §3.1.2)")
+		return false, errors.New("a redirect URI must not contain a fragment (#…, RFC 6749 §3.1.2)")
 	case u.User != nil:
 		return false, errors.New("a redirect URI must not contain user information")
 	case scheme == "https":
 		if u.Hostname() == "" {
-			return false, errors.New("an https redirect URI needs a host")
+			return false, errors.New("it has no host")
 		}
 		return false, nil
 	case scheme == "http":
 		if !loopback.IsHost(u.Hostname()) {
-			return false, errors.New("http redirect URIs are only allowed on loopback (127.0.0.1, [::1] or localhost); use https")
+			return false, errors.New("http is only allowed on loopback (127.0.0.1, [::1] or localhost); anything else must use https")
 		}
 		return false, nil
-	default:
-		if applicationType == "web" {
-			return false, errors.New("web applications must use https (or loopback http) redirect URIs; register as application_type native for a private-use scheme")
-		}
-		if u.Opaque == "" && u.Host == "" && u.Path == "" {
-			return false, errors.New("a private-use redirect URI needs a path")
-		}
-		return true, nil
+	case applicationType == "web":
+		return false, errors.New(`it has a private-use scheme, but web applications must use https (or loopback http) redirect URIs; use application_type "native"`)
+	case u.Opaque == "" && u.Host == "" && u.Path == "":
+		return false, errors.New("it has nothing after its scheme")
 	}
+	return true, nil
 }
 
 // spoofableURIProblem refuses what would let a redirect URI look like

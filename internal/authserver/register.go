@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
@@ -48,12 +49,6 @@ type registrationResponse struct {
 }
 
 func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
-	if allowCORS(w, r) {
-		return
-	}
-	if !methodIs(w, r, http.MethodPost) {
-		return
-	}
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt != "application/json" {
 		writeError(w, newError(http.StatusUnsupportedMediaType, errInvalidClientMetadata, "send the client metadata as application/json (RFC 7591 §3.1)"))
@@ -160,7 +155,7 @@ func (s *Server) validateRegistration(req registrationRequest) (store.Client, *o
 	for _, uri := range req.RedirectURIs {
 		n, err := checkRedirectURI(uri, c.ApplicationType)
 		if err != nil {
-			return bad(errInvalidRedirectURI, err.Error())
+			return bad(errInvalidRedirectURI, fmt.Sprintf("the redirect URI %s: %v", quoteForReason(uri), err))
 		}
 		native = native || n
 	}

@@ -11,12 +11,6 @@ import (
 // access token issued with it); revoking an access token ends just that
 // one. It answers 200 for unknown tokens too, so it reveals nothing.
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
-	if allowCORS(w, r) {
-		return
-	}
-	if !methodIs(w, r, http.MethodPost) {
-		return
-	}
 	form, oerr := parseForm(w, r)
 	if oerr != nil {
 		writeError(w, oerr)

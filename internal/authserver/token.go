@@ -30,12 +30,6 @@ type tokenResponse struct {
 }
 
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
-	if allowCORS(w, r) {
-		return
-	}
-	if !methodIs(w, r, http.MethodPost) {
-		return
-	}
 	form, oerr := parseForm(w, r)
 	if oerr != nil {
 		writeError(w, oerr)

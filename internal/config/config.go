@@ -10,11 +10,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/drivemcp/drivemcp/internal/accesspolicy"
 	"github.com/drivemcp/drivemcp/internal/loopback"
+	"github.com/drivemcp/drivemcp/internal/cors"
 )
 
 // Auth modes for the HTTP transport.
@@ -60,7 +62,11 @@ type Config struct {
 	// the server at all (both empty: every Google account).
 	AllowAccounts []string
 	AllowDomains  []string
-	DriveScope    string
+	// CORSOrigins are the origins whose browser pages may call /mcp and the
+	// OAuth endpoints (default: loopback pages, cors.LoopbackOrigins).
+	CORSOrigins []string
+	cors        *cors.Policy
+	DriveScope  string
 	// AllowPrivateURLs lets fileUrl reach loopback and private addresses.
 	AllowPrivateURLs bool
 	// Stateless serves MCP without sessions (resolved from
@@ -87,6 +93,10 @@ type Config struct {
 }
 
 // IsPostgres reports whether DB names a PostgreSQL database.
+// CORS is the policy built from CORSOrigins (nil for commands without the
+// setting: their callers use the default).
+func (c *Config) CORS() *cors.Policy { return c.cors }
+
 func (c *Config) IsPostgres() bool {
 	return strings.HasPrefix(c.DB, "postgres://") || strings.HasPrefix(c.DB, "postgresql://")
 }
@@ -199,6 +209,15 @@ func (cmd *Command) complete(getenv func(string) string) []error {
 			add("%s %q must be an absolute http(s) URL without query or fragment", c.Ref("base-url"), c.BaseURL)
 		default:
 			baseOK = true
+		}
+	}
+	if has["cors-origins"] {
+		if len(c.CORSOrigins) == 0 {
+			c.CORSOrigins = slices.Clone(cors.LoopbackOrigins)
+		}
+		var err error
+		if c.cors, err = cors.New(c.CORSOrigins); err != nil {
+			add("%s: %v; give origins such as https://app.example or http://localhost:*", c.Ref("cors-origins"), err)
 		}
 	}
 	if has["google-endpoint"] && c.GoogleEndpoint != "" {

@@ -39,6 +39,7 @@ var settings = []setting{
 	list("upload-root", "directory upload_file_to_drive may read (repeatable); EMAIL[,EMAIL...]=DIR lets only those accounts read it", func(c *Config) *[]string { return &c.uploadRootArgs }).asPath(),
 	commas("allow-accounts", "Google accounts that may use this server (repeatable, comma-separated; default: every account)", func(c *Config) *[]string { return &c.AllowAccounts }),
 	commas("allow-domains", "Google Workspace domains whose accounts may use this server (matched against Google's hd claim; repeatable, comma-separated)", func(c *Config) *[]string { return &c.AllowDomains }),
+	commas("cors-origins", "origins whose browser pages may call /mcp and the OAuth endpoints, e.g. https://app.example or http://localhost:* (repeatable, comma-separated; default: http://localhost:*, http://127.0.0.1:*, http://[::1]:*)", func(c *Config) *[]string { return &c.CORSOrigins }),
 	boolean("allow-private-urls", "let create_drive_file's fileUrl reach loopback and private addresses (never the cloud metadata service)", func(c *Config) *bool { return &c.AllowPrivateURLs }),
 	optionalBool("stateless", "serve MCP without sessions: any request may go to any replica, identity comes from the bearer token (default: on with a postgres:// --db)", func(c *Config) *OptionalBool { return &c.StatelessSetting }),
 	str("drive-scope", ScopeFile, "file|readonly|full: the Google Drive scope requested", func(c *Config) *string { return &c.DriveScope }),

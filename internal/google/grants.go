@@ -127,8 +127,8 @@ func NewGrants(st store.Store, keys *secrets.Keyring, up *Upstream, opts ...Gran
 	}
 	return &Grants{
 		store: st, keys: keys, upstream: up, now: o.now, metrics: o.metrics,
-		accounts: ttlcache.NewWithClock[string, store.GoogleAccount](o.accountTTL, maxCachedAccounts, o.now),
-		expiries: ttlcache.NewWithClock[string, sealedExpiry](o.accountTTL, maxCachedAccounts, o.now),
+		accounts: ttlcache.New[string, store.GoogleAccount](o.accountTTL, maxCachedAccounts, ttlcache.Clock(o.now)),
+		expiries: ttlcache.New[string, sealedExpiry](o.accountTTL, maxCachedAccounts, ttlcache.Clock(o.now)),
 	}
 }
 

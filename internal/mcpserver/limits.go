@@ -344,9 +344,19 @@ func RequestBodyLimit(maxInline int64) int64 {
 // browser page) pass; so do local pages (http://localhost:6274, say, MCP
 // Inspector's), whose origin no rebinding attacker can take.
 func RequireOrigin(next http.Handler, baseURL string) http.Handler {
+	return RequireOriginOr(next, baseURL, nil)
+}
+
+// RequireOriginOr is RequireOrigin that also lets pages of the origins
+// allowed (the CORS policy, --cors-origins) through. That keeps the
+// defence: a rebinding page's requests carry its own origin (the
+// attacker's name, which it made resolve here), never one of the listed
+// origins, which the attacker does not control; and every request still
+// needs a bearer token the user approved.
+func RequireOriginOr(next http.Handler, baseURL string, allowed func(origin string) bool) http.Handler {
 	own := originOf(baseURL)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if o := r.Header.Get("Origin"); o != "" && !originAllowed(o, own) {
+		if o := r.Header.Get("Origin"); o != "" && !originAllowed(o, own) && (allowed == nil || !allowed(o)) {
 			http.Error(w, "Forbidden: requests from pages of origin "+strconv.Quote(o)+" may not use this MCP server", http.StatusForbidden)
 			return
 		}

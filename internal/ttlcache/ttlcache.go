@@ -31,21 +31,27 @@ type Cache[K comparable, V any] struct {
 
 type entry[V any] struct {
 	value   V
-	fetched time.Time
+	expires time.Time
 }
+
+// Option configures a Cache at construction.
+type Option func(*options)
+
+type options struct{ now func() time.Time }
+
+// Clock makes the cache read the time from now (tests use a fake clock).
+func Clock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // New returns a cache that keeps a value for ttl and at most max values
 // (past it, expired entries are dropped, then all of them: a cache this
 // short-lived refills in one TTL). ttl < 0 turns caching off: every Load
 // reads.
-func New[K comparable, V any](ttl time.Duration, max int) *Cache[K, V] {
-	return NewWithClock[K, V](ttl, max, time.Now)
-}
-
-// NewWithClock is New with the clock the TTL is measured by, so that a
-// test can let a TTL pass without waiting for it.
-func NewWithClock[K comparable, V any](ttl time.Duration, max int, now func() time.Time) *Cache[K, V] {
-	return &Cache[K, V]{ttl: ttl, max: max, now: now, entries: map[K]entry[V]{}}
+func New[K comparable, V any](ttl time.Duration, max int, opts ...Option) *Cache[K, V] {
+	o := options{now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return &Cache[K, V]{ttl: ttl, max: max, now: o.now, entries: map[K]entry[V]{}}
 }
 
 // Load returns the cached value for key, or calls load and caches what it
@@ -53,19 +59,33 @@ func NewWithClock[K comparable, V any](ttl time.Duration, max int, now func() ti
 // Concurrent misses for one key each call load: callers that must not
 // duplicate work join it themselves.
 func (c *Cache[K, V]) Load(key K, load func() (V, error), keep func(V) bool) (V, error) {
+	return c.LoadFor(key, func() (V, time.Duration, error) {
+		v, err := load()
+		if err != nil || (keep != nil && !keep(v)) {
+			return v, 0, err
+		}
+		return v, c.ttl, nil
+	})
+}
+
+// LoadFor is Load for values whose lifetime the loader decides (a
+// document's own Cache-Control, say): load returns the value and how long
+// to keep it; a lifetime <= 0 or an error keeps nothing.
+func (c *Cache[K, V]) LoadFor(key K, load func() (V, time.Duration, error)) (V, error) {
 	if c.ttl < 0 {
-		return load()
+		v, _, err := load()
+		return v, err
 	}
 	epoch := c.epoch.Load()
 	now := c.now() // the TTL bounds staleness, so it is wall-clock time
 	c.mu.RLock()
 	e, ok := c.entries[key]
 	c.mu.RUnlock()
-	if ok && now.Sub(e.fetched) < c.ttl {
+	if ok && now.Before(e.expires) {
 		return e.value, nil
 	}
-	v, err := load()
-	if err != nil || (keep != nil && !keep(v)) {
+	v, lifetime, err := load()
+	if err != nil || lifetime <= 0 {
 		return v, err
 	}
 	c.mu.Lock()
@@ -78,7 +98,7 @@ func (c *Cache[K, V]) Load(key K, load func() (V, error), keep func(V) bool) (V,
 	}
 	if len(c.entries) >= c.max {
 		for k, old := range c.entries {
-			if now.Sub(old.fetched) >= c.ttl {
+			if !now.Before(old.expires) {
 				delete(c.entries, k)
 			}
 		}
@@ -86,7 +106,7 @@ func (c *Cache[K, V]) Load(key K, load func() (V, error), keep func(V) bool) (V,
 			clear(c.entries)
 		}
 	}
-	c.entries[key] = entry[V]{value: v, fetched: now}
+	c.entries[key] = entry[V]{value: v, expires: now.Add(lifetime)}
 	return v, nil
 }
 

@@ -40,10 +40,8 @@ func (s *source) get(key string) func() (int, error) {
 func (s *source) set(key string, v int) { s.mu.Lock(); s.values[key] = v; s.mu.Unlock() }
 
 func newTestCache(ttl time.Duration, max int) (*Cache[string, int], *clock) {
-	c := New[string, int](ttl, max)
 	clk := &clock{t: time.Unix(1_000_000, 0)}
-	c.now = clk.now
-	return c, clk
+	return New[string, int](ttl, max, Clock(clk.now)), clk
 }
 
 func mustLoad(t *testing.T, c *Cache[string, int], src *source, key string) int {
@@ -191,4 +189,30 @@ func TestConcurrentUse(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// A value whose loader says how long it stays valid (a document's own
+// Cache-Control) is kept exactly that long, whatever the cache's TTL; a
+// lifetime of zero keeps nothing.
+func TestLoadFor_KeepsEachValueForItsOwnLifetime(t *testing.T) {
+	c, clk := newTestCache(time.Second, 10)
+	reads := 0
+	load := func(lifetime time.Duration) func() (int, time.Duration, error) {
+		return func() (int, time.Duration, error) { reads++; return reads, lifetime, nil }
+	}
+	if v, _ := c.LoadFor("long", load(time.Hour)); v != 1 {
+		t.Fatalf("first load %d", v)
+	}
+	clk.add(59 * time.Minute)
+	if v, _ := c.LoadFor("long", load(time.Hour)); v != 1 {
+		t.Errorf("within its hour: read again (%d)", v)
+	}
+	clk.add(time.Minute)
+	if v, _ := c.LoadFor("long", load(time.Hour)); v != 2 {
+		t.Errorf("after its hour: %d, want a new read", v)
+	}
+	c.LoadFor("never", load(0))
+	if v, _ := c.LoadFor("never", load(0)); v != 4 {
+		t.Errorf("a zero lifetime was kept (%d)", v)
+	}
 }
