@@ -72,6 +72,13 @@ func allToolOutputs() map[string]outputType {
 		"get_drive_file_content":  outputOf(tl.getDriveFileContent),
 		"share_drive_files":       outputOf(tl.shareDriveFiles),
 		"make_drive_files_public": outputOf(tl.makeDriveFilesPublic),
+		"update_drive_file":       outputOf(tl.updateDriveFile),
+		"move_drive_file":         outputOf(tl.moveDriveFile),
+		"rename_drive_file":       outputOf(tl.renameDriveFile),
+		"copy_drive_file":         outputOf(tl.copyDriveFile),
+		"trash_drive_files":       outputOf(tl.trashDriveFiles),
+		"delete_drive_files":      outputOf(tl.deleteDriveFiles),
+		"get_drive_file_metadata": outputOf(tl.getDriveFileMetadata),
 	}
 }
 

@@ -277,6 +277,13 @@ func TestAddTool_ListsWhatTheSDKWould(t *testing.T) {
 		"get_drive_file_content":  registrar(tl.getDriveFileContent),
 		"share_drive_files":       registrar(tl.shareDriveFiles),
 		"make_drive_files_public": registrar(tl.makeDriveFilesPublic),
+		"update_drive_file":       registrar(tl.updateDriveFile),
+		"move_drive_file":         registrar(tl.moveDriveFile),
+		"rename_drive_file":       registrar(tl.renameDriveFile),
+		"copy_drive_file":         registrar(tl.copyDriveFile),
+		"trash_drive_files":       registrar(tl.trashDriveFiles),
+		"delete_drive_files":      registrar(tl.deleteDriveFiles),
+		"get_drive_file_metadata": registrar(tl.getDriveFileMetadata),
 	}
 	listed := listToolsRaw(t, New(Deps{}))
 	if len(listed) != len(handlers) {
