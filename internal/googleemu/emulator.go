@@ -160,6 +160,7 @@ type Emulator struct {
 	buckets       map[string]*bucket
 	policies      map[string]AccountPolicy // by email, or "@domain"
 	filePolicies  map[string]FilePolicy    // by file id
+	drives        map[string]*sharedDrive  // shared drives, by id
 }
 
 // New returns an emulator configured by opts.
@@ -221,6 +222,7 @@ func New(opts Options) (*Emulator, error) {
 		files:          map[string]*driveFile{},
 		sessions:       map[string]*uploadSession{},
 		buckets:        map[string]*bucket{},
+		drives:         map[string]*sharedDrive{},
 	}
 	e.hintPrefillsOnly.Store(opts.LoginHintOnlyPrefills)
 	e.mux = e.routes()
@@ -248,6 +250,8 @@ func (e *Emulator) routes() *http.ServeMux {
 	m.HandleFunc("POST /drive/v3/files/{fileId}/permissions", e.drive(e.handleCreatePermission))
 	m.HandleFunc("GET /drive/v3/files/{fileId}/permissions/{permissionId}", e.drive(e.handleGetPermission))
 	m.HandleFunc("DELETE /drive/v3/files/{fileId}/permissions/{permissionId}", e.drive(e.handleDeletePermission))
+	m.HandleFunc("PATCH /drive/v3/files/{fileId}/permissions/{permissionId}", e.drive(e.handleUpdatePermission))
+	m.HandleFunc("GET /drive/v3/drives", e.drive(e.handleListDrives))
 
 	// Upload endpoints. The session URI keeps the initiating path (Google's
 	// does), and the Go client sends chunks with POST while the docs say PUT,

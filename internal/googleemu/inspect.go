@@ -160,6 +160,7 @@ type Permission struct {
 	ID, Type, Role     string
 	Email, Domain      string // for user/group and domain permissions
 	AllowFileDiscovery bool
+	Expiration         time.Time // zero: never expires
 }
 
 // Permissions returns a file's access list (its owner first), or nil if
@@ -173,7 +174,7 @@ func (e *Emulator) Permissions(fileID string) []Permission {
 	}
 	out := make([]Permission, len(f.perms))
 	for i, p := range f.perms {
-		out[i] = Permission{ID: p.id, Type: p.typ, Role: p.role, Email: p.email, Domain: p.domain, AllowFileDiscovery: p.allowDiscovery}
+		out[i] = Permission{ID: p.id, Type: p.typ, Role: p.role, Email: p.email, Domain: p.domain, AllowFileDiscovery: p.allowDiscovery, Expiration: p.expiration}
 	}
 	return out
 }
