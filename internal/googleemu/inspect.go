@@ -30,6 +30,8 @@ type File struct {
 	// SourceMimeType is the media type of the bytes Drive converted into
 	// this Google Workspace file, as the upload declared it; "" otherwise.
 	SourceMimeType string
+	// DriveID is the shared drive holding the file; "" in My Drive.
+	DriveID string
 }
 
 func snapshotFile(f *driveFile) File {
@@ -38,6 +40,7 @@ func snapshotFile(f *driveFile) File {
 		Size: f.size(), Owner: f.owner, Trashed: f.trashed,
 		CreatedTime: f.created, ModifiedTime: f.modified,
 		Description: f.description, ClientID: f.clientID, SourceMimeType: f.sourceMediaType,
+		DriveID: f.driveID,
 	}
 	if !f.isFolder() && f.hasBinaryContent() {
 		out.MD5 = f.md5

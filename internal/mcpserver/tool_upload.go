@@ -27,6 +27,7 @@ import (
 
 type uploadFileIn struct {
 	AccountArg
+	SharedDriveArg
 	FilePath   string `json:"filepath" jsonschema:"path of the local file to upload; absolute, or relative to an upload root"`
 	FolderID   string `json:"folder_id,omitempty" jsonschema:"Drive folder to upload into (default: root, i.e. My Drive)"`
 	FolderPath string `json:"folder_path,omitempty" jsonschema:"instead of folder_id: a folder path from My Drive such as Reports/2026; missing folders are created; default: none, the file goes into folder_id"`
@@ -36,6 +37,7 @@ type uploadFileIn struct {
 
 type createFileIn struct {
 	AccountArg
+	SharedDriveArg
 	FileName      string `json:"file_name" jsonschema:"name of the new file in Drive"`
 	Content       string `json:"content,omitempty" jsonschema:"text content of the file; optional: give exactly one of content, content_base64 and fileUrl"`
 	ContentBase64 string `json:"content_base64,omitempty" jsonschema:"binary content, base64-encoded (instead of content); optional: give exactly one of content, content_base64 and fileUrl"`
@@ -110,7 +112,7 @@ func (t *tools) uploadFile(ctx context.Context, req *mcp.CallToolRequest, in upl
 			return nil, uploadOut{}, err
 		}
 	}
-	folderID, err := t.uploadFolder(ctx, id, in.FolderID, in.FolderPath)
+	folderID, err := t.uploadFolder(ctx, id, in.DriveID, in.FolderID, in.FolderPath)
 	if err != nil {
 		return nil, uploadOut{}, err
 	}
@@ -185,7 +187,7 @@ func (t *tools) createFile(ctx context.Context, req *mcp.CallToolRequest, in cre
 			return nil, uploadOut{}, err
 		}
 	}
-	folderID, err := t.uploadFolder(ctx, id, in.FolderID, in.FolderPath)
+	folderID, err := t.uploadFolder(ctx, id, in.DriveID, in.FolderID, in.FolderPath)
 	if err != nil {
 		return nil, uploadOut{}, err
 	}
@@ -230,7 +232,7 @@ func (t *tools) createFromURL(ctx context.Context, req *mcp.CallToolRequest, in 
 			return nil, uploadOut{}, err
 		}
 	}
-	folderID, err := t.uploadFolder(ctx, id, in.FolderID, in.FolderPath)
+	folderID, err := t.uploadFolder(ctx, id, in.DriveID, in.FolderID, in.FolderPath)
 	if err != nil {
 		return nil, uploadOut{}, err
 	}

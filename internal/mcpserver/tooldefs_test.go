@@ -37,6 +37,13 @@ var wantTraits = map[string]toolTraits{
 	// Opens files to anyone with the link, and public: false takes link
 	// access away again.
 	"make_drive_files_public": {destructive: true, idempotent: true, openWorld: true, needsWrite: true},
+	// Permissions and shared drives. Lowering a role or removing access
+	// takes it away from someone (destructive, open world); doing it again
+	// changes nothing.
+	"list_drive_permissions":  {readOnly: true, idempotent: true},
+	"update_drive_permission": {destructive: true, idempotent: true, openWorld: true, needsWrite: true},
+	"remove_drive_permission": {destructive: true, idempotent: true, openWorld: true, needsWrite: true},
+	"list_shared_drives":      {readOnly: true, idempotent: true},
 }
 
 // Every tool says, in all four annotations, whether it only reads, whether

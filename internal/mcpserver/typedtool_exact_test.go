@@ -72,6 +72,10 @@ func allToolOutputs() map[string]outputType {
 		"get_drive_file_content":  outputOf(tl.getDriveFileContent),
 		"share_drive_files":       outputOf(tl.shareDriveFiles),
 		"make_drive_files_public": outputOf(tl.makeDriveFilesPublic),
+		"list_drive_permissions":  outputOf(tl.listDrivePermissions),
+		"update_drive_permission": outputOf(tl.updateDrivePermission),
+		"remove_drive_permission": outputOf(tl.removeDrivePermission),
+		"list_shared_drives":      outputOf(tl.listSharedDrives),
 	}
 }
 

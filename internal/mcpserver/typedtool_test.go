@@ -277,6 +277,10 @@ func TestAddTool_ListsWhatTheSDKWould(t *testing.T) {
 		"get_drive_file_content":  registrar(tl.getDriveFileContent),
 		"share_drive_files":       registrar(tl.shareDriveFiles),
 		"make_drive_files_public": registrar(tl.makeDriveFilesPublic),
+		"list_drive_permissions":  registrar(tl.listDrivePermissions),
+		"update_drive_permission": registrar(tl.updateDrivePermission),
+		"remove_drive_permission": registrar(tl.removeDrivePermission),
+		"list_shared_drives":      registrar(tl.listSharedDrives),
 	}
 	listed := listToolsRaw(t, New(Deps{}))
 	if len(listed) != len(handlers) {
