@@ -244,7 +244,7 @@ func (e *Emulator) accessLocked(f *driveFile, c caller) (role int, listed bool) 
 // (Drive does not reveal that a file exists to someone who cannot see it).
 func (e *Emulator) fileLocked(id string, c caller) (*driveFile, int, *driveErr) {
 	f, ok := e.files[resolveID(id, c)]
-	if !ok || (f.driveID != "" && !c.allDrives) {
+	if !ok || (f.driveID != "" && !c.allDrives && !e.lenientDrives) {
 		return nil, roleNone, ptr(errFileNotFound(id))
 	}
 	role, _ := e.accessLocked(f, c)

@@ -70,7 +70,7 @@ func (e *Emulator) handleCreatePermission(w http.ResponseWriter, r *http.Request
 	p, derr := validatePermission(body, q.Get("transferOwnership") == "true")
 	if derr == nil {
 		e.mu.Lock()
-		p.expiration, derr = checkExpiration(body.ExpirationTime, p.typ, e.now())
+		p.expiration, derr = e.checkExpirationLocked(body.ExpirationTime, p.typ)
 		e.mu.Unlock()
 	}
 	if derr != nil {
@@ -264,18 +264,20 @@ func (e *Emulator) handleDeletePermission(w http.ResponseWriter, r *http.Request
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// checkExpiration parses a permission's expirationTime and holds it to the
+// checkExpirationLocked parses a permission's expirationTime and holds it to the
 // restrictions of Drive's Permission resource (/drive/api/reference/rest/v3/permissions,
 // expirationTime): only user and group permissions, in the future, at
 // most a year ahead. "" is no expiration.
-func checkExpiration(s, typ string, now time.Time) (time.Time, *driveErr) {
+func (e *Emulator) checkExpirationLocked(s, typ string) (time.Time, *driveErr) {
 	if s == "" {
 		return time.Time{}, nil
 	}
+	now := e.now()
 	t, err := time.Parse(time.RFC3339Nano, s)
 	switch {
 	case err != nil:
 		return t, ptr(errInvalid("permission.expirationTime", "Invalid value for expirationTime: "+s))
+	case e.lenientExpiry:
 	case typ != "user" && typ != "group":
 		return t, &driveErr{code: 403, reason: "cannotSetExpirationOnAnyoneOrDomain", location: "permission.expirationTime",
 			message: "Expiration dates cannot be set on anyone or domain permissions."}
@@ -351,7 +353,7 @@ func (e *Emulator) handleUpdatePermission(w http.ResponseWriter, r *http.Request
 			if q.Get("removeExpiration") == "true" {
 				p.expiration = time.Time{}
 			} else if body.ExpirationTime != "" {
-				p.expiration, derr = checkExpiration(body.ExpirationTime, p.typ, now)
+				p.expiration, derr = e.checkExpirationLocked(body.ExpirationTime, p.typ)
 			}
 			if derr == nil {
 				f.perms[i] = &p

@@ -82,6 +82,9 @@ func (s listScope) includes(f *driveFile) bool {
 func (e *Emulator) listScope(q url.Values, c caller) (listScope, *driveErr) {
 	corpora, driveID := q.Get("corpora"), q.Get("driveId")
 	include := q.Get("includeItemsFromAllDrives") == "true" || q.Get("includeTeamDriveItems") == "true"
+	if e.lenientDrives {
+		return listScope{sharedItems: true, driveID: driveID}, nil
+	}
 	switch corpora {
 	case "", "user", "domain", "drive", "allDrives":
 	default:

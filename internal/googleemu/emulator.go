@@ -73,6 +73,16 @@ type Options struct {
 	// that Drive's about.importFormats does not offer (text/plain into a
 	// Sheet) is refused with 400, as Drive refuses it.
 	LenientImports bool
+	// LenientSharedDrives serves shared-drive items to requests without
+	// supportsAllDrives and accepts any corpora/driveId combination. By
+	// default the emulator answers as Drive does ("Implement shared drive
+	// support", /drive/api/guides/enable-shareddrives): such items are not
+	// found, and files.list's parameters are checked.
+	LenientSharedDrives bool
+	// LenientExpirations accepts any permission expirationTime. By default
+	// the Permission resource's restrictions hold (user and group only, in
+	// the future, at most a year ahead: /drive/api/reference/rest/v3/permissions).
+	LenientExpirations bool
 	// RefreshTokenMaxAge, if set, makes refresh tokens answer invalid_grant
 	// once they are this old, as Google does after 7 days for apps in the
 	// "Testing" publishing status ("Using OAuth 2.0 to Access Google APIs",
@@ -118,10 +128,14 @@ type Emulator struct {
 	// sessionAuthLax: see Options.UploadSessionsIgnoreAuthorization.
 	sessionAuthLax bool
 	lenientImports bool
-	refreshMaxAge  time.Duration
-	log            *slog.Logger
-	blobs          blobStore
-	mux            *http.ServeMux
+	// lenientDrives, lenientExpiry: see Options.LenientSharedDrives and
+	// Options.LenientExpirations.
+	lenientDrives bool
+	lenientExpiry bool
+	refreshMaxAge time.Duration
+	log           *slog.Logger
+	blobs         blobStore
+	mux           *http.ServeMux
 
 	// now is the emulator's clock, read only with mu held; tests in this
 	// package replace it to expire codes and upload sessions without sleeping.
@@ -207,6 +221,8 @@ func New(opts Options) (*Emulator, error) {
 		demo:           opts.Demo,
 		sessionAuthLax: opts.UploadSessionsIgnoreAuthorization,
 		lenientImports: opts.LenientImports,
+		lenientDrives:  opts.LenientSharedDrives,
+		lenientExpiry:  opts.LenientExpirations,
 		refreshMaxAge:  opts.RefreshTokenMaxAge,
 		log:            log,
 		blobs:          blobs,

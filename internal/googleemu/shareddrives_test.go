@@ -144,3 +144,28 @@ func TestPermissions_UpdateAndExpirationAsDriveRestrictsThem(t *testing.T) {
 		}
 	}
 }
+
+// The strict shared-drive and expiration rules can be switched off by tests
+// that want the older, friendlier emulator.
+func TestSharedDrivesAndExpirations_LenientOptionsSwitchTheRulesOff(t *testing.T) {
+	e, srv := start(t, Options{LenientSharedDrives: true, LenientExpirations: true})
+	alice := driveFor(t, srv, "alice@example.com", scopeDrive)
+	id := e.AddSharedDrive("Team", map[string]string{"alice@example.com": "organizer"})
+	f, err := alice.Files.Create(&drive.File{Name: "a.txt", Parents: []string{id}}).SupportsAllDrives(true).Media(strings.NewReader("a")).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.Files.Get(f.Id).Do(); err != nil {
+		t.Errorf("lenient: files.get without supportsAllDrives: %v", err)
+	}
+	if _, err := alice.Files.List().DriveId(id).Do(); err != nil {
+		t.Errorf("lenient: driveId without corpora: %v", err)
+	}
+	mine, err := alice.Files.Create(&drive.File{Name: "b.txt"}).Media(strings.NewReader("b")).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.Permissions.Create(mine.Id, &drive.Permission{Type: "anyone", Role: "reader", ExpirationTime: "2001-01-01T00:00:00Z"}).Do(); err != nil {
+		t.Errorf("lenient: an expiration in the past on a link: %v", err)
+	}
+}

@@ -130,6 +130,12 @@ func TestSharedDrives_ListSearchAndFolderPathsInsideOne(t *testing.T) {
 	if len(hits) != 1 || hits[0].(map[string]any)["id"] != file["file_id"] {
 		t.Errorf("search in the shared drive: %v", hits)
 	}
+	// Reading and sharing a shared-drive item work too: every call says supportsAllDrives.
+	read := e2etest.MustCall(t, f.session, "get_drive_file_content", map[string]any{"file_id": file["file_id"]})
+	if !strings.Contains(e2etest.ResultText(read), "quarterly numbers") {
+		t.Errorf("get_drive_file_content in a shared drive: %q", e2etest.ResultText(read))
+	}
+	f.mustCall(t, "list_drive_permissions", map[string]any{"file_id": file["file_id"]})
 	mine := f.mustCall(t, "list_drive_items", nil)["items"].([]any)
 	if len(mine) != 0 {
 		t.Errorf("My Drive shows the shared drive's items: %v", mine)
