@@ -2,11 +2,17 @@ package e2e
 
 import (
 	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/drivemcp/drivemcp/internal/googleemu"
 )
 
 // A team lead's morning, over the real binary: find the team's shared
@@ -87,5 +93,18 @@ func TestStory_ReadOnlyServerOffersNoWritingTool(t *testing.T) {
 	}
 	if n := len(d.g.Files()); n != 0 {
 		t.Errorf("--read-only server made %d files", n)
+	}
+}
+
+// A misspelt tool name in --disable-tools stops the server at start, rather
+// than leaving exposed the tool the operator meant to hide.
+func TestServe_UnknownToolNameIsRefusedAtStart(t *testing.T) {
+	cmd := exec.Command(binary, "serve", "--stdio", "--db", filepath.Join(t.TempDir(), "db"),
+		"--google-endpoint", "http://127.0.0.1:1", "--google-client-id", googleemu.DemoClientID, "--google-client-secret", googleemu.DemoClientSecret,
+		"--disable-tools", "remove_drive_permision")
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "--disable-tools") || !strings.Contains(string(out), "remove_drive_permision") {
+		t.Fatalf("serve --disable-tools with a typo: err %v, output %s", err, out)
 	}
 }
