@@ -41,6 +41,14 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	if cfg == nil || err != nil {
 		return err // -h printed the help (nil), or the configuration is wrong
 	}
+	for _, l := range []struct {
+		flag  string
+		names []string
+	}{{"tools", cfg.Tools}, {"disable-tools", cfg.DisableTools}} {
+		if unknown := mcpserver.UnknownTools(l.names); len(unknown) > 0 {
+			return fmt.Errorf("%s names no drivemcp tool: %s; README.md lists the tools", cfg.Ref(l.flag), strings.Join(unknown, ", "))
+		}
+	}
 	log := newLogger(stderr, cfg.LogLevel)
 
 	if cfg.Demo {
@@ -104,6 +112,7 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		Resolver: resolver, Grants: grants, Auth: auth, UploadRoots: uploadRoots(cfg), Transport: googleTransport,
 		Stdio: cfg.Stdio, Logger: log, Metrics: m, AllowedDriveScopes: google.AllowedDriveScopes(cfg.DriveScope),
 		AllowPrivateURLs: cfg.AllowPrivateURLs, Drain: drain, Retry: drive.Retry{MaxBackoff: cfg.GoogleMaxBackoff},
+		ReadOnly: cfg.ReadOnly, EnabledTools: cfg.Tools, DisabledTools: cfg.DisableTools,
 	})
 	m.GaugeFunc("drivemcp_mcp_sessions", "MCP sessions currently open.", func() float64 {
 		n := 0

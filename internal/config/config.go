@@ -67,6 +67,12 @@ type Config struct {
 	CORSOrigins []string
 	cors        *cors.Policy
 	DriveScope  string
+	// ReadOnly exposes only reading tools and asks Google for
+	// drive.readonly (DriveScope is then ScopeReadonly).
+	ReadOnly bool
+	// Tools, if set, are the only tools exposed; DisableTools are never
+	// exposed (names checked by the serve command against the tool list).
+	Tools, DisableTools []string
 	// AllowPrivateURLs lets fileUrl reach loopback and private addresses.
 	AllowPrivateURLs bool
 	// Stateless serves MCP without sessions (resolved from
@@ -232,6 +238,15 @@ func (cmd *Command) complete(getenv func(string) string) []error {
 		case ScopeFile, ScopeReadonly, ScopeFull:
 		default:
 			add("%s %q is not one of file, readonly, full", c.Ref("drive-scope"), c.DriveScope)
+		}
+	}
+	if has["read-only"] && c.ReadOnly {
+		// A read-only server asks Google for no more than it uses.
+		switch c.DriveScope {
+		case ScopeFull:
+			add("%s asks Google for drive.readonly, but %s is full: drop one of them", c.Ref("read-only"), c.Ref("drive-scope"))
+		default:
+			c.DriveScope = ScopeReadonly
 		}
 	}
 	if has["log-level"] {

@@ -1,6 +1,7 @@
 package drive
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -117,15 +118,24 @@ const MaxPageSize = 1000
 // List returns the folder's items that are not in the trash, folders
 // first, then by name. folderID "" means the root of My Drive.
 func (f *Files) List(ctx context.Context, folderID string, pageSize int, pageToken string) (Page, error) {
+	return f.ListInDrive(ctx, "", folderID, pageSize, pageToken)
+}
+
+// ListInDrive is List inside the shared drive driveID ("" for My Drive
+// and folders anywhere): folderID "" is then the shared drive's top level.
+func (f *Files) ListInDrive(ctx context.Context, driveID, folderID string, pageSize int, pageToken string) (Page, error) {
 	if folderID == "" {
-		folderID = "root"
+		folderID = cmp.Or(driveID, "root")
 	}
 	call := f.svc.Files.List().
 		Q(Quote(folderID) + " in parents and trashed = false").
 		OrderBy("folder,name").
 		SupportsAllDrives(true).IncludeItemsFromAllDrives(true)
+	if driveID != "" {
+		call = call.Corpora("drive").DriveId(driveID)
+	}
 	p, err := f.list(ctx, call, pageSize, pageToken)
-	if err != nil || len(p.Items) > 0 || pageToken != "" || folderID == "root" {
+	if err != nil || len(p.Items) > 0 || pageToken != "" || folderID == "root" || folderID == driveID {
 		return p, err
 	}
 	// Drive lists the children of a folder that does not exist as

@@ -1,6 +1,7 @@
 package drive
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -86,15 +87,21 @@ func SplitFolderPath(path string) ([]string, error) {
 // so a folder the user made by hand is not found (and with create, a second
 // one of the same name is made beside it).
 func (f *Files) ResolveFolderPath(ctx context.Context, path string, create bool) (FolderPath, error) {
+	return f.ResolveFolderPathIn(ctx, "", path, create)
+}
+
+// ResolveFolderPathIn is ResolveFolderPath from the top of the shared drive
+// driveID ("" for My Drive); its lookups stay inside that drive.
+func (f *Files) ResolveFolderPathIn(ctx context.Context, driveID, path string, create bool) (FolderPath, error) {
 	names, err := SplitFolderPath(path)
 	if err != nil {
 		return FolderPath{}, err
 	}
 	var out FolderPath
-	parent := Item{File: File{ID: "root", MimeType: FolderMimeType}}
+	parent := Item{File: File{ID: cmp.Or(driveID, "root"), MimeType: FolderMimeType}, DriveID: driveID}
 	for i, name := range names {
 		sofar := strings.Join(names[:i+1], "/")
-		found, ok, err := f.findFolder(ctx, parent.ID, name)
+		found, ok, err := f.findFolder(ctx, driveID, parent.ID, name)
 		switch {
 		case err != nil:
 			return out, err
@@ -113,15 +120,19 @@ func (f *Files) ResolveFolderPath(ctx context.Context, path string, create bool)
 	return out, nil
 }
 
-// findFolder returns the oldest folder named name directly inside parentID.
-func (f *Files) findFolder(ctx context.Context, parentID, name string) (Item, bool, error) {
+// findFolder returns the oldest folder named name directly inside parentID
+// (in the shared drive driveID, if set).
+func (f *Files) findFolder(ctx context.Context, driveID, parentID, name string) (Item, bool, error) {
 	q := "name = " + Quote(name) + " and mimeType = " + Quote(FolderMimeType) +
 		" and " + Quote(parentID) + " in parents and trashed = false"
+	call := f.svc.Files.List().Q(q).OrderBy("createdTime").PageSize(1).
+		SupportsAllDrives(true).IncludeItemsFromAllDrives(true)
+	if driveID != "" {
+		call = call.Corpora("drive").DriveId(driveID)
+	}
 	var list *drivev3.FileList
 	err := f.read(ctx, func() (err error) {
-		list, err = f.svc.Files.List().Q(q).OrderBy("createdTime").PageSize(1).
-			SupportsAllDrives(true).IncludeItemsFromAllDrives(true).
-			Fields("files(" + itemFields + ")").Context(ctx).Do()
+		list, err = call.Fields("files(" + itemFields + ")").Context(ctx).Do()
 		return err
 	})
 	if err != nil || len(list.Files) == 0 {

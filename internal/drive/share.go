@@ -118,30 +118,18 @@ func (f *Files) SetPublic(ctx context.Context, fileIDs []string, public bool, ro
 }
 
 // removeAnyone deletes the file's "anyone" permissions (with or without
-// discovery). Domain and personal shares stay.
+// discovery) through the same calls as remove_drive_permission. Domain and
+// personal shares stay.
 func (f *Files) removeAnyone(ctx context.Context, fileID string) error {
-	var anyone []string
-	err := f.read(ctx, func() error {
-		anyone = anyone[:0]
-		return f.svc.Permissions.List(fileID).SupportsAllDrives(true).Fields("nextPageToken,permissions(id,type)").
-			Pages(ctx, func(list *drivev3.PermissionList) error {
-				for _, p := range list.Permissions {
-					if p.Type == "anyone" {
-						anyone = append(anyone, p.Id)
-					}
-				}
-				return nil
-			})
-	})
+	perms, err := f.ListPermissions(ctx, fileID)
 	if err != nil {
 		return err
 	}
-	for _, id := range anyone {
-		// Deleting twice only finds it gone, so this is repeatable too.
-		err := f.read(ctx, func() error {
-			return f.svc.Permissions.Delete(fileID, id).SupportsAllDrives(true).Context(ctx).Do()
-		})
-		if err != nil && !errors.Is(err, ErrNotFound) {
+	for _, p := range perms {
+		if p.Type != "anyone" {
+			continue
+		}
+		if err := f.RemovePermission(ctx, fileID, p.ID); err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
 	}

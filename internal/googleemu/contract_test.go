@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 	"google.golang.org/api/drive/v3"
@@ -315,5 +316,54 @@ func TestContract_TokenResponsesParseWithXOAuth2(t *testing.T) {
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
 		t.Errorf("bogus refresh token: %v, want invalid_grant", err)
+	}
+}
+
+// Shared drives, their items and expiring permissions render as Drive's
+// discovery document describes them.
+func TestContract_SharedDriveResourcesMatchDrivesDiscoverySchema(t *testing.T) {
+	d := driveDiscovery(t)
+	e, srv := start(t, Options{})
+	cfg := oauthConfig(srv.URL, "openid", "email", scopeDrive)
+	tok := login(t, cfg, "alice@example.com")
+	alice, err := drive.NewService(t.Context(), optionsFor(srv.URL, cfg.Client(t.Context(), tok))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := e.AddSharedDrive("Team", map[string]string{"alice@example.com": "organizer"})
+	f, err := alice.Files.Create(&drive.File{Name: "a.txt", Parents: []string{id}}).SupportsAllDrives(true).Media(strings.NewReader("a")).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.Permissions.Create(f.Id, &drive.Permission{Type: "user", Role: "reader", EmailAddress: "bob@example.com",
+		ExpirationTime: "2099-01-01T00:00:00Z"}).SupportsAllDrives(true).Do(); err == nil {
+		t.Error("an expiration more than a year ahead was accepted")
+	}
+	mine, err := alice.Files.Create(&drive.File{Name: "b.txt"}).Media(strings.NewReader("b")).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := alice.Permissions.Create(mine.Id, &drive.Permission{Type: "user", Role: "reader", EmailAddress: "bob@example.com"}).SendNotificationEmail(false).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.Permissions.Update(mine.Id, p.Id, &drive.Permission{ExpirationTime: time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}).Do(); err != nil {
+		t.Fatal(err)
+	}
+	base := srv.URL + "/drive/v3"
+	for _, c := range []struct{ url, schema string }{
+		{base + "/drives?fields=*", "DriveList"},
+		{base + "/files/" + f.Id + "?fields=*&supportsAllDrives=true", "File"},
+		{base + "/files?fields=*&corpora=drive&driveId=" + id + "&includeItemsFromAllDrives=true&supportsAllDrives=true", "FileList"},
+		{base + "/files/" + mine.Id + "/permissions?fields=*", "PermissionList"},
+	} {
+		status, body := getJSON(t, c.url, tok.AccessToken)
+		if status != http.StatusOK {
+			t.Errorf("GET %s: %d %v", c.url, status, body)
+			continue
+		}
+		for _, p := range d.conform(c.schema, body, &schema{Ref: c.schema}) {
+			t.Error(p)
+		}
 	}
 }

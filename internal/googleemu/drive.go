@@ -39,6 +39,11 @@ type driveFile struct {
 	// made from (the upload's X-Upload-Content-Type or part type).
 	sourceMediaType string
 	perms           []*permission
+	// driveID is the shared drive the file lives in, "" for My Drive.
+	driveID string
+	// driveRoot marks the folder that is a shared drive itself (its id is
+	// the drive's id); its members' roles apply to everything inside.
+	driveRoot bool
 }
 
 func (f *driveFile) isFolder() bool { return f.mimeType == mimeFolder }
@@ -62,6 +67,14 @@ func (f *driveFile) hasBinaryContent() bool {
 type permission struct {
 	id, typ, role, email, domain string
 	allowDiscovery               bool
+	// expiration, if set, is when Drive drops the permission by itself
+	// (Permission.expirationTime, /drive/api/reference/rest/v3/permissions).
+	expiration time.Time
+}
+
+// liveAt reports whether p still grants access at now.
+func (p *permission) liveAt(now time.Time) bool {
+	return p.expiration.IsZero() || now.Before(p.expiration)
 }
 
 // Roles, ordered so that a greater value grants more.
@@ -92,6 +105,10 @@ type caller struct {
 	user     *user
 	clientID string
 	scopes   []string
+	// allDrives is the request's supportsAllDrives: without it Drive acts
+	// as if items in shared drives did not exist ("Implement shared drive
+	// support", /drive/api/guides/enable-shareddrives).
+	allDrives bool
 }
 
 func (c caller) has(scopes ...string) bool {
@@ -117,7 +134,9 @@ func (e *Emulator) authenticate(r *http.Request, write bool) (caller, *driveErr)
 	t, ok := e.lookupAccessLocked(tok)
 	var c caller
 	if ok {
-		c = caller{user: e.userLocked(t.email), clientID: t.clientID, scopes: t.scopes}
+		q := r.URL.Query()
+		c = caller{user: e.userLocked(t.email), clientID: t.clientID, scopes: t.scopes,
+			allDrives: q.Get("supportsAllDrives") == "true" || q.Get("supportsTeamDrives") == "true"}
 	}
 	e.mu.Unlock()
 	if tok == "" {
@@ -187,13 +206,25 @@ func (e *Emulator) accessLocked(f *driveFile, c caller) (role int, listed bool) 
 		limit = roleReader
 	}
 	defer func() { role = min(role, limit) }()
-	if f.owner == c.user.email {
+	if f.owner == c.user.email && f.driveID == "" {
 		return roleOwner, true
 	}
 	_, domain, _ := strings.Cut(c.user.email, "@")
+	now := e.now()
 	cur := f
 	for depth := 0; cur != nil && depth < 64; depth++ {
+		if cur.driveRoot {
+			// Items in a shared drive belong to the drive: its members'
+			// roles reach everything inside ("Shared drives overview",
+			// /drive/api/guides/about-shareddrives).
+			if d := e.drives[cur.driveID]; d != nil && d.members[c.user.email] != "" {
+				role, listed = max(role, roleRank(d.members[c.user.email])), true
+			}
+		}
 		for _, p := range cur.perms {
+			if !p.liveAt(now) {
+				continue
+			}
 			r := roleRank(p.role)
 			switch {
 			case (p.typ == "user" || p.typ == "group") && p.email == c.user.email,
@@ -215,7 +246,7 @@ func (e *Emulator) accessLocked(f *driveFile, c caller) (role int, listed bool) 
 // (Drive does not reveal that a file exists to someone who cannot see it).
 func (e *Emulator) fileLocked(id string, c caller) (*driveFile, int, *driveErr) {
 	f, ok := e.files[resolveID(id, c)]
-	if !ok {
+	if !ok || (f.driveID != "" && !c.allDrives && !e.lenientDrives) {
 		return nil, roleNone, ptr(errFileNotFound(id))
 	}
 	role, _ := e.accessLocked(f, c)
@@ -267,6 +298,9 @@ func webViewLink(f *driveFile) string {
 // resourceLocked renders f as a complete Drive v3 File; the fields mask trims it.
 func (e *Emulator) resourceLocked(f *driveFile, c caller) map[string]any {
 	owner := e.users[f.owner]
+	if f.driveID != "" {
+		owner = nil // items in a shared drive have no owner; the drive holds them
+	}
 	res := map[string]any{
 		"kind":              "drive#file",
 		"id":                f.id,
@@ -281,13 +315,17 @@ func (e *Emulator) resourceLocked(f *driveFile, c caller) map[string]any {
 		"createdTime":       formatTime(f.created),
 		"modifiedTime":      formatTime(f.modified),
 		"webViewLink":       webViewLink(f),
-		"ownedByMe":         f.owner == c.user.email,
-		"shared":            len(f.perms) > 1,
+		"ownedByMe":         owner != nil && f.owner == c.user.email,
+		"shared":            len(f.perms) > 1 || f.driveID != "",
 		"viewedByMe":        f.owner == c.user.email,
-		"owners": []map[string]any{{
+	}
+	if owner != nil {
+		res["owners"] = []map[string]any{{
 			"kind": "drive#user", "displayName": owner.name, "emailAddress": owner.email,
 			"me": owner.email == c.user.email, "permissionId": owner.permissionID,
-		}},
+		}}
+	} else {
+		res["driveId"] = f.driveID
 	}
 	if f.description != "" {
 		res["description"] = f.description

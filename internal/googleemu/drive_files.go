@@ -161,13 +161,14 @@ func (e *Emulator) handleList(w http.ResponseWriter, r *http.Request, c caller) 
 		writeDriveError(w, errInvalid("orderBy", "Invalid Value: "+err.Error()))
 		return
 	}
-	if id := q.Get("driveId"); id != "" {
-		// Shared drives are not emulated; Drive says this for an unknown one.
-		writeDriveError(w, driveErr{code: 404, reason: "notFound", message: "Shared drive not found: " + id, location: "driveId"})
+	scope, derr := e.listScope(q, c)
+	if derr != nil {
+		writeDriveError(w, *derr)
 		return
 	}
 	// A page token is only valid for the query that produced it.
-	listKey := c.user.email + "\x00" + q.Get("q") + "\x00" + q.Get("orderBy") + "\x00" + q.Get("spaces")
+	listKey := c.user.email + "\x00" + q.Get("q") + "\x00" + q.Get("orderBy") + "\x00" + q.Get("spaces") +
+		"\x00" + q.Get("corpora") + "\x00" + q.Get("driveId")
 	offset := 0
 	if tok := q.Get("pageToken"); tok != "" {
 		offset, err = decodePageToken(tok, listKey)
@@ -182,7 +183,7 @@ func (e *Emulator) handleList(w http.ResponseWriter, r *http.Request, c caller) 
 	if q.Get("spaces") != "appDataFolder" { // the app data folder is not emulated: always empty
 		env := &queryEnv{e: e, caller: c, text: fileText}
 		for _, f := range e.files {
-			if f.isRoot {
+			if f.isRoot || f.driveRoot || !scope.includes(f) {
 				continue
 			}
 			if _, listed := e.accessLocked(f, c); listed && expr.match(f, env) {
@@ -409,6 +410,10 @@ func (e *Emulator) createFileLocked(meta fileMetadata, c caller, mediaType strin
 	}
 	if strings.HasPrefix(mime, googleAppsPrefix) && content != nil && mediaType != "" {
 		f.sourceMediaType = mediaType
+	}
+	if p := e.files[parents[0]]; p != nil && p.driveID != "" {
+		// The shared drive, not its creator, owns what is made in it.
+		f.driveID, f.perms = p.driveID, nil
 	}
 	e.files[f.id] = f
 	return f, nil

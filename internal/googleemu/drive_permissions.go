@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // permissions.create/list/get/delete and about.get.
@@ -27,6 +28,7 @@ type permissionBody struct {
 	EmailAddress       string `json:"emailAddress"`
 	Domain             string `json:"domain"`
 	AllowFileDiscovery bool   `json:"allowFileDiscovery"`
+	ExpirationTime     string `json:"expirationTime"`
 }
 
 func (e *Emulator) permissionResourceLocked(p *permission) map[string]any {
@@ -42,6 +44,9 @@ func (e *Emulator) permissionResourceLocked(p *permission) map[string]any {
 		res["allowFileDiscovery"] = p.allowDiscovery
 	case "anyone":
 		res["allowFileDiscovery"] = p.allowDiscovery
+	}
+	if !p.expiration.IsZero() {
+		res["expirationTime"] = formatTime(p.expiration)
 	}
 	return res
 }
@@ -63,6 +68,11 @@ func (e *Emulator) handleCreatePermission(w http.ResponseWriter, r *http.Request
 		return
 	}
 	p, derr := validatePermission(body, q.Get("transferOwnership") == "true")
+	if derr == nil {
+		e.mu.Lock()
+		p.expiration, derr = e.checkExpirationLocked(body.ExpirationTime, p.typ)
+		e.mu.Unlock()
+	}
 	if derr != nil {
 		writeDriveError(w, *derr)
 		return
@@ -181,8 +191,11 @@ func (e *Emulator) handleListPermissions(w http.ResponseWriter, r *http.Request,
 	f, _, derr := e.fileLocked(r.PathValue("fileId"), c)
 	var perms []map[string]any
 	if derr == nil {
+		now := e.now()
 		for _, p := range f.perms {
-			perms = append(perms, e.permissionResourceLocked(p))
+			if p.liveAt(now) { // Drive drops a permission once it expires
+				perms = append(perms, e.permissionResourceLocked(p))
+			}
 		}
 	}
 	e.mu.Unlock()
@@ -208,7 +221,7 @@ func (e *Emulator) handleGetPermission(w http.ResponseWriter, r *http.Request, c
 	if derr == nil {
 		derr = errPermissionNotFound(r.PathValue("permissionId"))
 		for _, p := range f.perms {
-			if p.id == r.PathValue("permissionId") {
+			if p.id == r.PathValue("permissionId") && p.liveAt(e.now()) {
 				res, derr = e.permissionResourceLocked(p), nil
 			}
 		}
@@ -249,6 +262,111 @@ func (e *Emulator) handleDeletePermission(w http.ResponseWriter, r *http.Request
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// checkExpirationLocked parses a permission's expirationTime and holds it to the
+// restrictions of Drive's Permission resource (/drive/api/reference/rest/v3/permissions,
+// expirationTime): only user and group permissions, in the future, at
+// most a year ahead. "" is no expiration.
+func (e *Emulator) checkExpirationLocked(s, typ string) (time.Time, *driveErr) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	now := e.now()
+	t, err := time.Parse(time.RFC3339Nano, s)
+	switch {
+	case err != nil:
+		return t, ptr(errInvalid("permission.expirationTime", "Invalid value for expirationTime: "+s))
+	case e.lenientExpiry:
+	case typ != "user" && typ != "group":
+		return t, &driveErr{code: 403, reason: "cannotSetExpirationOnAnyoneOrDomain", location: "permission.expirationTime",
+			message: "Expiration dates cannot be set on anyone or domain permissions."}
+	case !t.After(now):
+		return t, &driveErr{code: 400, reason: "expirationDatesMustBeInTheFuture", location: "permission.expirationTime",
+			message: "Expiration dates must be in the future."}
+	case t.After(now.AddDate(1, 0, 0)):
+		return t, &driveErr{code: 400, reason: "expirationDateTooFarInFuture", location: "permission.expirationTime",
+			message: "Expiration dates cannot be more than a year in the future."}
+	}
+	return t.UTC(), nil
+}
+
+// handleUpdatePermission serves permissions.update (PATCH): a new role
+// and/or expirationTime, or removeExpiration=true. Only role and
+// expirationTime are writable; the grantee is not (permissions.update
+// reference, /drive/api/reference/rest/v3/permissions/update).
+func (e *Emulator) handleUpdatePermission(w http.ResponseWriter, r *http.Request, c caller) {
+	q := r.URL.Query()
+	mask, derr := maskFor(q.Get("fields"), defaultPermissionFields)
+	if derr != nil {
+		writeDriveError(w, *derr)
+		return
+	}
+	var body permissionBody
+	raw, err := io.ReadAll(io.LimitReader(r.Body, maxMetadataBytes))
+	if err == nil {
+		err = json.Unmarshal(raw, &body)
+	}
+	if err != nil {
+		writeDriveError(w, driveErr{code: 400, reason: "parseError", message: "Parse Error"})
+		return
+	}
+	if body.Type != "" || body.EmailAddress != "" || body.Domain != "" {
+		writeDriveError(w, driveErr{code: 403, reason: "fieldNotWritable", location: "permission.type",
+			message: "The resource body includes fields which are not directly writable."})
+		return
+	}
+	switch body.Role {
+	case "", "reader", "commenter", "writer", "fileOrganizer", "organizer":
+	case "owner":
+		if q.Get("transferOwnership") != "true" {
+			writeDriveError(w, driveErr{code: 403, reason: "forbidden", location: "transferOwnership",
+				message: "The transferOwnership parameter must be enabled when the permission role is 'owner'."})
+			return
+		}
+		writeDriveError(w, driveErr{code: 403, reason: "forbidden", message: "Ownership transfer through permissions.update is not emulated."})
+		return
+	default:
+		writeDriveError(w, driveErr{code: 400, reason: "invalid", message: "Invalid permission role: " + body.Role, location: "permission.role", locationType: "other"})
+		return
+	}
+	id := r.PathValue("permissionId")
+	e.mu.Lock()
+	var res map[string]any
+	f, role, derr := e.fileLocked(r.PathValue("fileId"), c)
+	if derr == nil && role < roleWriter {
+		derr = ptr(errInsufficientFilePermissions())
+	}
+	if derr == nil {
+		now := e.now()
+		i := slices.IndexFunc(f.perms, func(p *permission) bool { return p.id == id && p.liveAt(now) })
+		switch {
+		case i < 0:
+			derr = errPermissionNotFound(id)
+		case f.perms[i].role == "owner":
+			derr = &driveErr{code: 403, reason: "cannotModifyOwner", message: "The owner's role cannot be changed; transfer ownership instead."}
+		default:
+			p := *f.perms[i]
+			if body.Role != "" {
+				p.role = body.Role
+			}
+			if q.Get("removeExpiration") == "true" {
+				p.expiration = time.Time{}
+			} else if body.ExpirationTime != "" {
+				p.expiration, derr = e.checkExpirationLocked(body.ExpirationTime, p.typ)
+			}
+			if derr == nil {
+				f.perms[i] = &p
+				res = e.permissionResourceLocked(&p)
+			}
+		}
+	}
+	e.mu.Unlock()
+	if derr != nil {
+		writeDriveError(w, *derr)
+		return
+	}
+	writeJSON(w, http.StatusOK, mask.apply(res))
 }
 
 // handleAbout serves about.get. Drive requires `fields` here, and so does the

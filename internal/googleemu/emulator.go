@@ -73,6 +73,16 @@ type Options struct {
 	// that Drive's about.importFormats does not offer (text/plain into a
 	// Sheet) is refused with 400, as Drive refuses it.
 	LenientImports bool
+	// LenientSharedDrives serves shared-drive items to requests without
+	// supportsAllDrives and accepts any corpora/driveId combination. By
+	// default the emulator answers as Drive does ("Implement shared drive
+	// support", /drive/api/guides/enable-shareddrives): such items are not
+	// found, and files.list's parameters are checked.
+	LenientSharedDrives bool
+	// LenientExpirations accepts any permission expirationTime. By default
+	// the Permission resource's restrictions hold (user and group only, in
+	// the future, at most a year ahead: /drive/api/reference/rest/v3/permissions).
+	LenientExpirations bool
 	// RefreshTokenMaxAge, if set, makes refresh tokens answer invalid_grant
 	// once they are this old, as Google does after 7 days for apps in the
 	// "Testing" publishing status ("Using OAuth 2.0 to Access Google APIs",
@@ -118,10 +128,14 @@ type Emulator struct {
 	// sessionAuthLax: see Options.UploadSessionsIgnoreAuthorization.
 	sessionAuthLax bool
 	lenientImports bool
-	refreshMaxAge  time.Duration
-	log            *slog.Logger
-	blobs          blobStore
-	mux            *http.ServeMux
+	// lenientDrives, lenientExpiry: see Options.LenientSharedDrives and
+	// Options.LenientExpirations.
+	lenientDrives bool
+	lenientExpiry bool
+	refreshMaxAge time.Duration
+	log           *slog.Logger
+	blobs         blobStore
+	mux           *http.ServeMux
 
 	// now is the emulator's clock, read only with mu held; tests in this
 	// package replace it to expire codes and upload sessions without sleeping.
@@ -162,6 +176,7 @@ type Emulator struct {
 	buckets        map[string]*bucket
 	policies       map[string]AccountPolicy // by email, or "@domain"
 	filePolicies   map[string]FilePolicy    // by file id
+	drives         map[string]*sharedDrive  // shared drives, by id
 }
 
 // New returns an emulator configured by opts.
@@ -208,6 +223,8 @@ func New(opts Options) (*Emulator, error) {
 		demo:           opts.Demo,
 		sessionAuthLax: opts.UploadSessionsIgnoreAuthorization,
 		lenientImports: opts.LenientImports,
+		lenientDrives:  opts.LenientSharedDrives,
+		lenientExpiry:  opts.LenientExpirations,
 		refreshMaxAge:  opts.RefreshTokenMaxAge,
 		log:            log,
 		blobs:          blobs,
@@ -223,6 +240,7 @@ func New(opts Options) (*Emulator, error) {
 		files:          map[string]*driveFile{},
 		sessions:       map[string]*uploadSession{},
 		buckets:        map[string]*bucket{},
+		drives:         map[string]*sharedDrive{},
 	}
 	e.hintPrefillsOnly.Store(opts.LoginHintOnlyPrefills)
 	e.mux = e.routes()
@@ -251,6 +269,8 @@ func (e *Emulator) routes() *http.ServeMux {
 	m.HandleFunc("POST /drive/v3/files/{fileId}/permissions", e.drive(e.handleCreatePermission))
 	m.HandleFunc("GET /drive/v3/files/{fileId}/permissions/{permissionId}", e.drive(e.handleGetPermission))
 	m.HandleFunc("DELETE /drive/v3/files/{fileId}/permissions/{permissionId}", e.drive(e.handleDeletePermission))
+	m.HandleFunc("PATCH /drive/v3/files/{fileId}/permissions/{permissionId}", e.drive(e.handleUpdatePermission))
+	m.HandleFunc("GET /drive/v3/drives", e.drive(e.handleListDrives))
 
 	// Upload endpoints. The session URI keeps the initiating path (Google's
 	// does), and the Go client sends chunks with POST while the docs say PUT,

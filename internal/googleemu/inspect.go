@@ -32,6 +32,8 @@ type File struct {
 	SourceMimeType string
 	// Version is Drive's version number, which grows with every change.
 	Version int64
+	// DriveID is the shared drive holding the file; "" in My Drive.
+	DriveID string
 }
 
 func snapshotFile(f *driveFile) File {
@@ -40,6 +42,7 @@ func snapshotFile(f *driveFile) File {
 		Size: f.size(), Owner: f.owner, Trashed: f.trashed, Version: f.version,
 		CreatedTime: f.created, ModifiedTime: f.modified,
 		Description: f.description, ClientID: f.clientID, SourceMimeType: f.sourceMediaType,
+		DriveID: f.driveID,
 	}
 	if !f.isFolder() && f.hasBinaryContent() {
 		out.MD5 = f.md5
@@ -162,6 +165,7 @@ type Permission struct {
 	ID, Type, Role     string
 	Email, Domain      string // for user/group and domain permissions
 	AllowFileDiscovery bool
+	Expiration         time.Time // zero: never expires
 }
 
 // Permissions returns a file's access list (its owner first), or nil if
@@ -175,7 +179,7 @@ func (e *Emulator) Permissions(fileID string) []Permission {
 	}
 	out := make([]Permission, len(f.perms))
 	for i, p := range f.perms {
-		out[i] = Permission{ID: p.id, Type: p.typ, Role: p.role, Email: p.email, Domain: p.domain, AllowFileDiscovery: p.allowDiscovery}
+		out[i] = Permission{ID: p.id, Type: p.typ, Role: p.role, Email: p.email, Domain: p.domain, AllowFileDiscovery: p.allowDiscovery, Expiration: p.expiration}
 	}
 	return out
 }

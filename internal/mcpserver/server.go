@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -69,6 +70,13 @@ type Deps struct {
 	// Retry is the retry policy of every Google call (zero: Google's
 	// schedule); tests give it a Sleep that does not wait.
 	Retry drive.Retry
+	// ReadOnly registers only the tools that change nothing in Drive (and
+	// the sign-in tools), for --read-only.
+	ReadOnly bool
+	// EnabledTools, if not empty, are the only tools registered (--tools);
+	// DisabledTools are never registered (--disable-tools). Names are
+	// checked with UnknownTools.
+	EnabledTools, DisabledTools []string
 }
 
 // stdioSessionKey is the binding key of the stdio transport: a stdio server
@@ -109,7 +117,38 @@ func New(d Deps) *mcp.Server {
 	t.addUploadTools(s)
 	t.addDriveTools(s)
 	t.addLifecycleTools(s)
+	if hidden := d.hiddenTools(); len(hidden) > 0 {
+		s.RemoveTools(hidden...)
+	}
 	return s
+}
+
+// hiddenTools are the tools the operator chose not to expose: with
+// ReadOnly every tool that needs a writing scope (the sign-in tools stay,
+// or no one could connect), then the allow and deny lists.
+func (d Deps) hiddenTools() []string {
+	var out []string
+	for _, def := range toolDefinitions {
+		name := def.Name
+		if (d.ReadOnly && toolNeedsWrite[name] && !signInTools[name]) ||
+			(len(d.EnabledTools) > 0 && !slices.Contains(d.EnabledTools, name)) ||
+			slices.Contains(d.DisabledTools, name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// UnknownTools returns the names that are not drivemcp tools, so a typo in
+// --tools or --disable-tools is refused at start instead of hiding a tool.
+func UnknownTools(names []string) []string {
+	var out []string
+	for _, n := range names {
+		if !slices.ContainsFunc(toolDefinitions, func(d *mcp.Tool) bool { return d.Name == n }) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // sessionKey is the key of the direct-flow binding for this call's session,

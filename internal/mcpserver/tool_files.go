@@ -23,7 +23,8 @@ const maxContentBytes = 1 << 20
 
 type listItemsIn struct {
 	AccountArg
-	FolderID  string `json:"folder_id,omitempty" jsonschema:"the folder to list (default: root, i.e. My Drive)"`
+	FolderID  string `json:"folder_id,omitempty" jsonschema:"the folder to list (default: root, i.e. My Drive, or with drive_id the top of that shared drive)"`
+	DriveID   string `json:"drive_id,omitempty" jsonschema:"list inside this shared drive (its id, from list_shared_drives); default: none, folder_id alone says where"`
 	PageSize  *int   `json:"page_size,omitempty" minimum:"1" maximum:"1000" jsonschema:"items per page, 1 to 1000 (default 100)"`
 	PageToken string `json:"page_token,omitempty" jsonschema:"next_page_token of the previous page, to get the next one; default: the first page"`
 }
@@ -98,6 +99,8 @@ func (t *tools) addDriveTools(s *mcp.Server) {
 	addTool(s, t.Logger, getDriveFileContentTool, t.getDriveFileContent)
 	t.addFolderTools(s)
 	t.addShareTools(s)
+	t.addPermissionTools(s)
+	t.addSharedDriveTools(s)
 }
 
 func (t *tools) listDriveItems(ctx context.Context, req *mcp.CallToolRequest, in listItemsIn) (*mcp.CallToolResult, listItemsOut, error) {
@@ -105,12 +108,20 @@ func (t *tools) listDriveItems(ctx context.Context, req *mcp.CallToolRequest, in
 	if err != nil {
 		return nil, listItemsOut{}, err
 	}
-	folderID := cmp.Or(strings.TrimSpace(in.FolderID), "root")
+	driveID := strings.TrimSpace(in.DriveID)
+	if err := checkDriveID(driveID); err != nil {
+		return nil, listItemsOut{}, err
+	}
+	folderID := cmp.Or(strings.TrimSpace(in.FolderID), driveID, "root")
 	id, files, err := t.driveFiles(ctx, req, in.UserGoogleEmail)
 	if err != nil {
 		return nil, listItemsOut{}, err
 	}
-	page, err := files.List(ctx, folderID, pageSize, in.PageToken)
+	page, err := files.ListInDrive(ctx, driveID, folderID, pageSize, in.PageToken)
+	if driveID != "" && errors.Is(err, drive.ErrNotFound) && in.PageToken == "" {
+		return nil, listItemsOut{}, userErrorf(err, "There is no shared drive %q that %s belongs to, or no folder %q in it. "+
+			"Check drive_id with list_shared_drives, or omit it for My Drive.", driveID, id.Email, folderID)
+	}
 	if in.PageToken != "" && errors.Is(err, drive.ErrInvalidArgument) {
 		return nil, listItemsOut{}, badPageToken(err)
 	}
@@ -126,7 +137,9 @@ func (t *tools) listDriveItems(ctx context.Context, req *mcp.CallToolRequest, in
 	}
 	out := listItemsOut{FolderID: folderID, pageOut: t.pageOut(ctx, id.Email, page)}
 	where := "My Drive"
-	if folderID != "root" {
+	if folderID == driveID && driveID != "" {
+		where = "Shared drive " + driveID
+	} else if folderID != "root" {
 		where = "Folder " + folderID
 	}
 	summary := fmt.Sprintf("%s holds %d item(s) on this page:", where, len(out.Items))
@@ -149,6 +162,9 @@ func (t *tools) searchDriveFiles(ctx context.Context, req *mcp.CallToolRequest, 
 		return nil, searchOut{}, err
 	}
 	driveID := strings.TrimSpace(in.DriveID)
+	if err := checkDriveID(driveID); err != nil {
+		return nil, searchOut{}, err
+	}
 	allDrives := in.IncludeItemsFromAllDrives == nil || *in.IncludeItemsFromAllDrives
 	id, files, err := t.driveFiles(ctx, req, in.UserGoogleEmail)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 type createFolderIn struct {
 	AccountArg
+	SharedDriveArg
 	FolderName     string `json:"folder_name,omitempty" jsonschema:"name of the new folder (may be omitted when folder_path names the folder itself)"`
 	ParentFolderID string `json:"parent_folder_id,omitempty" jsonschema:"folder to create it in (default: root, i.e. My Drive)"`
 	FolderPath     string `json:"folder_path,omitempty" jsonschema:"instead of parent_folder_id: a path from My Drive such as Reports/2026; folders on it are reused when they exist and created when not; default: none, the folder goes into parent_folder_id"`
@@ -53,6 +54,10 @@ func (t *tools) createDriveFolder(ctx context.Context, req *mcp.CallToolRequest,
 	if err := checkFolderArgs("parent_folder_id", in.ParentFolderID, in.FolderPath); err != nil {
 		return nil, createFolderOut{}, err
 	}
+	driveID := strings.TrimSpace(in.DriveID)
+	if err := checkDriveID(driveID); err != nil {
+		return nil, createFolderOut{}, err
+	}
 	id, files, err := t.driveFiles(ctx, req, in.UserGoogleEmail)
 	if err != nil {
 		return nil, createFolderOut{}, err
@@ -63,7 +68,7 @@ func (t *tools) createDriveFolder(ctx context.Context, req *mcp.CallToolRequest,
 		if name != "" {
 			path += "/" + name
 		}
-		fp, err := files.ResolveFolderPath(ctx, path, true)
+		fp, err := files.ResolveFolderPathIn(ctx, driveID, path, true)
 		if err != nil {
 			return nil, createFolderOut{}, t.explainFolderPath(ctx, id.Email, path, err)
 		}
@@ -74,11 +79,15 @@ func (t *tools) createDriveFolder(ctx context.Context, req *mcp.CallToolRequest,
 		}
 		msg := fmt.Sprintf("The folder %s already existed; nothing was created. Folder id: %s.", fp.Path, out.FolderID)
 		if out.Created {
-			msg = fmt.Sprintf("Created %s in %s's My Drive. Folder id: %s.", strings.Join(fp.Created, ", "), id.Email, out.FolderID)
+			where := id.Email + "'s My Drive"
+			if driveID != "" {
+				where = "shared drive " + driveID
+			}
+			msg = fmt.Sprintf("Created %s in %s. Folder id: %s.", strings.Join(fp.Created, ", "), where, out.FolderID)
 		}
 		return text(msg), out, nil
 	}
-	parent := cmp.Or(strings.TrimSpace(in.ParentFolderID), "root")
+	parent := cmp.Or(strings.TrimSpace(in.ParentFolderID), driveID, "root")
 	folder, err := files.CreateFolder(ctx, name, parent)
 	if err != nil {
 		return nil, createFolderOut{}, t.explainDrive(ctx, id.Email, err,
@@ -116,18 +125,23 @@ func checkFolderArgs(idArg, folderID, folderPath string) error {
 	return nil
 }
 
-// uploadFolder is where an upload goes: folderID (default My Drive), or
-// folderPath, created where missing.
-func (t *tools) uploadFolder(ctx context.Context, id identity.Identity, folderID, folderPath string) (string, error) {
+// uploadFolder is where an upload goes: folderID (default My Drive, or the
+// top of the shared drive driveID), or folderPath from there, created where
+// missing.
+func (t *tools) uploadFolder(ctx context.Context, id identity.Identity, driveID, folderID, folderPath string) (string, error) {
+	driveID = strings.TrimSpace(driveID)
+	if err := checkDriveID(driveID); err != nil {
+		return "", err
+	}
 	if folderPath == "" {
-		return cmp.Or(strings.TrimSpace(folderID), "root"), nil
+		return cmp.Or(strings.TrimSpace(folderID), driveID, "root"), nil
 	}
 	email := id.Email
 	files, err := t.filesFor(ctx, id)
 	if err != nil {
 		return "", err
 	}
-	fp, err := files.ResolveFolderPath(ctx, folderPath, true)
+	fp, err := files.ResolveFolderPathIn(ctx, driveID, folderPath, true)
 	if err != nil {
 		return "", t.explainFolderPath(ctx, email, folderPath, err)
 	}

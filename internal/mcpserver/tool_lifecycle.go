@@ -272,7 +272,7 @@ func (t *tools) destinationFolder(ctx context.Context, id identity.Identity, fol
 	if strings.TrimSpace(folderID) == "" && strings.TrimSpace(folderPath) == "" {
 		return "", nil
 	}
-	return t.uploadFolder(ctx, id, folderID, folderPath)
+	return t.uploadFolder(ctx, id, "", folderID, folderPath)
 }
 
 func (t *tools) moveDriveFile(ctx context.Context, req *mcp.CallToolRequest, in moveIn) (*mcp.CallToolResult, fileOut, error) {

@@ -27,6 +27,7 @@ import (
 
 type uploadFileIn struct {
 	AccountArg
+	SharedDriveArg
 	FilePath   string `json:"filepath" jsonschema:"path of the local file to upload; absolute, or relative to an upload root"`
 	FolderID   string `json:"folder_id,omitempty" jsonschema:"Drive folder to upload into (default: root, i.e. My Drive)"`
 	FolderPath string `json:"folder_path,omitempty" jsonschema:"instead of folder_id: a folder path from My Drive such as Reports/2026; missing folders are created; default: none, the file goes into folder_id"`
@@ -37,6 +38,7 @@ type uploadFileIn struct {
 
 type createFileIn struct {
 	AccountArg
+	SharedDriveArg
 	FileName      string `json:"file_name" jsonschema:"name of the new file in Drive"`
 	Content       string `json:"content,omitempty" jsonschema:"text content of the file; optional: give exactly one of content, content_base64 and fileUrl"`
 	ContentBase64 string `json:"content_base64,omitempty" jsonschema:"binary content, base64-encoded (instead of content); optional: give exactly one of content, content_base64 and fileUrl"`
@@ -133,7 +135,7 @@ func (t *tools) uploadFile(ctx context.Context, req *mcp.CallToolRequest, in upl
 			return nil, uploadOut{}, err
 		}
 	}
-	folderID, err := t.uploadFolder(ctx, id, in.FolderID, in.FolderPath)
+	folderID, err := t.uploadFolder(ctx, id, in.DriveID, in.FolderID, in.FolderPath)
 	if err != nil {
 		return nil, uploadOut{}, err
 	}
@@ -166,7 +168,7 @@ func (t *tools) createFile(ctx context.Context, req *mcp.CallToolRequest, in cre
 				"without being held here, so its checksum is not known in advance. Use if_exists update (or new), or download the file and use upload_file_to_drive.")
 		}
 		return t.createFromURL(ctx, req, in.UserGoogleEmail, in.FileURL, in.MimeType, func(id identity.Identity) (uploadDest, error) {
-			folderID, err := t.uploadFolder(ctx, id, in.FolderID, in.FolderPath)
+			folderID, err := t.uploadFolder(ctx, id, in.DriveID, in.FolderID, in.FolderPath)
 			return uploadDest{name: in.FileName, folderID: folderID, ifExists: ifExists, explicitType: in.MimeType != ""}, err
 		})
 	}
@@ -198,7 +200,7 @@ func (t *tools) createFile(ctx context.Context, req *mcp.CallToolRequest, in cre
 			return nil, uploadOut{}, err
 		}
 	}
-	folderID, err := t.uploadFolder(ctx, id, in.FolderID, in.FolderPath)
+	folderID, err := t.uploadFolder(ctx, id, in.DriveID, in.FolderID, in.FolderPath)
 	if err != nil {
 		return nil, uploadOut{}, err
 	}

@@ -35,6 +35,10 @@ var toolDefinitions = []*mcp.Tool{
 	trashDriveFilesTool,
 	deleteDriveFilesTool,
 	getDriveFileMetadataTool,
+	listDrivePermissionsTool,
+	updateDrivePermissionTool,
+	removeDrivePermissionTool,
+	listSharedDrivesTool,
 }
 
 var startGoogleAuthTool = &mcp.Tool{
@@ -201,5 +205,42 @@ var getDriveFileMetadataTool = &mcp.Tool{
 	Title: "Describe a Google Drive file",
 	Description: "Returns a file's name, type, size, md5, folder and path, owners, times, links, whether it is trashed, " +
 		"its shared drive, and what this account may do with it (edit, share, download, trash, delete).",
+	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, DestructiveHint: ptr(false), IdempotentHint: true, OpenWorldHint: ptr(false)},
+}
+
+// Permissions and shared drives.
+
+var listDrivePermissionsTool = &mcp.Tool{
+	Name:  "list_drive_permissions",
+	Title: "Who has access to a Google Drive file",
+	Description: "Lists everyone with access to a file or folder: people, groups, domains and link access, with each role, " +
+		"expiration time and permission_id (for update_drive_permission and remove_drive_permission).",
+	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, DestructiveHint: ptr(false), IdempotentHint: true, OpenWorldHint: ptr(false)},
+}
+
+var updateDrivePermissionTool = &mcp.Tool{
+	Name:  "update_drive_permission",
+	Title: "Change someone's access to a Google Drive file",
+	Description: "Changes the role (reader, commenter or writer) of one person's, group's or link's access to a file, by permission_id or " +
+		"email_address, and optionally when that access ends (expiration_time, at most a year ahead).",
+	// Lowering a role takes access away (destructive); setting the same
+	// role again changes nothing; it concerns other people (open world).
+	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: false, DestructiveHint: ptr(true), IdempotentHint: true, OpenWorldHint: ptr(true)},
+}
+
+var removeDrivePermissionTool = &mcp.Tool{
+	Name:  "remove_drive_permission",
+	Title: "Remove someone's access to a Google Drive file",
+	Description: "Removes one person's, group's, domain's or link's access to a file, by permission_id or email_address. " +
+		"The owner's access cannot be removed.",
+	// Takes access away (destructive); removing it again finds it gone.
+	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: false, DestructiveHint: ptr(true), IdempotentHint: true, OpenWorldHint: ptr(true)},
+}
+
+var listSharedDrivesTool = &mcp.Tool{
+	Name:  "list_shared_drives",
+	Title: "List Google shared drives",
+	Description: "Lists the shared drives the account is a member of, with the ids that drive_id takes " +
+		"(list_drive_items, search_drive_files, folder_path). Needs a readonly or full grant.",
 	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, DestructiveHint: ptr(false), IdempotentHint: true, OpenWorldHint: ptr(false)},
 }

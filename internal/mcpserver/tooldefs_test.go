@@ -47,6 +47,13 @@ var wantTraits = map[string]toolTraits{
 	"trash_drive_files":       {destructive: true, idempotent: true, needsWrite: true},
 	"delete_drive_files":      {destructive: true, idempotent: true, needsWrite: true},
 	"get_drive_file_metadata": {readOnly: true, idempotent: true},
+	// Permissions and shared drives. Lowering a role or removing access
+	// takes it away from someone (destructive, open world); doing it again
+	// changes nothing.
+	"list_drive_permissions":  {readOnly: true, idempotent: true},
+	"update_drive_permission": {destructive: true, idempotent: true, openWorld: true, needsWrite: true},
+	"remove_drive_permission": {destructive: true, idempotent: true, openWorld: true, needsWrite: true},
+	"list_shared_drives":      {readOnly: true, idempotent: true},
 }
 
 // Every tool says, in all four annotations, whether it only reads, whether

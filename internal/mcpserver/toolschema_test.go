@@ -249,6 +249,8 @@ func TestToolSchemas_PublishEnumsAndRanges(t *testing.T) {
 		"share_drive_files.role":       `{"enum":["reader","commenter","writer"]}`,
 		"make_drive_files_public.role": `{"enum":["reader","commenter"]}`,
 		"start_google_auth.scope":      `{"enum":["file","readonly","full"]}`,
+		"update_drive_permission.role": `{"enum":["reader","commenter","writer"]}`,
+		"list_shared_drives.page_size": `{"minimum":1,"maximum":100}`,
 	}
 	tools := map[string]*mcp.Tool{}
 	for _, tool := range listTools(t) {

@@ -79,6 +79,10 @@ func allToolOutputs() map[string]outputType {
 		"trash_drive_files":       outputOf(tl.trashDriveFiles),
 		"delete_drive_files":      outputOf(tl.deleteDriveFiles),
 		"get_drive_file_metadata": outputOf(tl.getDriveFileMetadata),
+		"list_drive_permissions":  outputOf(tl.listDrivePermissions),
+		"update_drive_permission": outputOf(tl.updateDrivePermission),
+		"remove_drive_permission": outputOf(tl.removeDrivePermission),
+		"list_shared_drives":      outputOf(tl.listSharedDrives),
 	}
 }
 

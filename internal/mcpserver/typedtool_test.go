@@ -284,6 +284,10 @@ func TestAddTool_ListsWhatTheSDKWould(t *testing.T) {
 		"trash_drive_files":       registrar(tl.trashDriveFiles),
 		"delete_drive_files":      registrar(tl.deleteDriveFiles),
 		"get_drive_file_metadata": registrar(tl.getDriveFileMetadata),
+		"list_drive_permissions":  registrar(tl.listDrivePermissions),
+		"update_drive_permission": registrar(tl.updateDrivePermission),
+		"remove_drive_permission": registrar(tl.removeDrivePermission),
+		"list_shared_drives":      registrar(tl.listSharedDrives),
 	}
 	listed := listToolsRaw(t, New(Deps{}))
 	if len(listed) != len(handlers) {
