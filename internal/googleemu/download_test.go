@@ -137,4 +137,3 @@ func TestDownload_DroppedMidBodyThenRangeGetsTheRest(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
