@@ -280,3 +280,11 @@ func (b *idleBody) Close() error {
 	b.cancel()
 	return err
 }
+
+// WithOnWait returns a copy of f whose retries tell onWait before each
+// wait, so a long download keeps its caller informed while Google is slow.
+func (f *Files) WithOnWait(onWait func(left time.Duration)) *Files {
+	c := *f
+	c.retry.OnWait = onWait
+	return &c
+}

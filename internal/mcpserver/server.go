@@ -69,6 +69,12 @@ type Deps struct {
 	// Retry is the retry policy of every Google call (zero: Google's
 	// schedule); tests give it a Sleep that does not wait.
 	Retry drive.Retry
+	// DownloadRoots are the local directories download_drive_file may write
+	// to over stdio (--download-root), each with the accounts that may.
+	DownloadRoots []UploadRoot
+	// DownloadLinks, over HTTP, mints download_drive_file's links (nil: the
+	// tool says this server hands out none).
+	DownloadLinks *DownloadLinks
 }
 
 // stdioSessionKey is the binding key of the stdio transport: a stdio server
@@ -108,6 +114,7 @@ func New(d Deps) *mcp.Server {
 	t.addAuthTools(s)
 	t.addUploadTools(s)
 	t.addDriveTools(s)
+	t.addDownloadTools(s)
 	return s
 }
 

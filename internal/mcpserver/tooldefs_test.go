@@ -37,6 +37,9 @@ var wantTraits = map[string]toolTraits{
 	// Opens files to anyone with the link, and public: false takes link
 	// access away again.
 	"make_drive_files_public": {destructive: true, idempotent: true, openWorld: true, needsWrite: true},
+	// Writes the user's disk (overwrite may replace a file there), never
+	// Drive: a read-only Drive scope is enough.
+	"download_drive_file": {destructive: true, idempotent: true},
 }
 
 // Every tool says, in all four annotations, whether it only reads, whether

@@ -277,6 +277,7 @@ func TestAddTool_ListsWhatTheSDKWould(t *testing.T) {
 		"get_drive_file_content":  registrar(tl.getDriveFileContent),
 		"share_drive_files":       registrar(tl.shareDriveFiles),
 		"make_drive_files_public": registrar(tl.makeDriveFilesPublic),
+		"download_drive_file":     registrar(tl.downloadDriveFile),
 	}
 	listed := listToolsRaw(t, New(Deps{}))
 	if len(listed) != len(handlers) {
