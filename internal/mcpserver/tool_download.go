@@ -83,28 +83,20 @@ func (t *tools) downloadDriveFile(ctx context.Context, req *mcp.CallToolRequest,
 	if len(roots) == 0 {
 		return nil, downloadOut{}, userErrorf(nil, "No download folder of this server is open to %s. Ask the server's operator for a --download-root this account may use.", id.Email)
 	}
-	target, err := openDownloadTarget(roots, in.LocalPath, downloadName(plan), in.Overwrite)
-	if err != nil {
-		return nil, downloadOut{}, explainDownloadPath(roots, cmpOr(in.LocalPath, downloadName(plan)), err)
-	}
-	defer target.discard()
 	progress, waiting := progressReporter(ctx, req)
 	if waiting != nil {
 		files = files.WithOnWait(waiting)
 	}
-	res, err := files.DownloadTo(ctx, plan, target.tmp, progress)
+	path, res, err := SaveDownload(ctx, files, plan, roots, in.LocalPath, in.Overwrite, progress)
 	if err != nil {
 		return nil, downloadOut{}, t.explainDownload(ctx, id.Email, fileID, plan, err)
 	}
-	if err := target.commit(); err != nil {
-		return nil, downloadOut{}, explainDownloadPath(roots, target.path, err)
-	}
-	out.LocalPath, out.Bytes, out.MD5, out.Verified = target.path, res.Bytes, res.MD5, res.Verified
+	out.LocalPath, out.Bytes, out.MD5, out.Verified = path, res.Bytes, res.MD5, res.Verified
 	msg := fmt.Sprintf("Saved %q", plan.Name)
 	if plan.Format != "" {
 		msg += " (exported as " + plan.Format + ")"
 	}
-	msg += fmt.Sprintf(" to %s: %s", target.path, progressbar.Bytes(res.Bytes))
+	msg += fmt.Sprintf(" to %s: %s", path, progressbar.Bytes(res.Bytes))
 	switch {
 	case res.Verified:
 		msg += ", md5 " + res.MD5 + " matches Drive's."
@@ -128,8 +120,49 @@ func (t *tools) downloadLink(id identity.Identity, plan drive.Download, out down
 		downloadName(plan), link, id.Email, expires.UTC().Format(time.RFC3339))), out, nil
 }
 
+// SaveDownload writes plan's file inside roots (the first one, under its
+// Drive name, when localPath is ""), as download_drive_file does over stdio
+// and the download command does: never out of the roots, never a hidden
+// name, never over an existing file unless overwrite. It returns the saved
+// file's absolute path. Errors about the path are sentences that say what
+// to do; Drive's errors pass through.
+func SaveDownload(ctx context.Context, files *drive.Files, plan drive.Download, roots []string, localPath string, overwrite bool, progress drive.Progress) (string, drive.DownloadResult, error) {
+	if len(roots) == 0 {
+		return "", drive.DownloadResult{}, userErrorf(errOutsideRoots, "There is no download folder: give one with --download-root DIR.")
+	}
+	target, err := openDownloadTarget(roots, localPath, downloadName(plan), overwrite)
+	if err != nil {
+		return "", drive.DownloadResult{}, explainDownloadPath(roots, cmpOr(localPath, downloadName(plan)), err)
+	}
+	defer target.discard()
+	res, err := files.DownloadTo(ctx, plan, target.tmp, progress)
+	if err != nil {
+		return "", res, err
+	}
+	if err := target.commit(); err != nil {
+		return "", res, explainDownloadPath(roots, target.path, err)
+	}
+	return target.path, res, nil
+}
+
 // explainDownload words a failed plan or download.
 func (t *tools) explainDownload(ctx context.Context, email, fileID string, plan drive.Download, err error) error {
+	if e := explainDownloadErr(plan, err); e != nil {
+		return e
+	}
+	return t.explainDrive(ctx, email, err,
+		fmt.Sprintf("Drive has no file %q that this account can see. Check file_id (search_drive_files or list_drive_items give ids).", fileID))
+}
+
+// ExplainDownload words what PlanDownload and SaveDownload refuse (nil for
+// an error that is Drive's or the account's, which the caller words).
+func ExplainDownload(plan drive.Download, err error) error { return explainDownloadErr(plan, err) }
+
+func explainDownloadErr(plan drive.Download, err error) error {
+	var ue *userError
+	if errors.As(err, &ue) {
+		return err
+	}
 	switch {
 	case errors.Is(err, drive.ErrExportFormat):
 		if formats := drive.ExportFormatsFor(plan.MimeType); len(formats) > 0 {
@@ -147,8 +180,7 @@ func (t *tools) explainDownload(ctx context.Context, email, fileID string, plan 
 	if errors.As(err, &pathErr) {
 		return userErrorf(err, "Could not write the download (%v); nothing was saved. Free some space or pick another local_path.", pathErr.Err)
 	}
-	return t.explainDrive(ctx, email, err,
-		fmt.Sprintf("Drive has no file %q that this account can see. Check file_id (search_drive_files or list_drive_items give ids).", fileID))
+	return nil
 }
 
 func cmpOr(a, b string) string {
