@@ -292,4 +292,3 @@ func TestDownloadLink_ExportsAGoogleDoc(t *testing.T) {
 		t.Fatalf("Doc as pdf over the link: %s %v %q", resp.Status, resp.Header, body[:min(len(body), 10)])
 	}
 }
-
