@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/drivemcp/drivemcp/internal/authserver"
 	"github.com/drivemcp/drivemcp/internal/config"
 	"github.com/drivemcp/drivemcp/internal/google"

@@ -107,11 +107,24 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	})
 	defer auth.CloseCallbacks()
 	drain := mcpserver.NewDrain()
+	retry := drive.Retry{MaxBackoff: cfg.GoogleMaxBackoff}
+	var links *mcpserver.DownloadLinks
+	if !cfg.Stdio {
+		// Over HTTP download_drive_file writes nothing here: it hands out
+		// links that stream from Drive, sealed with the store's keys so any
+		// replica serves them.
+		lo := mcpserver.DownloadLinkOptions{BaseURL: cfg.BaseURL, Keys: keys, Grants: grants, Transport: googleTransport, Retry: retry, Logger: log}
+		if cfg.Auth == config.AuthOAuth {
+			lo.Verify = auth.VerifyAccessToken
+		}
+		links = mcpserver.NewDownloadLinks(lo)
+	}
 	mcpSrv := mcpserver.New(mcpserver.Deps{
 		Version:  version,
 		Resolver: resolver, Grants: grants, Auth: auth, UploadRoots: uploadRoots(cfg), Transport: googleTransport,
 		Stdio: cfg.Stdio, Logger: log, Metrics: m, AllowedDriveScopes: google.AllowedDriveScopes(cfg.DriveScope),
-		AllowPrivateURLs: cfg.AllowPrivateURLs, Drain: drain, Retry: drive.Retry{MaxBackoff: cfg.GoogleMaxBackoff},
+		AllowPrivateURLs: cfg.AllowPrivateURLs, Drain: drain, Retry: retry,
+		DownloadRoots: downloadRoots(cfg), DownloadLinks: links,
 		ReadOnly: cfg.ReadOnly, EnabledTools: cfg.Tools, DisabledTools: cfg.DisableTools,
 	})
 	m.GaugeFunc("drivemcp_mcp_sessions", "MCP sessions currently open.", func() float64 {
@@ -133,7 +146,7 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	})
 	go cleanExpired(ctx, st, log)
 
-	a := &app{cfg: cfg, log: log, store: st, auth: auth, mcp: mcpSrv, metrics: m, drain: drain, limits: defaultLimits()}
+	a := &app{cfg: cfg, log: log, store: st, auth: auth, mcp: mcpSrv, metrics: m, drain: drain, limits: defaultLimits(), links: links}
 	if cfg.Demo {
 		a.banner = func() { printDemoBanner(stderr, cfg) }
 	}
@@ -141,6 +154,15 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		return a.serveStdio(ctx, stdin, stdout)
 	}
 	return a.serveHTTP(ctx)
+}
+
+// downloadRoots hands the configured download roots to the tools.
+func downloadRoots(cfg *config.Config) []mcpserver.UploadRoot {
+	roots := make([]mcpserver.UploadRoot, 0, len(cfg.DownloadRoots))
+	for _, r := range cfg.DownloadRoots {
+		roots = append(roots, mcpserver.UploadRoot{Dir: r.Dir, Accounts: r.Accounts})
+	}
+	return roots
 }
 
 // uploadRoots hands the configured roots, with who may read each, to the tools.
@@ -162,6 +184,7 @@ type app struct {
 	metrics *metrics.Metrics
 	drain   *mcpserver.Drain
 	limits  limits
+	links   *mcpserver.DownloadLinks // HTTP only
 	// banner, if set, is printed once the server listens: a banner printed
 	// before a bad key or a busy port is reported reads as if it started.
 	banner func()
@@ -251,6 +274,7 @@ func openStore(ctx context.Context, cfg *config.Config) (store.Store, *secrets.K
 func (a *app) serveHTTP(ctx context.Context) error {
 	mux := a.commonRoutes()
 	a.auth.Routes(mux)
+	mux.Handle("/files/", a.links) // download_drive_file's links
 	bodyLimit := mcpserver.RequestBodyLimit(0)
 	streamable := func(stateless bool) http.Handler {
 		var events mcp.EventStore

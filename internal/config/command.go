@@ -56,6 +56,13 @@ func Local(name, synopsis string, needsClient bool) *Command {
 	return newCommand(name, synopsis, kindLocal, needsClient, localSettings)
 }
 
+// Download is the command line of `drivemcp download`: a local command
+// that also takes --download-root.
+func Download() *Command {
+	return newCommand("download", "FILE_ID [PATH] [--export-format F] [--overwrite] [--account EMAIL] [flags]", kindLocal, true,
+		append(slices.Clone(localSettings), "download-root"))
+}
+
 func newCommand(name, synopsis string, k kind, needsClient bool, only []string) *Command {
 	cmd := &Command{
 		name: name, synopsis: synopsis, kind: k, needsClient: needsClient,

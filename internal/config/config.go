@@ -95,6 +95,10 @@ type Config struct {
 
 	origins        map[string]origin
 	uploadRootArgs []string
+	// DownloadRoots are the directories download_drive_file writes to over
+	// stdio (never over HTTP, where it hands out links instead).
+	DownloadRoots    []UploadRoot
+	downloadRootArgs []string
 	policy         *accesspolicy.Policy
 }
 
@@ -267,6 +271,9 @@ func (cmd *Command) complete(getenv func(string) string) []error {
 	if has["upload-root"] {
 		problems = append(problems, c.completeUploadRoots(getenv)...)
 		problems = append(problems, c.uploadRootExposure()...)
+	}
+	if has["download-root"] {
+		problems = append(problems, c.completeDownloadRoots(getenv)...)
 	}
 	if has["db"] {
 		if c.DB == "" && c.Demo {

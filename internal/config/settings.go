@@ -37,6 +37,7 @@ var settings = []setting{
 	str("secret-key", "", "base64 of 32 bytes sealing stored Google tokens; several comma-separated keys: the first seals, all open", func(c *Config) *string { return &c.SecretKey }),
 	str("auth", "", "oauth|none: how /mcp is protected (none only on loopback)", func(c *Config) *string { return &c.Auth }),
 	list("upload-root", "directory upload_file_to_drive may read (repeatable); EMAIL[,EMAIL...]=DIR lets only those accounts read it", func(c *Config) *[]string { return &c.uploadRootArgs }).asPath(),
+	list("download-root", "directory download_drive_file saves into over stdio, and drivemcp download (repeatable; default in stdio mode: ~/Downloads); EMAIL[,EMAIL...]=DIR lets only those accounts write there", func(c *Config) *[]string { return &c.downloadRootArgs }).asPath(),
 	commas("allow-accounts", "Google accounts that may use this server (repeatable, comma-separated; default: every account)", func(c *Config) *[]string { return &c.AllowAccounts }),
 	commas("allow-domains", "Google Workspace domains whose accounts may use this server (matched against Google's hd claim; repeatable, comma-separated)", func(c *Config) *[]string { return &c.AllowDomains }),
 	commas("cors-origins", "origins whose browser pages may call /mcp and the OAuth endpoints, e.g. https://app.example or http://localhost:* (repeatable, comma-separated; default: http://localhost:*, http://127.0.0.1:*, http://[::1]:*)", func(c *Config) *[]string { return &c.CORSOrigins }),

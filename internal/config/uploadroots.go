@@ -63,7 +63,32 @@ func (c *Config) completeUploadRoots(getenv func(string) string) []error {
 			args = []string{home}
 		}
 	}
-	c.UploadRoots = nil
+	var problems []error
+	c.UploadRoots, problems = c.completeRoots("upload-root", args, getenv)
+	return problems
+}
+
+// completeDownloadRoots makes every download root absolute and
+// symlink-free, as upload roots are. In stdio mode the default is
+// ~/Downloads, where there is one; over HTTP nothing is written to the
+// server's disk, so a root given there is kept but never used.
+func (c *Config) completeDownloadRoots(getenv func(string) string) []error {
+	args := c.downloadRootArgs
+	if len(args) == 0 && c.Stdio {
+		if home := getenv("HOME"); home != "" {
+			if fi, err := os.Stat(filepath.Join(home, "Downloads")); err == nil && fi.IsDir() {
+				args = []string{filepath.Join(home, "Downloads")}
+			}
+		}
+	}
+	var problems []error
+	c.DownloadRoots, problems = c.completeRoots("download-root", args, getenv)
+	return problems
+}
+
+// completeRoots reads the values of a root setting (name) into roots.
+func (c *Config) completeRoots(name string, args []string, getenv func(string) string) ([]UploadRoot, []error) {
+	var roots []UploadRoot
 	var problems []error
 	for _, arg := range args {
 		accounts, r := splitRootScope(arg)
@@ -72,17 +97,17 @@ func (c *Config) completeUploadRoots(getenv func(string) string) []error {
 			abs, err = filepath.EvalSymlinks(abs)
 		}
 		if err != nil {
-			problems = append(problems, fmt.Errorf("%s %q: %v", c.Ref("upload-root"), arg, err))
+			problems = append(problems, fmt.Errorf("%s %q: %v", c.Ref(name), arg, err))
 			continue
 		}
 		fi, err := os.Stat(abs)
 		if err != nil || !fi.IsDir() {
-			problems = append(problems, fmt.Errorf("%s %q is not a directory", c.Ref("upload-root"), arg))
+			problems = append(problems, fmt.Errorf("%s %q is not a directory", c.Ref(name), arg))
 			continue
 		}
-		c.UploadRoots = append(c.UploadRoots, UploadRoot{Dir: abs, Accounts: accounts})
+		roots = append(roots, UploadRoot{Dir: abs, Accounts: accounts})
 	}
-	return problems
+	return roots, problems
 }
 
 // uploadRootExposure refuses upload roots that any Google account able to

@@ -26,6 +26,12 @@ type Content struct {
 	// Binary: the file has no text form (an image, a PDF, an archive, a
 	// Google Form…); only Item is set.
 	Binary bool
+	// Offset is where Text starts in the whole text, in bytes; More says
+	// there is more after it, from NextOffset (ContentPage only).
+	Offset, NextOffset int64
+	More               bool
+	// Total is the whole text's length in bytes (ContentPage only).
+	Total int64
 }
 
 var (
@@ -182,4 +188,125 @@ func surelyBinary(mimeType string) bool {
 		return true
 	}
 	return false
+}
+
+// maxExportBytes is the most Drive exports (files.export "is limited to
+// 10MB", /drive/api/reference/rest/v3/files/export), so the most a Google
+// file's text can be paged through.
+const maxExportBytes = 10 << 20
+
+// ContentPage returns up to maxBytes of a file's text from offset (bytes),
+// never splitting a character: a page ends early rather than cut one, and
+// an offset inside a character moves on to the next. A file's own bytes
+// are fetched with Range, only the page; a Google file is exported whole
+// (Drive cannot export a range) and sliced.
+func (f *Files) ContentPage(ctx context.Context, fileID string, offset, maxBytes int64) (Content, error) {
+	it, err := f.Get(ctx, fileID)
+	if err != nil {
+		return Content{}, err
+	}
+	c := Content{Item: it, Offset: offset}
+	switch {
+	case it.IsFolder():
+		return c, fmt.Errorf("%w: %s", ErrIsFolder, it.Name)
+	case exportFormats[it.MimeType] != nil:
+		c, err = f.export(ctx, c, maxExportBytes)
+		if err != nil {
+			return c, err
+		}
+		whole := c.Text
+		c.Total = int64(len(whole))
+		if offset > 0 && offset >= c.Total {
+			return c, fmt.Errorf("%w: offset %d, %d bytes in all", ErrOffsetPastEnd, offset, c.Total)
+		}
+		// +3: room to finish a character the page would otherwise cut.
+		end := min(c.Total, offset+maxBytes+3)
+		c.Text = ""
+		return pageOf(c, []byte(whole[offset:end]), end < c.Total, maxBytes), nil
+	case strings.HasPrefix(it.MimeType, googleAppsPrefix), surelyBinary(it.MimeType):
+		c.Binary = true
+		return c, nil
+	}
+	c.Total = it.Size
+	if offset > 0 && offset >= it.Size {
+		return c, fmt.Errorf("%w: offset %d, %d bytes in all", ErrOffsetPastEnd, offset, it.Size)
+	}
+	if it.Size == 0 {
+		c.Format = textFormat(it.MimeType)
+		return c, nil
+	}
+	want := min(it.Size-offset, maxBytes+3)
+	var resp *http.Response
+	err = f.read(ctx, func() (err error) {
+		call := f.svc.Files.Get(fileID).SupportsAllDrives(true).Context(ctx)
+		call.Header().Set("Range", fmt.Sprintf("bytes=%d-%d", offset, offset+want-1))
+		resp, err = call.Download()
+		return err
+	})
+	if err != nil {
+		return c, err
+	}
+	defer resp.Body.Close()
+	body := io.Reader(resp.Body)
+	if resp.StatusCode != http.StatusPartialContent && offset > 0 {
+		// The whole file came back: skip to the page.
+		if _, err := io.CopyN(io.Discard, body, offset); err != nil {
+			return c, fmt.Errorf("drive: reading the content: %w", err)
+		}
+	}
+	b, err := io.ReadAll(io.LimitReader(body, want))
+	if err != nil {
+		return c, fmt.Errorf("drive: reading the content: %w", err)
+	}
+	if bom := []byte("\ufeff"); offset == 0 && bytes.HasPrefix(b, bom) {
+		b, c.Offset = b[len(bom):], int64(len(bom)) // the text starts after it
+	}
+	c.Format = textFormat(it.MimeType)
+	c = pageOf(c, b, offset+want < it.Size, maxBytes)
+	if c.Binary {
+		c.Format = ""
+	}
+	return c, nil
+}
+
+func textFormat(mimeType string) string {
+	if isTextType(mimeType) {
+		return mimeType
+	}
+	return "text/plain"
+}
+
+// pageOf makes c's page from b, the bytes from c.Offset on (up to three
+// more than maxBytes; moreAfter: the text goes on after b). The page starts
+// at the first character boundary and ends at the last one within maxBytes.
+func pageOf(c Content, b []byte, moreAfter bool, maxBytes int64) Content {
+	skip := 0
+	for skip < len(b) && skip < 3 && !utf8.RuneStart(b[skip]) {
+		skip++
+	}
+	b = b[skip:]
+	c.Offset += int64(skip)
+	end := len(b)
+	if int64(end) > maxBytes {
+		end = int(maxBytes)
+		for end > 0 && !utf8.RuneStart(b[end]) {
+			end--
+		}
+		if end == 0 { // maxBytes is smaller than one character: take it whole
+			_, size := utf8.DecodeRune(b)
+			end = size
+		}
+	}
+	page := b[:end]
+	if !looksLikeText(page) {
+		c.Binary = true
+		return c
+	}
+	c.Text = string(page)
+	c.NextOffset = c.Offset + int64(end)
+	c.More = end < len(b) || moreAfter
+	if !c.More {
+		c.NextOffset = 0
+	}
+	return c
 }

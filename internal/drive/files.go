@@ -21,6 +21,9 @@ import (
 // it is asked for.
 type Files struct {
 	svc *drivev3.Service
+	// media downloads: its client has no overall timeout (a file takes as
+	// long as it takes); Open bounds the time a body may stall instead.
+	media *drivev3.Service
 	// retry is applied to every call, reads and writes alike.
 	retry Retry
 }
@@ -50,6 +53,16 @@ func newFiles(ctx context.Context, client *http.Client, driveBase string, timeou
 	if client == nil {
 		client = http.DefaultClient
 	}
+	mediaClient := *client
+	mediaClient.Timeout = 0
+	mopts := []option.ClientOption{option.WithHTTPClient(&mediaClient)}
+	if driveBase != "" {
+		mopts = append(mopts, option.WithEndpoint(driveBase))
+	}
+	media, err := drivev3.NewService(ctx, mopts...)
+	if err != nil {
+		return nil, fmt.Errorf("drive: building the Drive client: %w", err)
+	}
 	if client.Timeout == 0 || client.Timeout > timeout {
 		c := *client
 		c.Timeout = timeout
@@ -63,7 +76,7 @@ func newFiles(ctx context.Context, client *http.Client, driveBase string, timeou
 	if err != nil {
 		return nil, fmt.Errorf("drive: building the Drive client: %w", err)
 	}
-	return &Files{svc: svc, retry: Retry{}.withDefaults()}, nil
+	return &Files{svc: svc, media: media, retry: Retry{}.withDefaults()}, nil
 }
 
 // FolderMimeType is the MIME type of Drive folders.

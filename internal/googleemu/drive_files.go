@@ -550,12 +550,16 @@ func (e *Emulator) deleteTreeLocked(f *driveFile) {
 	}
 }
 
-// exportFormats lists what the emulator converts Docs Editors files to: the
-// stored content, verbatim, as text.
+// exportFormats is Drive's export table ("Export MIME types for Google
+// Workspace documents", /drive/api/guides/ref-export-formats): a format not
+// listed for a type is refused with 400, as Drive refuses it. Text formats
+// are the stored content verbatim; the others are rendered by exportBody.
 var exportFormats = map[string][]string{
-	mimeDocument:     {"text/plain", "text/markdown", "text/html"},
-	mimeSpreadsheet:  {"text/csv", "text/tab-separated-values"},
-	mimePresentation: {"text/plain"},
+	mimeDocument: {"text/plain", "text/markdown", "text/html", mimePDF, mimeDocx,
+		"application/vnd.oasis.opendocument.text", "application/rtf", "application/epub+zip", "application/zip"},
+	mimeSpreadsheet: {"text/csv", "text/tab-separated-values", mimePDF, mimeXlsx,
+		"application/vnd.oasis.opendocument.spreadsheet", "application/zip"},
+	mimePresentation: {"text/plain", mimePDF, mimePptx, "application/vnd.oasis.opendocument.presentation"},
 }
 
 // exportSizeLimit: files.export "is limited to 10MB" and answers 403
@@ -592,6 +596,17 @@ func (e *Emulator) handleExport(w http.ResponseWriter, r *http.Request, c caller
 		return
 	}
 	defer body.Close()
+	if !strings.HasPrefix(target, "text/") {
+		text, err := io.ReadAll(io.LimitReader(body, exportSizeLimit))
+		if err != nil {
+			writeDriveError(w, driveErr{code: 500, reason: "internalError", message: err.Error()})
+			return
+		}
+		w.Header().Set("Content-Type", target)
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(exportBody(target, snapshot.name, text))
+		return
+	}
 	w.Header().Set("Content-Type", target+"; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.Copy(w, body)

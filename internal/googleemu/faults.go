@@ -23,6 +23,11 @@ type Fault struct {
 	RetryAfter     time.Duration // with Status: sets Retry-After (seconds)
 	DropAfterBytes int64         // if >0 (and Status==0): read this many bytes of the request body, process/persist them as Google would (for a resumable upload: keep the received bytes rounded down to a multiple of 256 KiB), then abruptly close the connection without a response
 	Latency        time.Duration // sleep before handling (respect request context)
+	// DropResponseAfterBytes, if >0 (and Status==0), handles the request,
+	// sends the response's headers and this many bytes of its body, then
+	// resets the connection, as a download cut off by the network: the
+	// client sees a body that ends early and asks again with a Range.
+	DropResponseAfterBytes int64
 	// Reason, with Status, is the error reason Drive reports (e.g.
 	// "userRateLimitExceeded", "backendError"); empty picks Drive's usual
 	// reason for the status. On OAuth endpoints it is the "error" code.
@@ -104,6 +109,12 @@ func (e *Emulator) applyFault(w http.ResponseWriter, r *http.Request, f *Fault, 
 		// ServeHTTP already wrapped r.Body in a droppingBody.
 		next.ServeHTTP(&discardResponse{header: http.Header{}}, r)
 		abortConnection(w)
+	case f.DropResponseAfterBytes > 0:
+		cut := &cuttingResponse{ResponseWriter: w, left: f.DropResponseAfterBytes}
+		next.ServeHTTP(cut, r)
+		if cut.cut {
+			abortConnection(w)
+		}
 	default:
 		next.ServeHTTP(w, r)
 	}
@@ -218,3 +229,28 @@ type discardResponse struct {
 func (d *discardResponse) Header() http.Header         { return d.header }
 func (d *discardResponse) Write(p []byte) (int, error) { return len(p), nil }
 func (d *discardResponse) WriteHeader(int)             {}
+
+// cuttingResponse passes at most left bytes of a response body through,
+// flushed so the client has them, and swallows the rest.
+type cuttingResponse struct {
+	http.ResponseWriter
+	left int64
+	cut  bool
+}
+
+func (c *cuttingResponse) Write(p []byte) (int, error) {
+	if c.cut {
+		return len(p), nil
+	}
+	if int64(len(p)) <= c.left {
+		c.left -= int64(len(p))
+		return c.ResponseWriter.Write(p)
+	}
+	n, err := c.ResponseWriter.Write(p[:c.left])
+	c.left, c.cut = 0, true
+	_ = http.NewResponseController(c.ResponseWriter).Flush()
+	if err != nil {
+		return n, err
+	}
+	return len(p), nil
+}

@@ -28,12 +28,18 @@ var toolNeedsWrite = writingTools(toolDefinitions)
 // Google, is checked by its handler.
 var signInTools = map[string]bool{"start_google_auth": true, "sign_out": true}
 
+// localWriteTools read Drive and write only outside it: download_drive_file
+// writes a file on the user's own disk (so it is not read-only, and with
+// overwrite it is destructive there), yet changes nothing in Drive, so a
+// read-only Drive scope is all it needs.
+var localWriteTools = map[string]bool{"download_drive_file": true}
+
 // writingTools are the tools in defs that are not read-only (or do not
 // say), other than the sign-in tools.
 func writingTools(defs []*mcp.Tool) map[string]bool {
 	m := map[string]bool{}
 	for _, d := range defs {
-		if (d.Annotations == nil || !d.Annotations.ReadOnlyHint) && !signInTools[d.Name] {
+		if (d.Annotations == nil || !d.Annotations.ReadOnlyHint) && !signInTools[d.Name] && !localWriteTools[d.Name] {
 			m[d.Name] = true
 		}
 	}

@@ -77,6 +77,12 @@ type Deps struct {
 	// DisabledTools are never registered (--disable-tools). Names are
 	// checked with UnknownTools.
 	EnabledTools, DisabledTools []string
+	// DownloadRoots are the local directories download_drive_file may write
+	// to over stdio (--download-root), each with the accounts that may.
+	DownloadRoots []UploadRoot
+	// DownloadLinks, over HTTP, mints download_drive_file's links (nil: the
+	// tool says this server hands out none).
+	DownloadLinks *DownloadLinks
 }
 
 // stdioSessionKey is the binding key of the stdio transport: a stdio server
@@ -117,6 +123,7 @@ func New(d Deps) *mcp.Server {
 	t.addUploadTools(s)
 	t.addDriveTools(s)
 	t.addLifecycleTools(s)
+	t.addDownloadTools(s)
 	if hidden := d.hiddenTools(); len(hidden) > 0 {
 		s.RemoveTools(hidden...)
 	}

@@ -17,9 +17,14 @@ import (
 	"github.com/drivemcp/drivemcp/internal/progressbar"
 )
 
-// maxContentBytes caps get_drive_file_content: more text than this would
-// not fit a model's context anyway.
-const maxContentBytes = 1 << 20
+// get_drive_file_content returns a page of text at a time: by default
+// defaultContentBytes, at most maxContentBytes (more would not fit a
+// model's context anyway), at least minContentBytes.
+const (
+	defaultContentBytes = 256 << 10
+	maxContentBytes     = 1 << 20
+	minContentBytes     = 256
+)
 
 type listItemsIn struct {
 	AccountArg
@@ -42,6 +47,9 @@ type searchIn struct {
 type contentIn struct {
 	AccountArg
 	FileID string `json:"file_id" jsonschema:"the file to read (ids come from search_drive_files or list_drive_items)"`
+	// Pointers: 0 is a valid offset, and an absent max_bytes means the default.
+	Offset   *int64 `json:"offset,omitempty" minimum:"0" jsonschema:"where to start, in bytes: the next_offset of the previous page; default 0, the start of the text"`
+	MaxBytes *int64 `json:"max_bytes,omitempty" minimum:"256" maximum:"1048576" jsonschema:"the most bytes of text to return, 256 to 1048576; default 262144 (256 KiB). A page never splits a character, so it may be a few bytes shorter"`
 }
 
 // driveItem is a file or folder in a listing.
@@ -88,6 +96,10 @@ type contentOut struct {
 	Exported      bool   `json:"exported,omitempty" jsonschema:"content is an export of a Google Doc, Sheet or Slides; absent (false) for other files"`
 	Binary        bool   `json:"binary,omitempty" jsonschema:"the file has no text form; only its metadata is returned; absent (false) for text"`
 	Note          string `json:"note,omitempty" jsonschema:"for a binary file, what it is and how to open it; for an empty file, that it is empty; absent otherwise"`
+	Offset        int64  `json:"offset" jsonschema:"where content starts in the whole text, in bytes"`
+	NextOffset    int64  `json:"next_offset,omitempty" jsonschema:"pass as offset to read on; absent on the last page"`
+	HasMore       bool   `json:"has_more,omitempty" jsonschema:"there is more text after this page (from next_offset); absent (false) on the last page"`
+	TotalBytes    int64  `json:"total_bytes,omitempty" jsonschema:"the whole text's length in bytes; absent for binary files"`
 	Account       string `json:"account" jsonschema:"the Google account the tool acted as"`
 }
 
@@ -204,21 +216,31 @@ func (t *tools) getDriveFileContent(ctx context.Context, req *mcp.CallToolReques
 	if fileID == "" {
 		return nil, contentOut{}, userErrorf(nil, "file_id is empty: give the id of the file to read (search_drive_files finds ids).")
 	}
+	offset, maxBytes := int64(0), int64(defaultContentBytes)
+	if in.Offset != nil {
+		if offset = *in.Offset; offset < 0 {
+			return nil, contentOut{}, userErrorf(nil, "offset %d is negative: give 0 (or omit it) for the start, or the next_offset of the previous page.", offset)
+		}
+	}
+	if in.MaxBytes != nil {
+		if maxBytes = *in.MaxBytes; maxBytes < minContentBytes || maxBytes > maxContentBytes {
+			return nil, contentOut{}, userErrorf(nil, "max_bytes %d is out of range: give a number from %d to %d (or omit it for %d).",
+				maxBytes, minContentBytes, maxContentBytes, defaultContentBytes)
+		}
+	}
 	id, files, err := t.driveFiles(ctx, req, in.UserGoogleEmail)
 	if err != nil {
 		return nil, contentOut{}, err
 	}
-	c, err := files.Content(ctx, fileID, maxContentBytes)
+	c, err := files.ContentPage(ctx, fileID, offset, maxBytes)
 	switch {
 	case errors.Is(err, drive.ErrIsFolder):
 		return nil, contentOut{}, userErrorf(err, "%q is a folder, which has no content of its own: list it with list_drive_items and folder_id %s.", c.Name, c.ID)
+	case errors.Is(err, drive.ErrOffsetPastEnd):
+		return nil, contentOut{}, userErrorf(err, "offset %d is past the end of %q, whose text is %d bytes: give a smaller offset, or 0 to start again.", offset, c.Name, c.Total)
 	case errors.Is(err, drive.ErrContentTooLarge):
-		size := ""
-		if c.Size > 0 {
-			size = " (" + progressbar.Bytes(c.Size) + ")"
-		}
-		return nil, contentOut{}, userErrorf(err, "%q%s is larger than the %s of text get_drive_file_content returns. Open it in a browser at %s, "+
-			"or find what you need in it with search_drive_files.", c.Name, size, progressbar.Bytes(maxContentBytes), cmp.Or(c.WebViewLink, "drive.google.com"))
+		return nil, contentOut{}, userErrorf(err, "%q is too large for Google Drive to export as text (Drive exports at most 10 MB). Open it in a browser at %s, "+
+			"or download it with download_drive_file.", c.Name, cmp.Or(c.WebViewLink, "drive.google.com"))
 	case err != nil:
 		return nil, contentOut{}, t.explainDrive(ctx, id.Email, err,
 			fmt.Sprintf("Drive has no file %q that this account can see. Check file_id (search_drive_files or list_drive_items give ids).", fileID))
@@ -226,22 +248,34 @@ func (t *tools) getDriveFileContent(ctx context.Context, req *mcp.CallToolReques
 	out := contentOut{
 		FileID: c.ID, Name: c.Name, MimeType: c.MimeType, Size: c.Size, ModifiedTime: rfc3339(c.ModifiedTime),
 		WebViewLink: c.WebViewLink, Content: c.Text, ContentFormat: c.Format, Exported: c.Exported, Binary: c.Binary,
-		Account: id.Email,
+		Offset: c.Offset, NextOffset: c.NextOffset, HasMore: c.More, TotalBytes: c.Total, Account: id.Email,
 	}
 	if c.Binary {
 		out.Note = binaryNote(c)
+		out.Offset, out.NextOffset, out.HasMore, out.TotalBytes = 0, 0, false, 0
 		return text(out.Note), out, nil
 	}
 	head := fmt.Sprintf("%q (%s", c.Name, kindOf(c.MimeType))
 	if c.Exported {
 		head += ", exported as " + c.Format
 	}
-	head += "), id " + c.ID + ":"
-	if c.Text == "" {
+	head += "), id " + c.ID
+	if c.Text == "" && c.Offset == 0 {
 		out.Note = "The file is empty."
-		return text(head + " the file is empty."), out, nil
+		return text(head + ": the file is empty."), out, nil
 	}
-	return text(head + "\n\n" + c.Text), out, nil
+	if c.Offset > 0 || c.More {
+		head += fmt.Sprintf(", bytes %d to %d of %d", c.Offset, c.Offset+int64(len(c.Text)), c.Total)
+	}
+	tail := ""
+	switch {
+	case c.More:
+		// The marker a model can act on: where to go on, and how.
+		tail = fmt.Sprintf("\n\n[more from offset %d: call get_drive_file_content again with offset %d to read on]", c.NextOffset, c.NextOffset)
+	case c.Offset > 0:
+		tail = "\n\n[end of the file]"
+	}
+	return text(head + ":\n\n" + c.Text + tail), out, nil
 }
 
 func binaryNote(c drive.Content) string {

@@ -39,6 +39,8 @@ var toolDefinitions = []*mcp.Tool{
 	updateDrivePermissionTool,
 	removeDrivePermissionTool,
 	listSharedDrivesTool,
+	// Downloads (tool_download.go).
+	downloadDriveFileTool,
 }
 
 var startGoogleAuthTool = &mcp.Tool{
@@ -121,7 +123,8 @@ var getDriveFileContentTool = &mcp.Tool{
 	Name:  "get_drive_file_content",
 	Title: "Read a Google Drive file",
 	Description: "Returns a file's text: text files as they are, Google Docs as Markdown (or plain text), Sheets as CSV (first sheet), " +
-		"Slides as plain text. Binary files (images, PDFs, archives) return their metadata and link only. At most 1 MiB of text.",
+		"Slides as plain text. Binary files (images, PDFs, archives) return their metadata and link only. Large texts come a page at a time " +
+		"(max_bytes, default 256 KiB): a page that is not the last ends with \"more from offset N\"; call again with that offset to read on.",
 	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, DestructiveHint: ptr(false), IdempotentHint: true, OpenWorldHint: ptr(false)},
 }
 
@@ -243,4 +246,19 @@ var listSharedDrivesTool = &mcp.Tool{
 	Description: "Lists the shared drives the account is a member of, with the ids that drive_id takes " +
 		"(list_drive_items, search_drive_files, folder_path). Needs a readonly or full grant.",
 	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, DestructiveHint: ptr(false), IdempotentHint: true, OpenWorldHint: ptr(false)},
+}
+
+// download_drive_file (tool_download.go).
+
+var downloadDriveFileTool = &mcp.Tool{
+	Name:  "download_drive_file",
+	Title: "Download a Google Drive file",
+	Description: "Downloads a Drive file. Over stdio it saves the file on this computer inside the download folder (--download-root, " +
+		"default ~/Downloads), resuming after a dropped connection and checking Drive's md5; it never replaces an existing file unless overwrite is true. " +
+		"Over HTTP it returns a link to drivemcp that downloads the file for the next 15 minutes, and writes nothing on the server. " +
+		"Google Docs, Sheets and Slides are exported: export_format pdf, docx, xlsx, pptx, csv, md or txt (default docx, xlsx, pptx).",
+	// Writes only outside Drive (the user's own disk), which overwrite can
+	// replace: not read-only, destructive; the same call again leaves the
+	// same file (idempotent). It reaches only the user's own Drive.
+	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: false, DestructiveHint: ptr(true), IdempotentHint: true, OpenWorldHint: ptr(false)},
 }

@@ -54,6 +54,9 @@ var wantTraits = map[string]toolTraits{
 	"update_drive_permission": {destructive: true, idempotent: true, openWorld: true, needsWrite: true},
 	"remove_drive_permission": {destructive: true, idempotent: true, openWorld: true, needsWrite: true},
 	"list_shared_drives":      {readOnly: true, idempotent: true},
+	// Writes the user's disk (overwrite may replace a file there), never
+	// Drive: a read-only Drive scope is enough.
+	"download_drive_file": {destructive: true, idempotent: true},
 }
 
 // Every tool says, in all four annotations, whether it only reads, whether

@@ -83,6 +83,7 @@ func allToolOutputs() map[string]outputType {
 		"update_drive_permission": outputOf(tl.updateDrivePermission),
 		"remove_drive_permission": outputOf(tl.removeDrivePermission),
 		"list_shared_drives":      outputOf(tl.listSharedDrives),
+		"download_drive_file":     outputOf(tl.downloadDriveFile),
 	}
 }
 

@@ -288,6 +288,7 @@ func TestAddTool_ListsWhatTheSDKWould(t *testing.T) {
 		"update_drive_permission": registrar(tl.updateDrivePermission),
 		"remove_drive_permission": registrar(tl.removeDrivePermission),
 		"list_shared_drives":      registrar(tl.listSharedDrives),
+		"download_drive_file":     registrar(tl.downloadDriveFile),
 	}
 	listed := listToolsRaw(t, New(Deps{}))
 	if len(listed) != len(handlers) {
