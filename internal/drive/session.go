@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -35,17 +36,25 @@ const maxFileResponse = 1 << 20
 
 // initiate starts a resumable session and returns its URL.
 func (up *upload) initiate(ctx context.Context) (string, error) {
-	meta, err := json.Marshal(fileMetadata{
+	fm := fileMetadata{
 		Name:        up.meta.Name,
 		MimeType:    up.meta.MimeType,
 		Description: up.meta.Description,
 		Parents:     up.meta.Parents,
-	})
+	}
+	method, target := http.MethodPost, ""
+	if up.targetID != "" {
+		// files.update: Drive refuses parents in the body (they move a
+		// file through addParents), and the id goes into the path.
+		fm.Parents = nil
+		method, target = http.MethodPatch, "/"+url.PathEscape(up.targetID)
+	}
+	meta, err := json.Marshal(fm)
 	if err != nil {
 		return "", fmt.Errorf("drive: encoding file metadata: %w", err)
 	}
-	endpoint := up.endpoint + "/upload/drive/v3/files?uploadType=resumable&supportsAllDrives=true&fields=" + fileFields
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(meta))
+	endpoint := up.endpoint + "/upload/drive/v3/files" + target + "?uploadType=resumable&supportsAllDrives=true&fields=" + fileFields
+	req, err := http.NewRequestWithContext(ctx, method, endpoint, bytes.NewReader(meta))
 	if err != nil {
 		return "", fmt.Errorf("drive: bad upload endpoint: %w", err)
 	}

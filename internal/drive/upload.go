@@ -88,6 +88,7 @@ type upload struct {
 	stall       time.Duration
 
 	meta      FileMeta
+	targetID  string // files.update: the file whose content becomes a new version; "" creates a file
 	mediaType string
 	src       uploadSource
 	digest    *sourceDigest

@@ -108,6 +108,7 @@ func New(d Deps) *mcp.Server {
 	t.addAuthTools(s)
 	t.addUploadTools(s)
 	t.addDriveTools(s)
+	t.addFolderUploadTools(s)
 	return s
 }
 

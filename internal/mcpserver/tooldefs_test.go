@@ -37,6 +37,9 @@ var wantTraits = map[string]toolTraits{
 	// Opens files to anyone with the link, and public: false takes link
 	// access away again.
 	"make_drive_files_public": {destructive: true, idempotent: true, openWorld: true, needsWrite: true},
+	// Replaces same-named files' content (update, skip_unchanged); a
+	// second run with nothing changed changes nothing.
+	"upload_folder_to_drive": {destructive: true, idempotent: true, needsWrite: true},
 }
 
 // Every tool says, in all four annotations, whether it only reads, whether

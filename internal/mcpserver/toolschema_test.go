@@ -244,11 +244,13 @@ func saysWhenLeftOut(desc string) bool {
 // get an argument right the first time.
 func TestToolSchemas_PublishEnumsAndRanges(t *testing.T) {
 	want := map[string]string{ // tool.property: its constraint as JSON
-		"list_drive_items.page_size":   `{"minimum":1,"maximum":1000}`,
-		"search_drive_files.page_size": `{"minimum":1,"maximum":1000}`,
-		"share_drive_files.role":       `{"enum":["reader","commenter","writer"]}`,
-		"make_drive_files_public.role": `{"enum":["reader","commenter"]}`,
-		"start_google_auth.scope":      `{"enum":["file","readonly","full"]}`,
+		"list_drive_items.page_size":         `{"minimum":1,"maximum":1000}`,
+		"search_drive_files.page_size":       `{"minimum":1,"maximum":1000}`,
+		"share_drive_files.role":             `{"enum":["reader","commenter","writer"]}`,
+		"make_drive_files_public.role":       `{"enum":["reader","commenter"]}`,
+		"start_google_auth.scope":            `{"enum":["file","readonly","full"]}`,
+		"upload_folder_to_drive.if_exists":   `{"enum":["new","update","skip_unchanged","fail"]}`,
+		"upload_folder_to_drive.concurrency": `{"minimum":1,"maximum":16}`,
 	}
 	tools := map[string]*mcp.Tool{}
 	for _, tool := range listTools(t) {

@@ -72,6 +72,7 @@ func allToolOutputs() map[string]outputType {
 		"get_drive_file_content":  outputOf(tl.getDriveFileContent),
 		"share_drive_files":       outputOf(tl.shareDriveFiles),
 		"make_drive_files_public": outputOf(tl.makeDriveFilesPublic),
+		"upload_folder_to_drive":  outputOf(tl.uploadFolderToDrive),
 	}
 }
 

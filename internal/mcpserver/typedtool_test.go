@@ -277,6 +277,7 @@ func TestAddTool_ListsWhatTheSDKWould(t *testing.T) {
 		"get_drive_file_content":  registrar(tl.getDriveFileContent),
 		"share_drive_files":       registrar(tl.shareDriveFiles),
 		"make_drive_files_public": registrar(tl.makeDriveFilesPublic),
+		"upload_folder_to_drive":  registrar(tl.uploadFolderToDrive),
 	}
 	listed := listToolsRaw(t, New(Deps{}))
 	if len(listed) != len(handlers) {
