@@ -28,6 +28,7 @@ Usage:
   drivemcp accounts revoke EMAIL    revoke an account at Google and forget it here
   drivemcp accounts import DIR      import the older Python server's credentials/*.json
   drivemcp upload FILE...           upload files to Drive (--folder-id, --account)
+  drivemcp sync LOCAL_DIR DRIVE_PATH push a folder to Drive (--dry-run, --trash-missing)
   drivemcp doctor                   check the configuration and what it depends on
   drivemcp google-emulator [flags]  run only the Google emulator (for tests and demos)
   drivemcp version                  print the version
@@ -64,6 +65,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return accounts(ctx, args[1:], stdout, stderr)
 	case "upload":
 		return upload(ctx, args[1:], stdout, stderr)
+	case "sync":
+		return syncCmd(ctx, args[1:], stdout, stderr)
 	case "doctor":
 		return doctor(ctx, args[1:], stdout, stderr)
 	case "google-emulator":
