@@ -113,6 +113,7 @@ type localDir struct {
 	// driveID is the mirrored Drive folder; "" while it does not exist
 	// (a dry run, or a failure creating it).
 	driveID  string
+	existed  bool // driveID was there before this run, so it is listed
 	children Children
 }
 
@@ -138,27 +139,48 @@ func (s *FolderSync) Run(ctx context.Context, root *os.Root, folderID string) (S
 	if !mode.Valid() {
 		return rep, fmt.Errorf("%w: if_exists %q is not one of new, update, skip_unchanged, fail", ErrInvalidArgument, mode)
 	}
-	// Folders first, shallowest first (walkLocal's order): each is listed
-	// once, and made only where missing.
+	// Folders first, a depth at a time (walkLocal's order): each is found
+	// in its parent's listing or made, and the existing ones of a depth
+	// are listed together.
 	byRel := map[string]*localDir{}
 	for _, d := range dirs {
 		byRel[d.rel] = d
 	}
-	dirs[0].driveID = folderID
-	for _, d := range dirs {
-		if d.rel != "" {
-			parent := byRel[path.Dir(d.rel)]
-			if path.Dir(d.rel) == "." {
-				parent = dirs[0]
+	dirs[0].driveID, dirs[0].existed = folderID, folderID != ""
+	for start := 0; start < len(dirs); {
+		end := start
+		for end < len(dirs) && depth(dirs[end].rel) == depth(dirs[start].rel) {
+			end++
+		}
+		level := dirs[start:end]
+		start = end
+		var ids []string
+		for _, d := range level {
+			if d.rel != "" {
+				parent := dirs[0]
+				if p := path.Dir(d.rel); p != "." {
+					parent = byRel[p]
+				}
+				if err := s.mirrorFolder(ctx, parent, d, &rep); err != nil {
+					return rep, err
+				}
 			}
-			if err := s.mirrorFolder(ctx, parent, d, &rep); err != nil {
-				return rep, err
+			if d.existed {
+				ids = append(ids, d.driveID)
 			}
-		} else if d.driveID != "" {
-			if d.children, err = s.Files.ListChildren(ctx, d.driveID); err != nil {
-				return rep, err
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		kids, n, err := s.Files.ListChildrenOf(ctx, ids)
+		rep.ListRequests += n
+		if err != nil {
+			return rep, err
+		}
+		for _, d := range level {
+			if d.existed {
+				d.children = kids[d.driveID]
 			}
-			rep.ListRequests += d.children.Requests
 		}
 	}
 	var jobs []syncJob
@@ -224,20 +246,25 @@ feed:
 	return rep, ctx.Err()
 }
 
-// mirrorFolder finds or makes d's Drive folder inside its parent's and
-// lists it. Where Drive holds several folders of the name, the oldest is
-// used, as ResolveFolderPath does, so repeated runs agree.
+// depth is how deep a local path is: 0 for the top.
+func depth(rel string) int {
+	if rel == "" {
+		return 0
+	}
+	return strings.Count(rel, "/") + 1
+}
+
+// mirrorFolder finds d's Drive folder in its parent's listing, or makes
+// it. Where Drive holds several folders of the name, the oldest is used,
+// as ResolveFolderPath does, so repeated runs agree.
 func (s *FolderSync) mirrorFolder(ctx context.Context, parent, d *localDir, rep *SyncReport) error {
 	name := path.Base(d.rel)
 	if parent.driveID == "" {
-		return nil // the parent does not exist yet (dry run) or failed: neither does this one
+		return nil // the parent does not exist yet (dry run): neither does this one
 	}
 	if found := parent.children.Folders[name]; len(found) > 0 {
-		d.driveID = found[0].ID
-		c, err := s.Files.ListChildren(ctx, d.driveID)
-		rep.ListRequests += c.Requests
-		d.children = c
-		return err
+		d.driveID, d.existed = found[0].ID, true
+		return nil
 	}
 	rep.FoldersCreated = append(rep.FoldersCreated, d.rel)
 	if s.DryRun {
