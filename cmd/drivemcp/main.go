@@ -29,6 +29,7 @@ Usage:
   drivemcp accounts import DIR      import the older Python server's credentials/*.json
   drivemcp upload FILE...           upload files to Drive (--folder-id, --account)
   drivemcp download FILE_ID [PATH]  save a Drive file here (--download-root, --export-format, --overwrite)
+  drivemcp sync LOCAL_DIR DRIVE_PATH push a folder to Drive (--dry-run, --trash-missing)
   drivemcp doctor                   check the configuration and what it depends on
   drivemcp google-emulator [flags]  run only the Google emulator (for tests and demos)
   drivemcp version                  print the version
@@ -67,6 +68,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return upload(ctx, args[1:], stdout, stderr)
 	case "download":
 		return download(ctx, args[1:], stdout, stderr)
+	case "sync":
+		return syncCmd(ctx, args[1:], stdout, stderr)
 	case "doctor":
 		return doctor(ctx, args[1:], stdout, stderr)
 	case "google-emulator":

@@ -45,7 +45,7 @@ func (f *Files) ListPermissions(ctx context.Context, fileID string) ([]Permissio
 	var out []Permission
 	err := f.read(ctx, func() error {
 		out = out[:0]
-		return f.svc.Permissions.List(fileID).SupportsAllDrives(true).Fields("nextPageToken,permissions(" + permissionFields + ")").
+		return f.svc.Permissions.List(fileID).SupportsAllDrives(true).Fields("nextPageToken,permissions("+permissionFields+")").
 			Pages(ctx, func(list *drivev3.PermissionList) error {
 				for _, p := range list.Permissions {
 					out = append(out, permissionFrom(p))

@@ -36,12 +36,18 @@ const maxFileResponse = 1 << 20
 
 // initiate starts a resumable session and returns its URL.
 func (up *upload) initiate(ctx context.Context) (string, error) {
-	meta, err := json.Marshal(fileMetadata{
+	fm := fileMetadata{
 		Name:        up.meta.Name,
 		MimeType:    up.meta.MimeType,
 		Description: up.meta.Description,
 		Parents:     up.meta.Parents,
-	})
+	}
+	if up.targetID != "" {
+		// files.update: Drive refuses parents in the body (a move goes
+		// through addParents instead).
+		fm.Parents = nil
+	}
+	meta, err := json.Marshal(fm)
 	if err != nil {
 		return "", fmt.Errorf("drive: encoding file metadata: %w", err)
 	}

@@ -89,6 +89,11 @@ type Options struct {
 	// Refresh token expiration: /identity/protocols/oauth2#expiration).
 	// Zero (and --demo): they never expire, as for a published app.
 	RefreshTokenMaxAge time.Duration
+	// RoundTrip, if set, is a simulated network round trip to Google: the
+	// emulator waits that long before handling every request, so that
+	// benchmarks weigh request counts as a real network does. Zero (and
+	// --demo): answer at once. SetRoundTrip changes it while running.
+	RoundTrip time.Duration
 }
 
 // Account is what the emulator's userinfo says about one account beyond its
@@ -144,6 +149,8 @@ type Emulator struct {
 	// hintPrefillsOnly is Options.LoginHintOnlyPrefills, switchable while
 	// running (SetLoginHintOnlyPrefills).
 	hintPrefillsOnly atomic.Bool
+	// roundTrip is Options.RoundTrip, switchable while running.
+	roundTrip atomic.Int64
 
 	faultMu sync.Mutex
 	faults  []*activeFault
@@ -243,6 +250,7 @@ func New(opts Options) (*Emulator, error) {
 		drives:         map[string]*sharedDrive{},
 	}
 	e.hintPrefillsOnly.Store(opts.LoginHintOnlyPrefills)
+	e.roundTrip.Store(int64(opts.RoundTrip))
 	e.mux = e.routes()
 	return e, nil
 }
@@ -298,6 +306,15 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "googleemu: emulator closed", http.StatusServiceUnavailable)
 		return
 	}
+	if d := time.Duration(e.roundTrip.Load()); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-r.Context().Done():
+			t.Stop()
+			return // the client gave up; nobody is listening
+		case <-t.C:
+		}
+	}
 	f := e.takeFault(r)
 	if f != nil && f.Status == 0 && f.DropAfterBytes > 0 && r.Body != nil {
 		r.Body = &droppingBody{ReadCloser: r.Body, left: f.DropAfterBytes}
@@ -321,6 +338,10 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.log.Debug("googleemu request", "method", r.Method, "path", r.URL.Path,
 		"status", m.Code, "duration", time.Since(start))
 }
+
+// SetRoundTrip sets the simulated round trip (Options.RoundTrip) for the
+// requests that arrive from now on.
+func (e *Emulator) SetRoundTrip(d time.Duration) { e.roundTrip.Store(int64(d)) }
 
 // Close releases the emulator's resources: it deletes the upload storage it
 // created (never Options.Dir itself) and makes further requests fail with 503.

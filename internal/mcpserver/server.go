@@ -124,6 +124,7 @@ func New(d Deps) *mcp.Server {
 	t.addDriveTools(s)
 	t.addLifecycleTools(s)
 	t.addDownloadTools(s)
+	t.addFolderUploadTools(s)
 	if hidden := d.hiddenTools(); len(hidden) > 0 {
 		s.RemoveTools(hidden...)
 	}

@@ -41,6 +41,8 @@ var toolDefinitions = []*mcp.Tool{
 	listSharedDrivesTool,
 	// Downloads (tool_download.go).
 	downloadDriveFileTool,
+	// Folder upload (tool_folder_upload.go).
+	uploadFolderToDriveTool,
 }
 
 var startGoogleAuthTool = &mcp.Tool{
@@ -260,5 +262,21 @@ var downloadDriveFileTool = &mcp.Tool{
 	// Writes only outside Drive (the user's own disk), which overwrite can
 	// replace: not read-only, destructive; the same call again leaves the
 	// same file (idempotent). It reaches only the user's own Drive.
+	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: false, DestructiveHint: ptr(true), IdempotentHint: true, OpenWorldHint: ptr(false)},
+}
+
+// Folder upload and sync (upload_folder_to_drive).
+
+var uploadFolderToDriveTool = &mcp.Tool{
+	Name:  "upload_folder_to_drive",
+	Title: "Upload a local folder to Google Drive",
+	Description: "Mirrors a local folder (inside the server's upload roots) with everything below it into a Drive folder: " +
+		"folders are created once, files uploaded in parallel (concurrency, default 4, at most 16), each resumable and md5-verified. " +
+		"By default (if_exists skip_unchanged) a file whose Drive copy has the same md5 is skipped and a changed one updated in place, " +
+		"so a second run with nothing changed uploads nothing. Hidden files and symbolic links out of the folder are skipped and listed. " +
+		"Answers with every file's outcome and a summary; progress is reported by bytes and files.",
+	// Destructive: update and skip_unchanged replace the content of
+	// same-named files (Drive keeps the older versions). Idempotent: a
+	// second run with nothing changed changes nothing (the default mode).
 	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: false, DestructiveHint: ptr(true), IdempotentHint: true, OpenWorldHint: ptr(false)},
 }

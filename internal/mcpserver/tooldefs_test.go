@@ -57,6 +57,9 @@ var wantTraits = map[string]toolTraits{
 	// Writes the user's disk (overwrite may replace a file there), never
 	// Drive: a read-only Drive scope is enough.
 	"download_drive_file": {destructive: true, idempotent: true},
+	// Replaces same-named files' content (update, skip_unchanged); a
+	// second run with nothing changed changes nothing.
+	"upload_folder_to_drive": {destructive: true, idempotent: true, needsWrite: true},
 }
 
 // Every tool says, in all four annotations, whether it only reads, whether

@@ -244,16 +244,18 @@ func saysWhenLeftOut(desc string) bool {
 // get an argument right the first time.
 func TestToolSchemas_PublishEnumsAndRanges(t *testing.T) {
 	want := map[string]string{ // tool.property: its constraint as JSON
-		"list_drive_items.page_size":        `{"minimum":1,"maximum":1000}`,
-		"search_drive_files.page_size":      `{"minimum":1,"maximum":1000}`,
-		"share_drive_files.role":            `{"enum":["reader","commenter","writer"]}`,
-		"make_drive_files_public.role":      `{"enum":["reader","commenter"]}`,
-		"start_google_auth.scope":           `{"enum":["file","readonly","full"]}`,
-		"update_drive_permission.role":      `{"enum":["reader","commenter","writer"]}`,
-		"list_shared_drives.page_size":      `{"minimum":1,"maximum":100}`,
-		"get_drive_file_content.offset":     `{"minimum":0}`,
-		"get_drive_file_content.max_bytes":  `{"minimum":256,"maximum":1048576}`,
-		"download_drive_file.export_format": `{"enum":["pdf","docx","xlsx","pptx","csv","md","txt"]}`,
+		"list_drive_items.page_size":         `{"minimum":1,"maximum":1000}`,
+		"search_drive_files.page_size":       `{"minimum":1,"maximum":1000}`,
+		"share_drive_files.role":             `{"enum":["reader","commenter","writer"]}`,
+		"make_drive_files_public.role":       `{"enum":["reader","commenter"]}`,
+		"start_google_auth.scope":            `{"enum":["file","readonly","full"]}`,
+		"update_drive_permission.role":       `{"enum":["reader","commenter","writer"]}`,
+		"list_shared_drives.page_size":       `{"minimum":1,"maximum":100}`,
+		"get_drive_file_content.offset":      `{"minimum":0}`,
+		"get_drive_file_content.max_bytes":   `{"minimum":256,"maximum":1048576}`,
+		"download_drive_file.export_format":  `{"enum":["pdf","docx","xlsx","pptx","csv","md","txt"]}`,
+		"upload_folder_to_drive.if_exists":   `{"enum":["new","update","skip_unchanged","fail"]}`,
+		"upload_folder_to_drive.concurrency": `{"minimum":1,"maximum":16}`,
 	}
 	tools := map[string]*mcp.Tool{}
 	for _, tool := range listTools(t) {

@@ -84,6 +84,7 @@ func allToolOutputs() map[string]outputType {
 		"remove_drive_permission": outputOf(tl.removeDrivePermission),
 		"list_shared_drives":      outputOf(tl.listSharedDrives),
 		"download_drive_file":     outputOf(tl.downloadDriveFile),
+		"upload_folder_to_drive":  outputOf(tl.uploadFolderToDrive),
 	}
 }
 

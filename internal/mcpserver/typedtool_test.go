@@ -289,6 +289,7 @@ func TestAddTool_ListsWhatTheSDKWould(t *testing.T) {
 		"remove_drive_permission": registrar(tl.removeDrivePermission),
 		"list_shared_drives":      registrar(tl.listSharedDrives),
 		"download_drive_file":     registrar(tl.downloadDriveFile),
+		"upload_folder_to_drive":  registrar(tl.uploadFolderToDrive),
 	}
 	listed := listToolsRaw(t, New(Deps{}))
 	if len(listed) != len(handlers) {

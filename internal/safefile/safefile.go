@@ -74,3 +74,32 @@ func ReadRegular(root, rel string, limit int64) ([]byte, error) {
 	}
 	return raw, nil
 }
+
+// ErrNotDir is a path that names something other than a directory.
+var ErrNotDir = errors.New("not a directory")
+
+// OpenDir opens rel, a directory below root, as an os.Root of its own, so
+// that everything later read through it stays inside it: a symlink or ".."
+// that leads out is refused (ErrEscapes) whenever it is used.
+func OpenDir(root, rel string) (*os.Root, error) {
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	fi, err := r.Stat(rel)
+	if err == nil && !fi.IsDir() {
+		return nil, fmt.Errorf("%s: %w", rel, ErrNotDir)
+	}
+	if err == nil {
+		var sub *os.Root
+		if sub, err = r.OpenRoot(rel); err == nil {
+			return sub, nil
+		}
+	}
+	// os.Root's escape error is not exported; see OpenRegular.
+	if strings.Contains(err.Error(), "path escapes from parent") {
+		return nil, fmt.Errorf("%s: %w", rel, ErrEscapes)
+	}
+	return nil, err
+}
