@@ -15,25 +15,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drivemcp/drivemcp/internal/app"
+
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/drivemcp/drivemcp/internal/authserver"
 	"github.com/drivemcp/drivemcp/internal/config"
-	"github.com/drivemcp/drivemcp/internal/drive"
-	"github.com/drivemcp/drivemcp/internal/google"
 	"github.com/drivemcp/drivemcp/internal/googleemu"
-	"github.com/drivemcp/drivemcp/internal/identity"
 	"github.com/drivemcp/drivemcp/internal/loopback"
 	"github.com/drivemcp/drivemcp/internal/mcpserver"
 	"github.com/drivemcp/drivemcp/internal/metrics"
-	"github.com/drivemcp/drivemcp/internal/netguard"
 	"github.com/drivemcp/drivemcp/internal/ratelimit"
 	"github.com/drivemcp/drivemcp/internal/reqlog"
-	"github.com/drivemcp/drivemcp/internal/secrets"
 	"github.com/drivemcp/drivemcp/internal/store"
-	"github.com/drivemcp/drivemcp/internal/store/postgres"
-	"github.com/drivemcp/drivemcp/internal/store/sqlite"
-	"github.com/drivemcp/drivemcp/internal/web"
 )
 
 func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -57,54 +51,35 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 			log.Info("creating the database's folder", "dir", dir)
 		}
 	}
-	rawStore, keys, err := openStore(ctx, cfg)
+	b, err := app.Open(ctx, cfg, app.Options{Create: true, Serve: true, Metrics: m})
 	if err != nil {
 		return err
 	}
-	defer rawStore.Close()
-	st := m.Store(rawStore)
+	defer b.Close()
+	st, grants := b.Store, b.Grants
 	if cfg.DemoDB {
 		if err := forgetDemoAccounts(ctx, st, log); err != nil {
 			return err
 		}
 	}
-
-	// Every call to Google, from any package, goes through one instrumented
-	// transport.
-	googleTransport := m.GoogleTransport(newGoogleTransport())
-	upstream := google.NewUpstream(cfg.GoogleClientID, cfg.GoogleClientSecret, cfg.CallbackURL(), google.EndpointsAt(cfg.GoogleEndpoint),
-		&http.Client{Transport: googleTransport, Timeout: 30 * time.Second})
-	grants := google.NewGrants(st, keys, upstream, google.WithMetrics(m))
 	if err := grants.CheckKeys(ctx); err != nil {
 		return err
 	}
-	resolver := identity.NewResolver(st, cfg.TrustedLocal(), identity.WithPolicy(cfg.AccessPolicy()))
-	var loopback *authserver.LoopbackOptions
+	var callbacks *authserver.LoopbackOptions
 	if cfg.Stdio {
 		// Every stdio process must start whatever else runs on the machine,
 		// so the callback listens only while a sign-in is pending.
-		loopback = &authserver.LoopbackOptions{
+		callbacks = &authserver.LoopbackOptions{
 			Addr: cfg.CallbackAddr, Ephemeral: cfg.EphemeralCallback(),
 			Wrap: func(h http.Handler) http.Handler { return reqlog.Middleware(h, log, m) },
 		}
 	}
-	auth := authserver.New(authserver.Options{
-		Loopback:     loopback,
-		Policy:       cfg.AccessPolicy(),
-		RefreshGrace: cfg.RefreshGrace,
-		Store:        st, Grants: grants, Resolver: resolver, Pages: web.NewPages(), Logger: log, Metrics: m,
-		DriveScope: google.DriveScope(cfg.DriveScope), AllowedDriveScopes: google.AllowedDriveScopes(cfg.DriveScope),
-		BaseURL: cfg.BaseURL, Keys: keys, CORS: cfg.CORS(),
-		ClientMetadataDocuments: authserver.NewClientMetadataDocuments(netguard.NewClient(netguard.Policy{}, netguard.Options{}), 0),
-	})
+	auth := b.AuthServer(app.AuthOptions{Logger: log, Loopback: callbacks})
 	defer auth.CloseCallbacks()
 	drain := mcpserver.NewDrain()
-	mcpSrv := mcpserver.New(mcpserver.Deps{
-		Version:  version,
-		Resolver: resolver, Grants: grants, Auth: auth, UploadRoots: uploadRoots(cfg), Transport: googleTransport,
-		Stdio: cfg.Stdio, Logger: log, Metrics: m, AllowedDriveScopes: google.AllowedDriveScopes(cfg.DriveScope),
-		AllowPrivateURLs: cfg.AllowPrivateURLs, Drain: drain, Retry: drive.Retry{MaxBackoff: cfg.GoogleMaxBackoff},
-	})
+	deps := b.MCPDeps(auth, log)
+	deps.Version, deps.Drain = version, drain
+	mcpSrv := mcpserver.New(deps)
 	m.GaugeFunc("drivemcp_mcp_sessions", "MCP sessions currently open.", func() float64 {
 		n := 0
 		for range mcpSrv.Sessions() {
@@ -124,7 +99,7 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	})
 	go cleanExpired(ctx, st, log)
 
-	a := &app{cfg: cfg, log: log, store: st, auth: auth, mcp: mcpSrv, metrics: m, drain: drain, limits: defaultLimits()}
+	a := &running{cfg: cfg, log: log, store: st, auth: auth, mcp: mcpSrv, metrics: m, drain: drain, limits: defaultLimits()}
 	if cfg.Demo {
 		a.banner = func() { printDemoBanner(stderr, cfg) }
 	}
@@ -134,17 +109,8 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	return a.serveHTTP(ctx)
 }
 
-// uploadRoots hands the configured roots, with who may read each, to the tools.
-func uploadRoots(cfg *config.Config) []mcpserver.UploadRoot {
-	roots := make([]mcpserver.UploadRoot, 0, len(cfg.UploadRoots))
-	for _, r := range cfg.UploadRoots {
-		roots = append(roots, mcpserver.UploadRoot{Dir: r.Dir, Accounts: r.Accounts})
-	}
-	return roots
-}
-
-// app is a running server's parts, as the transports need them.
-type app struct {
+// running is a running server's parts, as the transports need them.
+type running struct {
 	cfg     *config.Config
 	log     *slog.Logger
 	store   store.Store
@@ -194,52 +160,7 @@ func defaultLimits() limits {
 	}
 }
 
-// openStore opens the database and the key that seals Google tokens in it.
-func openStore(ctx context.Context, cfg *config.Config) (store.Store, *secrets.Keyring, error) {
-	if cfg.IsPostgres() {
-		keys, err := secrets.ParseKeys(cfg.SecretKey) // config requires --secret-key with Postgres
-		if err != nil {
-			return nil, nil, fmt.Errorf("--secret-key: %w", err)
-		}
-		ring, err := secrets.NewKeyring(keys...)
-		if err != nil {
-			return nil, nil, err
-		}
-		// The URL may hold a password: postgres.Open names host and database itself.
-		st, err := postgres.Open(ctx, cfg.DB)
-		if err != nil {
-			return nil, nil, fmt.Errorf("opening the PostgreSQL database: %w", err)
-		}
-		return st, ring, nil
-	}
-	st, err := sqlite.Open(ctx, cfg.DB)
-	if err != nil {
-		return nil, nil, fmt.Errorf("opening the database %s: %w", cfg.DB, err)
-	}
-	var keys [][]byte
-	if cfg.SecretKey != "" {
-		keys, err = secrets.ParseKeys(cfg.SecretKey)
-		if err != nil {
-			st.Close()
-			return nil, nil, fmt.Errorf("--secret-key: %w", err)
-		}
-	} else {
-		key, err := secrets.LoadOrCreateKeyFile(filepath.Join(filepath.Dir(st.Path()), "secret.key"))
-		if err != nil {
-			st.Close()
-			return nil, nil, err
-		}
-		keys = [][]byte{key}
-	}
-	ring, err := secrets.NewKeyring(keys...)
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	return st, ring, nil
-}
-
-func (a *app) serveHTTP(ctx context.Context) error {
+func (a *running) serveHTTP(ctx context.Context) error {
 	mux := a.commonRoutes()
 	a.auth.Routes(mux)
 	bodyLimit := mcpserver.RequestBodyLimit(0)
@@ -316,7 +237,7 @@ func (a *app) serveHTTP(ctx context.Context) error {
 // other replicas), refuses new tool calls, lets the calls in flight finish
 // and deliver their results, and only then ends the MCP sessions, whose
 // event streams would otherwise hold the shutdown open.
-func (a *app) drainHTTP(srv *http.Server) error {
+func (a *running) drainHTTP(srv *http.Server) error {
 	a.log.Info("stopping: finishing the tool calls in flight", "timeout", a.limits.drainTimeout)
 	shutCtx, cancelShut := context.WithTimeout(context.Background(), a.limits.drainTimeout+10*time.Second)
 	defer cancelShut()
@@ -334,7 +255,7 @@ func (a *app) drainHTTP(srv *http.Server) error {
 }
 
 // stopCalls waits, at most drainTimeout, for the tool calls in flight.
-func (a *app) stopCalls() {
+func (a *running) stopCalls() {
 	ctx, cancel := context.WithTimeout(context.Background(), a.limits.drainTimeout)
 	defer cancel()
 	if n := a.drain.Stop(ctx); n > 0 {
@@ -353,7 +274,7 @@ func (a *app) stopCalls() {
 //
 // The Google callback is not served here: start_google_auth opens it for
 // the time a sign-in is pending (authserver.LoopbackOptions).
-func (a *app) serveStdio(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
+func (a *running) serveStdio(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	out := a.drain.Writer(stdout)
 	// The MCP connection outlives the signal until the drain is over.
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
@@ -388,7 +309,7 @@ func (nopWriteCloser) Close() error { return nil }
 
 // commonRoutes serves what both transports need: liveness, readiness and
 // metrics.
-func (a *app) commonRoutes() *http.ServeMux {
+func (a *running) commonRoutes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
@@ -416,7 +337,7 @@ func (a *app) commonRoutes() *http.ServeMux {
 // that last as long as the tool call behind them (an upload of gigabytes
 // to Google) are not cut off. There is no server-wide WriteTimeout for the
 // same reason; writeDeadlines sets one for every other route.
-func (a *app) newHTTPServer(h http.Handler) *http.Server {
+func (a *running) newHTTPServer(h http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           writeDeadlines(h, a.limits.writeTimeout),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -436,18 +357,6 @@ func writeDeadlines(h http.Handler, writeTimeout time.Duration) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
-}
-
-// newGoogleTransport is the connection pool for every call to Google, with
-// a bound on each phase that has none by default: an answer whose headers
-// do not come within a minute of the request being sent is abandoned
-// (callers retry, or fail with a message). Bodies are bounded by the
-// callers: the OAuth client's 30 s, the Drive client's per-call timeout, the
-// uploader's stall timeout.
-func newGoogleTransport() http.RoundTripper {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.ResponseHeaderTimeout = time.Minute
-	return t
 }
 
 // cleanExpired removes expired transactions and bindings now and then. It is
