@@ -19,6 +19,7 @@ import (
 	"github.com/drivemcp/drivemcp/internal/e2etest"
 	"github.com/drivemcp/drivemcp/internal/google"
 	"github.com/drivemcp/drivemcp/internal/googleemu"
+	"github.com/drivemcp/drivemcp/internal/httpguard"
 	"github.com/drivemcp/drivemcp/internal/identity"
 	"github.com/drivemcp/drivemcp/internal/mcpserver"
 	"github.com/drivemcp/drivemcp/internal/metrics"
@@ -83,16 +84,16 @@ func startInProcess(tb testing.TB, g *e2etest.Google) (*server, http.Handler) {
 		DriveScope: google.ScopeDriveFile, AllowedDriveScopes: []string{google.ScopeDriveFile},
 		BaseURL: base, Keys: keys, AccessTokenCacheTTL: cacheTTL,
 	})
-	drain := mcpserver.NewDrain()
+	drain := httpguard.NewDrain()
 	mcpSrv := mcpserver.New(mcpserver.Deps{Resolver: resolver, Grants: grants, Auth: auth, Transport: transport,
 		Logger: log, Metrics: m, AllowedDriveScopes: []string{google.ScopeDriveFile}, Drain: drain})
 	mux := http.NewServeMux()
 	auth.Routes(mux)
 	var mcpHandler http.Handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return mcpSrv },
 		&mcp.StreamableHTTPOptions{Logger: log, SessionTimeout: 30 * time.Minute, Stateless: true,
-			MaxRequestBodyBytes: mcpserver.RequestBodyLimit(0)})
-	mcpHandler = auth.ProtectMCP(mcpserver.RequireToolScopes(mcpHandler, auth.Scopes(), auth.InsufficientScope))
-	mux.Handle("/mcp", mcpserver.RequireOrigin(drain.HTTP(mcpHandler), base))
+			MaxRequestBodyBytes: httpguard.RequestBodyLimit(mcpserver.DefaultMaxInlineBytes)})
+	mcpHandler = auth.ProtectMCP(httpguard.RequireToolScopes(mcpHandler, httpguard.ToolScopes{Offered: auth.Scopes(), Write: mcpserver.WriteScopes(), NeedsWrite: mcpserver.NeedsWriteScope}, auth.InsufficientScope))
+	mux.Handle("/mcp", httpguard.RequireOrigin(drain.HTTP(mcpHandler), base))
 	// serve's limits; the OAuth benchmarks send each request from its own
 	// address (clientHeader), so none is refused.
 	limited := ratelimit.Paths(mux, map[string]*ratelimit.Limiter{

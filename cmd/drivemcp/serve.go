@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/drivemcp/drivemcp/internal/app"
+	"github.com/drivemcp/drivemcp/internal/httpguard"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -76,7 +77,7 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	}
 	auth := b.AuthServer(app.AuthOptions{Logger: log, Loopback: callbacks})
 	defer auth.CloseCallbacks()
-	drain := mcpserver.NewDrain()
+	drain := httpguard.NewDrain()
 	deps := b.MCPDeps(auth, log)
 	deps.Version, deps.Drain = version, drain
 	mcpSrv := mcpserver.New(deps)
@@ -117,7 +118,7 @@ type running struct {
 	auth    *authserver.Server
 	mcp     *mcp.Server
 	metrics *metrics.Metrics
-	drain   *mcpserver.Drain
+	drain   *httpguard.Drain
 	limits  limits
 	// banner, if set, is printed once the server listens: a banner printed
 	// before a bad key or a busy port is reported reads as if it started.
@@ -142,7 +143,7 @@ type limits struct {
 	// local user without OAuth); each holds memory until it ends.
 	sessionsPerAccount int
 	// bodies bounds the bytes of /mcp request bodies in flight at once.
-	bodies mcpserver.BodyBudgetOptions
+	bodies httpguard.BodyBudgetOptions
 }
 
 func defaultLimits() limits {
@@ -155,15 +156,15 @@ func defaultLimits() limits {
 		writeTimeout: 2 * time.Minute,
 		// Under the 30 s a container orchestrator waits before SIGKILL.
 		drainTimeout:       25 * time.Second,
-		sessionsPerAccount: mcpserver.DefaultSessionsPerAccount,
-		bodies:             mcpserver.BodyBudgetOptions{Bytes: mcpserver.DefaultBodyBudget, Queue: mcpserver.DefaultBodyQueue, Wait: mcpserver.DefaultBodyWait},
+		sessionsPerAccount: httpguard.DefaultSessionsPerAccount,
+		bodies:             httpguard.BodyBudgetOptions{Bytes: httpguard.DefaultBodyBudget, Queue: httpguard.DefaultBodyQueue, Wait: httpguard.DefaultBodyWait},
 	}
 }
 
 func (a *running) serveHTTP(ctx context.Context) error {
 	mux := a.commonRoutes()
 	a.auth.Routes(mux)
-	bodyLimit := mcpserver.RequestBodyLimit(0)
+	bodyLimit := httpguard.RequestBodyLimit(mcpserver.DefaultMaxInlineBytes)
 	streamable := func(stateless bool) http.Handler {
 		var events mcp.EventStore
 		if !stateless {
@@ -191,27 +192,27 @@ func (a *running) serveHTTP(ctx context.Context) error {
 		// The go-sdk serves the sessionless revision (2026-07-28) only
 		// statelessly; sessions stay for the older revisions.
 		sessions := mcpserver.SSERetry(streamable(false), 2*time.Second)
-		mcpHandler = mcpserver.ByRevision(mcpserver.NewSessionLimit(a.mcp, a.limits.sessionsPerAccount).HTTP(sessions), mcpHandler)
+		mcpHandler = mcpserver.ByRevision(httpguard.NewSessionLimit(a.mcp, a.limits.sessionsPerAccount).HTTP(sessions), mcpHandler)
 	}
 	// The budget is taken after the bearer check (a request without a
 	// token reserves nothing) and before anything reads the body.
-	budget := mcpserver.NewBodyBudget(a.limits.bodies, bodyLimit)
+	budget := httpguard.NewBodyBudget(a.limits.bodies, bodyLimit)
 	if a.cfg.Auth == config.AuthOAuth {
-		mcpHandler = a.auth.ProtectMCP(budget.HTTP(mcpserver.RequireToolScopes(mcpHandler, a.auth.Scopes(), a.auth.InsufficientScope)))
+		mcpHandler = a.auth.ProtectMCP(budget.HTTP(httpguard.RequireToolScopes(mcpHandler, httpguard.ToolScopes{Offered: a.auth.Scopes(), Write: mcpserver.WriteScopes(), NeedsWrite: mcpserver.NeedsWriteScope}, a.auth.InsufficientScope)))
 	} else {
 		mcpHandler = budget.HTTP(mcpHandler)
 	}
 	// CORS answers browser pages' preflights before the bearer check (they
 	// carry no token); the pages it allows also pass the rebinding check.
 	origins := a.cfg.CORS()
-	mux.Handle("/mcp", origins.Wrap(mcpserver.RequireOriginOr(a.drain.HTTP(mcpHandler), a.cfg.BaseURL, origins.Allows),
+	mux.Handle("/mcp", origins.Wrap(httpguard.RequireOriginOr(a.drain.HTTP(mcpHandler), a.cfg.BaseURL, origins.Allows),
 		http.MethodPost, http.MethodGet, http.MethodDelete))
 	handler := ratelimit.Paths(mux, map[string]*ratelimit.Limiter{
 		"/oauth/register": ratelimit.New(a.limits.register),
 		"/oauth/token":    ratelimit.New(a.limits.token),
 	})
 	if a.cfg.Auth == config.AuthNone {
-		handler = mcpserver.LocalOnly(handler)
+		handler = httpguard.LocalOnly(handler)
 	}
 	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {

@@ -1,4 +1,4 @@
-package mcpserver
+package httpguard
 
 import (
 	"context"
@@ -7,126 +7,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/drivemcp/drivemcp/internal/e2etest"
-	"github.com/drivemcp/drivemcp/internal/googleemu"
 )
-
-func TestUploadSlots_FifthWaitsForAFreeSlot(t *testing.T) {
-	s := newUploadSlots(4, 16, time.Minute)
-	var releases []func()
-	for i := range 4 {
-		r, err := s.acquire(context.Background(), alice, nil)
-		if err != nil {
-			t.Fatalf("upload %d: %v", i+1, err)
-		}
-		releases = append(releases, r)
-	}
-	var waited atomic.Int32
-	got := make(chan error, 1)
-	go func() {
-		r, err := s.acquire(context.Background(), alice, func(running int) {
-			if running == 4 {
-				waited.Add(1)
-			}
-		})
-		if err == nil {
-			r()
-		}
-		got <- err
-	}()
-	select {
-	case err := <-got:
-		t.Fatalf("the fifth upload did not wait: %v", err)
-	case <-time.After(50 * time.Millisecond):
-	}
-	// Another account is not held up by alice's uploads.
-	rb, err := s.acquire(context.Background(), "bob@example.com", nil)
-	if err != nil {
-		t.Fatalf("bob waited for alice: %v", err)
-	}
-	rb()
-	releases[0]()
-	releases[0]() // releasing twice frees one slot only
-	if err := <-got; err != nil {
-		t.Fatalf("the fifth upload: %v", err)
-	}
-	if waited.Load() != 1 {
-		t.Fatalf("the waiting callback ran %d times, want once", waited.Load())
-	}
-	for _, r := range releases[1:] {
-		r()
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.accounts) != 0 {
-		t.Fatalf("idle accounts are still remembered: %v", s.accounts)
-	}
-}
-
-func TestUploadSlots_RefusesWithASentenceWhenTheQueueIsFullOrTheWaitTooLong(t *testing.T) {
-	s := newUploadSlots(1, 1, 30*time.Millisecond)
-	r, err := s.acquire(context.Background(), alice, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r()
-	queued := make(chan error, 1)
-	inQueue := make(chan struct{})
-	go func() {
-		var once sync.Once
-		_, err := s.acquire(context.Background(), alice, func(int) { once.Do(func() { close(inQueue) }) })
-		queued <- err
-	}()
-	<-inQueue // the upload-queue hook: it is counted as waiting
-	_, err = s.acquire(context.Background(), alice, nil)
-	if !errors.Is(err, errUploadQueue) || !strings.Contains(err.Error(), "1 uploads running and 1 waiting") {
-		t.Fatalf("beyond the queue: %v", err)
-	}
-	err = <-queued
-	if !errors.Is(err, errUploadQueue) || !strings.Contains(err.Error(), "none finished") {
-		t.Fatalf("after the longest wait: %v", err)
-	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	cancelWhileWaiting := func(int) { cancel() } // cancelled once it waits
-	if _, err := s.acquire(ctx, alice, cancelWhileWaiting); !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "nothing was uploaded") {
-		t.Fatalf("cancelled while waiting: %v", err)
-	}
-}
-
-// Through the tools: with one slot and no queue, a second upload of the
-// same account while the first is held up at Google fails with a sentence,
-// and creates nothing; once the first is done, uploads work again.
-func TestCreateDriveFile_SecondConcurrentUploadRefusedWhenNoSlotIsFree(t *testing.T) {
-	watch := newUploadWatch(1)
-	f := newFixture(t, Deps{MaxUploadsPerAccount: 1, UploadQueue: -1, Transport: watch})
-	f.google.InjectFault(googleemu.Fault{Method: "PUT", PathPrefix: "/upload/drive/v3/files", Latency: 500 * time.Millisecond})
-	var wg sync.WaitGroup
-	var first *mcp.CallToolResult
-	wg.Go(func() {
-		first = e2etest.Call(t, f.session, "create_drive_file", map[string]any{"file_name": "first.txt", "content": "1"})
-	})
-	<-watch.Reached // the first upload is sending its bytes to Google, holding the slot
-	second := e2etest.Call(t, f.session, "create_drive_file", map[string]any{"file_name": "second.txt", "content": "2"})
-	wg.Wait()
-	if first.IsError {
-		t.Fatalf("first upload: %s", e2etest.ResultText(first))
-	}
-	if text := e2etest.ResultText(second); !second.IsError || !strings.Contains(text, "uploads running") {
-		t.Fatalf("second upload: error=%v %s", second.IsError, text)
-	}
-	if n := len(e2etest.FilesNamed(f.google, "second.txt")); n != 0 {
-		t.Fatalf("the refused upload created %d files", n)
-	}
-	e2etest.MustCall(t, f.session, "create_drive_file", map[string]any{"file_name": "third.txt", "content": "3"})
-}
 
 func TestDrain_FinishesCallsInFlightAndRefusesNewOnes(t *testing.T) {
 	d := NewDrain()
