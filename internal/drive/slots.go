@@ -79,7 +79,7 @@ func NewUploadSlots(max, queue int, wait time.Duration) *UploadSlots {
 }
 
 // ErrUploadQueue is the cause of a call refused a slot (a *SlotError).
-var ErrUploadQueue = errors.New("too many uploads for one account")
+var ErrUploadQueue = errors.New("drive: too many uploads for one account")
 
 // Acquire takes one of email's upload slots, waiting for one if all are
 // taken. waiting, if not nil, is called when the call starts waiting and
