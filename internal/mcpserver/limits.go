@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/drivemcp/drivemcp/internal/drive"
+	"github.com/drivemcp/drivemcp/internal/identity"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -13,6 +14,16 @@ import (
 // Deps.MaxInlineBytes says otherwise; the HTTP transport's body limit
 // (httpguard.RequestBodyLimit) is made to fit it.
 const DefaultMaxInlineBytes = 32 << 20
+
+// uploadAs resolves the call's account and takes one of its upload slots,
+// the way every uploading tool starts; release must be called.
+func (t *tools) uploadAs(ctx context.Context, req *mcp.CallToolRequest, explicitEmail string) (id identity.Identity, release func(), err error) {
+	if id, err = t.resolve(ctx, req, explicitEmail); err != nil {
+		return id, nil, err
+	}
+	release, err = t.uploadSlot(ctx, req, id.Email)
+	return id, release, err
+}
 
 // uploadSlot takes an upload slot for the call's account, telling a client
 // that asked for progress that the upload is queued.

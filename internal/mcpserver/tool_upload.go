@@ -72,11 +72,7 @@ func (t *tools) uploadFile(ctx context.Context, req *mcp.CallToolRequest, in upl
 	if err := checkUploadArgs("filename", in.FileName, in.MimeType, in.FolderID, in.FolderPath); err != nil {
 		return nil, uploadOut{}, err
 	}
-	id, err := t.resolve(ctx, req, in.UserGoogleEmail)
-	if err != nil {
-		return nil, uploadOut{}, err
-	}
-	release, err := t.uploadSlot(ctx, req, id.Email)
+	id, release, err := t.uploadAs(ctx, req, in.UserGoogleEmail)
 	if err != nil {
 		return nil, uploadOut{}, err
 	}
@@ -136,11 +132,7 @@ func (t *tools) createFile(ctx context.Context, req *mcp.CallToolRequest, in cre
 	if in.FileURL != "" {
 		return t.createFromURL(ctx, req, in)
 	}
-	id, err := t.resolve(ctx, req, in.UserGoogleEmail)
-	if err != nil {
-		return nil, uploadOut{}, err
-	}
-	release, err := t.uploadSlot(ctx, req, id.Email)
+	id, release, err := t.uploadAs(ctx, req, in.UserGoogleEmail)
 	if err != nil {
 		return nil, uploadOut{}, err
 	}
@@ -200,13 +192,9 @@ func (t *tools) createFromURL(ctx context.Context, req *mcp.CallToolRequest, in 
 	if err != nil {
 		return nil, uploadOut{}, err
 	}
-	id, err := t.resolve(ctx, req, in.UserGoogleEmail)
-	if err != nil {
-		return nil, uploadOut{}, err
-	}
 	// The slot comes before the download starts: a queued call must not
 	// leave a remote server's connection idle until its stall timeout.
-	release, err := t.uploadSlot(ctx, req, id.Email)
+	id, release, err := t.uploadAs(ctx, req, in.UserGoogleEmail)
 	if err != nil {
 		return nil, uploadOut{}, err
 	}
