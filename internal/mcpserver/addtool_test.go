@@ -24,7 +24,6 @@ func allToolOutputs() map[string]reflect.Type {
 	return map[string]reflect.Type{
 		"start_google_auth":       toolOutputOf(tl.startGoogleAuth),
 		"check_drive_auth":        toolOutputOf(tl.checkDriveAuth),
-		"echo_drive_account":      toolOutputOf(tl.echoDriveAccount),
 		"sign_out":                toolOutputOf(tl.signOut),
 		"upload_file_to_drive":    toolOutputOf(tl.uploadFile),
 		"create_drive_file":       toolOutputOf(tl.createFile),
@@ -61,7 +60,6 @@ func TestAddTool_ListsWhatTheSDKWould(t *testing.T) {
 	handlers := map[string]func(s *mcp.Server, tool *mcp.Tool){
 		"start_google_auth":       sdkRegistrar(tl.startGoogleAuth),
 		"check_drive_auth":        sdkRegistrar(tl.checkDriveAuth),
-		"echo_drive_account":      sdkRegistrar(tl.echoDriveAccount),
 		"sign_out":                sdkRegistrar(tl.signOut),
 		"upload_file_to_drive":    sdkRegistrar(tl.uploadFile),
 		"create_drive_file":       sdkRegistrar(tl.createFile),

@@ -67,24 +67,7 @@ type signOutOut struct {
 	Message string `json:"message" jsonschema:"what happened, in a sentence for people"`
 }
 
-type echoAccountIn struct {
-	AccountArg
-}
-
-type echoAccountOut struct {
-	Email string `json:"email" jsonschema:"the Google account the Drive tools act as"`
-}
-
-func (t *tools) echoDriveAccount(ctx context.Context, req *mcp.CallToolRequest, in echoAccountIn) (*mcp.CallToolResult, echoAccountOut, error) {
-	id, err := t.resolve(ctx, req, in.UserGoogleEmail)
-	if err != nil {
-		return nil, echoAccountOut{}, err
-	}
-	return nil, echoAccountOut{Email: id.Email}, nil
-}
-
 func (t *tools) addAuthTools(s *mcp.Server) {
-	addTool(s, t.Logger, echoDriveAccountTool, t.echoDriveAccount)
 	addTool(s, t.Logger, startGoogleAuthTool, t.startGoogleAuth)
 	addTool(s, t.Logger, checkDriveAuthTool, t.checkDriveAuth)
 	addTool(s, t.Logger, signOutTool, t.signOut)

@@ -16,7 +16,6 @@ import "github.com/modelcontextprotocol/go-sdk/mcp"
 // toolDefinitions are every tool New registers; a test fails when New
 // registers one that is not here.
 var toolDefinitions = []*mcp.Tool{
-	echoDriveAccountTool,
 	startGoogleAuthTool,
 	checkDriveAuthTool,
 	signOutTool,
@@ -39,13 +38,6 @@ var startGoogleAuthTool = &mcp.Tool{
 	// acts as; each call records a new pending login (not idempotent). It
 	// only reaches the user's own Google account.
 	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: false, DestructiveHint: ptr(false), IdempotentHint: false, OpenWorldHint: ptr(false)},
-}
-
-var echoDriveAccountTool = &mcp.Tool{
-	Name:        "echo_drive_account",
-	Title:       "Echo the Drive account",
-	Description: "Says which Google account the Drive tools act as.",
-	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, DestructiveHint: ptr(false), IdempotentHint: true, OpenWorldHint: ptr(false)},
 }
 
 var checkDriveAuthTool = &mcp.Tool{

@@ -19,9 +19,8 @@ type toolTraits struct {
 var wantTraits = map[string]toolTraits{
 	// Starts a login (a pending login is recorded, a new link each call);
 	// a read-only connection must be able to ask for more scope with it.
-	"start_google_auth":  {},
-	"check_drive_auth":   {readOnly: true, idempotent: true},
-	"echo_drive_account": {readOnly: true, idempotent: true},
+	"start_google_auth": {},
+	"check_drive_auth":  {readOnly: true, idempotent: true},
 	// revoke deletes the stored grant; signing out twice leaves the same
 	// state. Only revoke needs a writing scope, which the handler checks.
 	"sign_out": {destructive: true, idempotent: true},
