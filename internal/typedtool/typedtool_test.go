@@ -268,16 +268,3 @@ func sameText(a, b string) bool {
 	}
 	return a == b
 }
-
-// listToolsRaw is s's tools/list answer, each tool as it went over the wire.
-func listToolsRaw(t *testing.T, s *mcp.Server) []json.RawMessage {
-	t.Helper()
-	body := serveStateless(t, s)("tools/list", "{}")
-	var a struct {
-		Result struct{ Tools []json.RawMessage }
-	}
-	if err := json.Unmarshal(body, &a); err != nil || len(a.Result.Tools) == 0 {
-		t.Fatalf("tools/list: %v: %s", err, body)
-	}
-	return a.Result.Tools
-}
