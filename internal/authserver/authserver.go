@@ -69,7 +69,7 @@ type Server struct {
 	// loopback serves the Google callback itself (stdio, drivemcp login);
 	// nil when the HTTP server's routes do.
 	loopback *callbackListeners
-	cors   *cors.Policy
+	cors     *cors.Policy
 }
 
 // Options configure a Server.

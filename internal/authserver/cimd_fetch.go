@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -59,20 +60,24 @@ func (c *ClientMetadataDocuments) fetch(ctx context.Context, clientID string) (s
 // fetchFailure explains an error from the HTTP client.
 func fetchFailure(clientID string, err error) *CIMDError {
 	var ne net.Error
+	var dns *net.DNSError
 	switch {
-	case errors.Is(err, netguard.ErrBlockedAddress):
+	case errors.Is(err, netguard.ErrBlockedAddress) && hostIsAddress(clientID):
+		// The client_id names the address itself: saying so tells nobody
+		// anything about the server's network.
 		return &CIMDError{Reason: "the client_id " + clientID + " points at a private or local network address, which drivemcp does not fetch", Err: err}
+	case errors.Is(err, netguard.ErrBlockedAddress), errors.As(err, &dns):
+		// One sentence for "resolves to a private address" and "does not
+		// resolve": anyone can open /oauth/authorize, and telling the two
+		// apart (or quoting the resolver's error, which names the server's
+		// DNS server) would map the server's internal network for them.
+		return &CIMDError{Reason: "the client_id " + clientID + " names a host drivemcp cannot fetch from: it does not resolve to a public address", Err: err}
 	case errors.Is(err, netguard.ErrSchemeNotAllowed):
 		return &CIMDError{Reason: "the client_id " + clientID + " uses a URL scheme drivemcp does not fetch", Err: err}
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return &CIMDError{Reason: fmt.Sprintf("the server of the client_id %s did not answer within %s", clientID, metadataFetchTimeout), Err: err}
 	}
-	cause := err
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		cause = ue.Err // its message repeats the URL
-	}
-	return &CIMDError{Reason: fmt.Sprintf("the client's metadata document at %s could not be fetched (%v)", clientID, cause), Err: err}
+	return &CIMDError{Reason: fmt.Sprintf("the client's metadata document at %s could not be fetched (the connection to its server failed)", clientID), Err: err}
 }
 
 // jsonContentTypeProblem returns "" for application/json or an
@@ -87,4 +92,14 @@ func jsonContentTypeProblem(header string) string {
 		return ""
 	}
 	return "is served as " + quoteForReason(header) + ", not as JSON (application/json)"
+}
+
+// hostIsAddress reports whether a URL's host is an IP address literal.
+func hostIsAddress(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	_, err = netip.ParseAddr(u.Hostname())
+	return err == nil
 }

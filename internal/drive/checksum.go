@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"io"
 )
 
 // sourceDigest is the md5 of the source, fed by every request body as it is
@@ -38,3 +39,13 @@ func (d *sourceDigest) add(off int64, p []byte) error {
 func (d *sourceDigest) sent() int64 { return d.hwm }
 
 func (d *sourceDigest) sum() string { return hex.EncodeToString(d.h.Sum(nil)) }
+
+// MD5Of is the hex md5 of everything r holds, Drive's md5Checksum form:
+// what if_exists skip_unchanged compares with a file already in Drive.
+func MD5Of(r io.Reader) (string, error) {
+	h := md5.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

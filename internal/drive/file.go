@@ -24,13 +24,16 @@ type File struct {
 	Size        int64 // 0 for Google Docs types, which have no stored size
 	MD5         string
 	WebViewLink string
+	// Version is Drive's version number of the file, which grows with
+	// every change (0 when Drive did not say).
+	Version int64
 	// Retries counts the requests of this upload that failed and were
 	// resumed (set by Uploader.Upload only).
 	Retries int
 }
 
 // fileFields is the partial response every file call asks Drive for.
-const fileFields = "id,name,mimeType,parents,size,md5Checksum,webViewLink"
+const fileFields = "id,name,mimeType,parents,size,md5Checksum,webViewLink,version"
 
 // fileResource is Drive's JSON for a file, as far as we read it.
 type fileResource struct {
@@ -41,6 +44,7 @@ type fileResource struct {
 	Size        flexInt64 `json:"size"`
 	MD5Checksum string    `json:"md5Checksum"`
 	WebViewLink string    `json:"webViewLink"`
+	Version     flexInt64 `json:"version"`
 }
 
 func (r fileResource) file() File {
@@ -52,6 +56,7 @@ func (r fileResource) file() File {
 		Size:        int64(r.Size),
 		MD5:         r.MD5Checksum,
 		WebViewLink: r.WebViewLink,
+		Version:     int64(r.Version),
 	}
 }
 

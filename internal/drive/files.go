@@ -81,13 +81,13 @@ type Item struct {
 func (i Item) IsFolder() bool { return i.MimeType == FolderMimeType }
 
 // itemFields is what every call that returns items asks Drive for.
-const itemFields = "id,name,mimeType,parents,size,md5Checksum,webViewLink,modifiedTime,owners(emailAddress),shared,driveId"
+const itemFields = "id,name,mimeType,parents,size,md5Checksum,webViewLink,version,modifiedTime,owners(emailAddress),shared,driveId"
 
 func itemFrom(f *drivev3.File) Item {
 	it := Item{
 		File: File{
 			ID: f.Id, Name: f.Name, MimeType: f.MimeType, Parents: f.Parents,
-			Size: f.Size, MD5: f.Md5Checksum, WebViewLink: f.WebViewLink,
+			Size: f.Size, MD5: f.Md5Checksum, WebViewLink: f.WebViewLink, Version: f.Version,
 		},
 		Shared:  f.Shared,
 		DriveID: f.DriveId,

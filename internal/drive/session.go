@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -44,8 +45,14 @@ func (up *upload) initiate(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("drive: encoding file metadata: %w", err)
 	}
-	endpoint := up.endpoint + "/upload/drive/v3/files?uploadType=resumable&supportsAllDrives=true&fields=" + fileFields
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(meta))
+	method, endpoint := http.MethodPost, up.endpoint+"/upload/drive/v3/files?uploadType=resumable&supportsAllDrives=true&fields="+fileFields
+	if up.targetID != "" {
+		// files.update's media path: the same resumable protocol, a new
+		// version of the file instead of a new file.
+		method = http.MethodPatch
+		endpoint = up.endpoint + "/upload/drive/v3/files/" + url.PathEscape(up.targetID) + "?uploadType=resumable&supportsAllDrives=true&fields=" + fileFields
+	}
+	req, err := http.NewRequestWithContext(ctx, method, endpoint, bytes.NewReader(meta))
 	if err != nil {
 		return "", fmt.Errorf("drive: bad upload endpoint: %w", err)
 	}

@@ -79,6 +79,27 @@ func (u *Uploader) Upload(ctx context.Context, meta FileMeta, src Source, progre
 	return up.run(ctx)
 }
 
+// Update replaces the content of the existing file fileID with src, as a
+// new version of the same file: its id, links, sharing and history stay.
+// It is Upload's resumable, md5-checked protocol at files.update; meta may
+// rename the file (Name) or change its type (MimeType), and its Parents
+// must be empty (moving is Files.Move's job).
+func (u *Uploader) Update(ctx context.Context, fileID string, meta FileMeta, src Source, progress Progress) (File, error) {
+	if err := CheckID(fileID); err != nil {
+		return File{}, err
+	}
+	if len(meta.Parents) > 0 {
+		return File{}, fmt.Errorf("%w: an update cannot move the file (parents given)", ErrInvalidArgument)
+	}
+	up, err := u.newUpload(meta, src, progress)
+	if err != nil {
+		return File{}, err
+	}
+	up.targetID = fileID
+	defer up.src.release()
+	return up.run(ctx)
+}
+
 // upload is the state of one Upload call.
 type upload struct {
 	client      *http.Client
@@ -88,6 +109,7 @@ type upload struct {
 	stall       time.Duration
 
 	meta      FileMeta
+	targetID  string // files.update: the file whose content is replaced; "" creates one
 	mediaType string
 	src       uploadSource
 	digest    *sourceDigest

@@ -27,12 +27,14 @@ type driveFile struct {
 	owner                           string // email
 	clientID                        string // the OAuth client that created it (drive.file visibility)
 	trashed                         bool
-	created, modified               time.Time
-	seq                             int64 // creation order, the tie-breaker for every sort
-	version                         int64
-	isRoot                          bool
-	content                         blob // nil for folders
-	md5                             string
+	// explicitlyTrashed: trashed on its own, not with a folder around it.
+	explicitlyTrashed bool
+	created, modified time.Time
+	seq               int64 // creation order, the tie-breaker for every sort
+	version           int64
+	isRoot            bool
+	content           blob // nil for folders
+	md5               string
 	// sourceMediaType is the media type of the bytes a converted file was
 	// made from (the upload's X-Upload-Content-Type or part type).
 	sourceMediaType string
@@ -272,7 +274,8 @@ func (e *Emulator) resourceLocked(f *driveFile, c caller) map[string]any {
 		"mimeType":          f.mimeType,
 		"starred":           false,
 		"trashed":           f.trashed,
-		"explicitlyTrashed": f.trashed,
+		"explicitlyTrashed": f.explicitlyTrashed,
+		"capabilities":      e.capabilitiesLocked(f, c),
 		"spaces":            []string{"drive"},
 		"version":           strconv.FormatInt(f.version, 10),
 		"createdTime":       formatTime(f.created),

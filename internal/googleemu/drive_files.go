@@ -390,21 +390,22 @@ func (e *Emulator) createFileLocked(meta fileMetadata, c caller, mediaType strin
 	now := e.now()
 	e.fileSeq++
 	f := &driveFile{
-		id:          "1" + randomString(32),
-		name:        cmp.Or(deref(meta.Name), "Untitled"),
-		mimeType:    mime,
-		description: deref(meta.Description),
-		parents:     parents,
-		owner:       c.user.email,
-		clientID:    c.clientID,
-		trashed:     deref(meta.Trashed),
-		created:     now,
-		modified:    now,
-		seq:         e.fileSeq,
-		version:     1,
-		content:     content,
-		md5:         md5,
-		perms:       []*permission{{id: c.user.permissionID, typ: "user", role: "owner", email: c.user.email}},
+		id:                "1" + randomString(32),
+		name:              cmp.Or(deref(meta.Name), "Untitled"),
+		mimeType:          mime,
+		description:       deref(meta.Description),
+		parents:           parents,
+		owner:             c.user.email,
+		clientID:          c.clientID,
+		trashed:           deref(meta.Trashed),
+		explicitlyTrashed: deref(meta.Trashed),
+		created:           now,
+		modified:          now,
+		seq:               e.fileSeq,
+		version:           1,
+		content:           content,
+		md5:               md5,
+		perms:             []*permission{{id: c.user.permissionID, typ: "user", role: "owner", email: c.user.email}},
 	}
 	if strings.HasPrefix(mime, googleAppsPrefix) && content != nil && mediaType != "" {
 		f.sourceMediaType = mediaType
@@ -497,8 +498,13 @@ func (e *Emulator) updateFileLocked(id string, meta fileMetadata, addParents, re
 	if meta.MimeType != nil {
 		f.mimeType = *meta.MimeType
 	}
-	if meta.Trashed != nil {
-		f.trashed = *meta.Trashed
+	if meta.Trashed != nil && *meta.Trashed != f.trashed {
+		if role < roleOwner && !e.trashByWriters {
+			// "Trash or delete files and folders" (/drive/api/guides/delete):
+			// only the owner can trash a file; others get insufficientFilePermissions.
+			return nil, ptr(errInsufficientFilePermissions())
+		}
+		e.setTrashedLocked(f, *meta.Trashed)
 	}
 	f.parents = parents
 	f.modified = e.now()

@@ -154,12 +154,14 @@ type Emulator struct {
 	tokenRequests map[string]int
 	files         map[string]*driveFile
 	fileSeq       int64
-	sessions      map[string]*uploadSession
-	notifications []Notification
-	limits        UsageLimits
-	buckets       map[string]*bucket
-	policies      map[string]AccountPolicy // by email, or "@domain"
-	filePolicies  map[string]FilePolicy    // by file id
+	// trashByWriters relaxes Drive's owner-only trash (SetTrashByWriters).
+	trashByWriters bool
+	sessions       map[string]*uploadSession
+	notifications  []Notification
+	limits         UsageLimits
+	buckets        map[string]*bucket
+	policies       map[string]AccountPolicy // by email, or "@domain"
+	filePolicies   map[string]FilePolicy    // by file id
 }
 
 // New returns an emulator configured by opts.
@@ -244,6 +246,7 @@ func (e *Emulator) routes() *http.ServeMux {
 	m.HandleFunc("PATCH /drive/v3/files/{fileId}", e.drive(e.handleUpdate))
 	m.HandleFunc("DELETE /drive/v3/files/{fileId}", e.drive(e.handleDelete))
 	m.HandleFunc("GET /drive/v3/files/{fileId}/export", e.drive(e.handleExport))
+	m.HandleFunc("POST /drive/v3/files/{fileId}/copy", e.drive(e.handleCopy))
 	m.HandleFunc("GET /drive/v3/files/{fileId}/permissions", e.drive(e.handleListPermissions))
 	m.HandleFunc("POST /drive/v3/files/{fileId}/permissions", e.drive(e.handleCreatePermission))
 	m.HandleFunc("GET /drive/v3/files/{fileId}/permissions/{permissionId}", e.drive(e.handleGetPermission))

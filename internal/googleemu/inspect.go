@@ -30,12 +30,14 @@ type File struct {
 	// SourceMimeType is the media type of the bytes Drive converted into
 	// this Google Workspace file, as the upload declared it; "" otherwise.
 	SourceMimeType string
+	// Version is Drive's version number, which grows with every change.
+	Version int64
 }
 
 func snapshotFile(f *driveFile) File {
 	out := File{
 		ID: f.id, Name: f.name, MimeType: f.mimeType, Parents: slices.Clone(f.parents),
-		Size: f.size(), Owner: f.owner, Trashed: f.trashed,
+		Size: f.size(), Owner: f.owner, Trashed: f.trashed, Version: f.version,
 		CreatedTime: f.created, ModifiedTime: f.modified,
 		Description: f.description, ClientID: f.clientID, SourceMimeType: f.sourceMediaType,
 	}

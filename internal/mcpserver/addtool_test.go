@@ -33,6 +33,13 @@ func allToolOutputs() map[string]reflect.Type {
 		"get_drive_file_content":  toolOutputOf(tl.getDriveFileContent),
 		"share_drive_files":       toolOutputOf(tl.shareDriveFiles),
 		"make_drive_files_public": toolOutputOf(tl.makeDriveFilesPublic),
+		"update_drive_file":       toolOutputOf(tl.updateDriveFile),
+		"move_drive_file":         toolOutputOf(tl.moveDriveFile),
+		"rename_drive_file":       toolOutputOf(tl.renameDriveFile),
+		"copy_drive_file":         toolOutputOf(tl.copyDriveFile),
+		"trash_drive_files":       toolOutputOf(tl.trashDriveFiles),
+		"delete_drive_files":      toolOutputOf(tl.deleteDriveFiles),
+		"get_drive_file_metadata": toolOutputOf(tl.getDriveFileMetadata),
 	}
 }
 
@@ -69,6 +76,13 @@ func TestAddTool_ListsWhatTheSDKWould(t *testing.T) {
 		"get_drive_file_content":  sdkRegistrar(tl.getDriveFileContent),
 		"share_drive_files":       sdkRegistrar(tl.shareDriveFiles),
 		"make_drive_files_public": sdkRegistrar(tl.makeDriveFilesPublic),
+		"update_drive_file":       sdkRegistrar(tl.updateDriveFile),
+		"move_drive_file":         sdkRegistrar(tl.moveDriveFile),
+		"rename_drive_file":       sdkRegistrar(tl.renameDriveFile),
+		"copy_drive_file":         sdkRegistrar(tl.copyDriveFile),
+		"trash_drive_files":       sdkRegistrar(tl.trashDriveFiles),
+		"delete_drive_files":      sdkRegistrar(tl.deleteDriveFiles),
+		"get_drive_file_metadata": sdkRegistrar(tl.getDriveFileMetadata),
 	}
 	listed := listToolsRaw(t, New(Deps{}))
 	if len(listed) != len(handlers) {

@@ -109,6 +109,7 @@ func New(d Deps) *mcp.Server {
 	t.addAuthTools(s)
 	t.addUploadTools(s)
 	t.addDriveTools(s)
+	t.addLifecycleTools(s)
 	return s
 }
 

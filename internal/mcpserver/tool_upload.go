@@ -32,6 +32,7 @@ type uploadFileIn struct {
 	FolderPath string `json:"folder_path,omitempty" jsonschema:"instead of folder_id: a folder path from My Drive such as Reports/2026; missing folders are created; default: none, the file goes into folder_id"`
 	FileName   string `json:"filename,omitempty" jsonschema:"name of the file in Drive (default: the local file's name)"`
 	MimeType   string `json:"mime_type,omitempty" jsonschema:"MIME type (default: guessed from the name and content)"`
+	IfExists   string `json:"if_exists,omitempty" enum:"new,update,skip_unchanged,fail" jsonschema:"when the folder already has a file of this name: new makes another (the default, as Drive does), update replaces its content keeping its id, skip_unchanged does nothing if its md5 equals this content's and updates it otherwise, fail stops and names it; where several files have the name, nothing is touched"`
 }
 
 type createFileIn struct {
@@ -43,6 +44,7 @@ type createFileIn struct {
 	FolderID      string `json:"folder_id,omitempty" jsonschema:"Drive folder to create the file in (default: root)"`
 	FolderPath    string `json:"folder_path,omitempty" jsonschema:"instead of folder_id: a folder path from My Drive such as Reports/2026; missing folders are created; default: none, the file goes into folder_id"`
 	MimeType      string `json:"mime_type,omitempty" jsonschema:"MIME type (default: text/plain for content, guessed otherwise)"`
+	IfExists      string `json:"if_exists,omitempty" enum:"new,update,skip_unchanged,fail" jsonschema:"when the folder already has a file of this name: new makes another (the default, as Drive does), update replaces its content keeping its id, skip_unchanged does nothing if its md5 equals this content's and updates it otherwise, fail stops and names it; where several files have the name, nothing is touched"`
 }
 
 // uploadOut describes a file now in Drive.
@@ -58,6 +60,23 @@ type uploadOut struct {
 	FolderID      string `json:"folder_id,omitempty" jsonschema:"the folder it is in; absent when Drive did not say"`
 	WebViewLink   string `json:"web_view_link,omitempty" jsonschema:"its link in Drive's web interface; absent when Drive gave none"`
 	Account       string `json:"account" jsonschema:"the Google account the tool acted as"`
+	// Outcome says which if_exists branch was taken.
+	Outcome string `json:"outcome" enum:"created,updated,skipped_unchanged" jsonschema:"created: a new file; updated: an existing file got the new content as a new version, same id; skipped_unchanged: the existing file already had these bytes and nothing was sent"`
+	Version int64  `json:"version,omitempty" jsonschema:"Drive's version number of the file after the call, which grows with every change; absent when Drive did not say"`
+}
+
+// uploadDest is where an upload's bytes go: a new file named name in
+// folderID (subject to ifExists), or, with targetID, a new version of
+// that file (renamed to name when rename is set).
+type uploadDest struct {
+	name     string
+	folderID string
+	ifExists drive.IfExists
+	targetID string
+	rename   bool
+	// explicitType: mime_type was given, so an update sets it as the
+	// file's type; otherwise the file keeps its own.
+	explicitType bool
 }
 
 func (t *tools) addUploadTools(s *mcp.Server) {
@@ -70,6 +89,10 @@ func (t *tools) uploadFile(ctx context.Context, req *mcp.CallToolRequest, in upl
 		return nil, uploadOut{}, userErrorf(nil, "filepath is empty: give the path of the local file to upload.")
 	}
 	if err := checkUploadArgs("filename", in.FileName, in.MimeType, in.FolderID, in.FolderPath); err != nil {
+		return nil, uploadOut{}, err
+	}
+	ifExists, err := ifExistsArg(in.IfExists)
+	if err != nil {
 		return nil, uploadOut{}, err
 	}
 	id, release, err := t.uploadAs(ctx, req, in.UserGoogleEmail)
@@ -110,7 +133,7 @@ func (t *tools) uploadFile(ctx context.Context, req *mcp.CallToolRequest, in upl
 	if err != nil {
 		return nil, uploadOut{}, err
 	}
-	return t.upload(ctx, req, id, name, mimeType, folderID, src)
+	return t.upload(ctx, req, id, uploadDest{name: name, folderID: folderID, ifExists: ifExists, explicitType: in.MimeType != ""}, mimeType, src)
 }
 
 func (t *tools) createFile(ctx context.Context, req *mcp.CallToolRequest, in createFileIn) (*mcp.CallToolResult, uploadOut, error) {
@@ -129,38 +152,28 @@ func (t *tools) createFile(ctx context.Context, req *mcp.CallToolRequest, in cre
 	if err := checkUploadArgs("file_name", in.FileName, in.MimeType, in.FolderID, in.FolderPath); err != nil {
 		return nil, uploadOut{}, err
 	}
+	ifExists, err := ifExistsArg(in.IfExists)
+	if err != nil {
+		return nil, uploadOut{}, err
+	}
 	if in.FileURL != "" {
-		return t.createFromURL(ctx, req, in)
+		if ifExists == drive.IfExistsSkipUnchanged {
+			return nil, uploadOut{}, userErrorf(nil, "if_exists skip_unchanged compares checksums before sending, but fileUrl is streamed into Drive "+
+				"without being held here, so its checksum is not known in advance. Use if_exists update (or new), or download the file and use upload_file_to_drive.")
+		}
+		return t.createFromURL(ctx, req, in.UserGoogleEmail, in.FileURL, in.MimeType, func(id identity.Identity) (uploadDest, error) {
+			folderID, err := t.uploadFolder(ctx, id, in.FolderID, in.FolderPath)
+			return uploadDest{name: in.FileName, folderID: folderID, ifExists: ifExists, explicitType: in.MimeType != ""}, err
+		})
 	}
 	id, release, err := t.uploadAs(ctx, req, in.UserGoogleEmail)
 	if err != nil {
 		return nil, uploadOut{}, err
 	}
 	defer release()
-	var data []byte
-	mimeType := in.MimeType
-	if in.ContentBase64 != "" {
-		if int64(base64.StdEncoding.DecodedLen(len(in.ContentBase64))) > t.MaxInlineBytes {
-			return nil, uploadOut{}, userErrorf(nil, "content_base64 is larger than %d MiB: save the file locally and use upload_file_to_drive instead.", t.MaxInlineBytes>>20)
-		}
-		data, err = decodeBase64(in.ContentBase64)
-		if err != nil {
-			return nil, uploadOut{}, userErrorf(err, "content_base64 is not valid base64 (%v): encode the bytes with standard base64 and call again.", err)
-		}
-		if mimeType == "" {
-			mimeType = guessMIME(in.FileName, bytes.NewReader(data))
-		}
-	} else {
-		if int64(len(in.Content)) > t.MaxInlineBytes {
-			return nil, uploadOut{}, userErrorf(nil, "content is larger than %d MiB: save the file locally and use upload_file_to_drive instead.", t.MaxInlineBytes>>20)
-		}
-		data = []byte(in.Content)
-		if mimeType == "" {
-			mimeType = mime.TypeByExtension(filepath.Ext(in.FileName))
-			if mimeType == "" || !strings.HasPrefix(mimeType, "text/") {
-				mimeType = "text/plain; charset=utf-8"
-			}
-		}
+	data, mimeType, err := t.inlineContent(in.FileName, in.Content, in.ContentBase64, in.MimeType)
+	if err != nil {
+		return nil, uploadOut{}, err
 	}
 	src := drive.Source{ReaderAt: bytes.NewReader(data), Size: int64(len(data))}
 	if isGoogleType(mimeType) {
@@ -181,20 +194,63 @@ func (t *tools) createFile(ctx context.Context, req *mcp.CallToolRequest, in cre
 	if err != nil {
 		return nil, uploadOut{}, err
 	}
-	return t.upload(ctx, req, id, in.FileName, mimeType, folderID, src)
+	return t.upload(ctx, req, id, uploadDest{name: in.FileName, folderID: folderID, ifExists: ifExists, explicitType: in.MimeType != ""}, mimeType, src)
+}
+
+// inlineContent is the bytes of content or content_base64 (within the
+// inline limit) and their MIME type: mimeType when given, else guessed
+// from name (and, for bytes, their start); text defaults to text/plain.
+func (t *tools) inlineContent(name, content, contentBase64, mimeType string) ([]byte, string, error) {
+	if contentBase64 != "" {
+		if int64(base64.StdEncoding.DecodedLen(len(contentBase64))) > t.MaxInlineBytes {
+			return nil, "", userErrorf(nil, "content_base64 is larger than %d MiB: save the file locally and use a filepath instead.", t.MaxInlineBytes>>20)
+		}
+		data, err := decodeBase64(contentBase64)
+		if err != nil {
+			return nil, "", userErrorf(err, "content_base64 is not valid base64 (%v): encode the bytes with standard base64 and call again.", err)
+		}
+		if mimeType == "" {
+			mimeType = guessMIME(name, bytes.NewReader(data))
+		}
+		return data, mimeType, nil
+	}
+	if int64(len(content)) > t.MaxInlineBytes {
+		return nil, "", userErrorf(nil, "content is larger than %d MiB: save the file locally and use a filepath instead.", t.MaxInlineBytes>>20)
+	}
+	if mimeType == "" {
+		mimeType = mime.TypeByExtension(filepath.Ext(name))
+		if mimeType == "" || !strings.HasPrefix(mimeType, "text/") {
+			mimeType = "text/plain; charset=utf-8"
+		}
+	}
+	return []byte(content), mimeType, nil
+}
+
+// ifExistsArg reads if_exists; the single-file tools default to new,
+// Drive's own behaviour.
+func ifExistsArg(s string) (drive.IfExists, error) {
+	mode, err := drive.ParseIfExists(strings.TrimSpace(s), drive.IfExistsNew)
+	if err != nil {
+		return "", userErrorf(err, "if_exists %q is not one of new, update, skip_unchanged and fail: give one of those, or leave it out to always create a new file.", s)
+	}
+	return mode, nil
 }
 
 // createFromURL streams fileUrl's body into a new Drive file: nothing is
 // requested from an address the server may not reach, and nothing is held
 // in memory beyond the uploader's one chunk.
-func (t *tools) createFromURL(ctx context.Context, req *mcp.CallToolRequest, in createFileIn) (*mcp.CallToolResult, uploadOut, error) {
-	u, err := parseFileURL(in.FileURL)
+//
+// dest says where the bytes go; it is called once the account is known
+// and the download has begun, so a folder path is created only for a
+// download that started.
+func (t *tools) createFromURL(ctx context.Context, req *mcp.CallToolRequest, email, fileURL, givenType string, dest func(identity.Identity) (uploadDest, error)) (*mcp.CallToolResult, uploadOut, error) {
+	u, err := parseFileURL(fileURL)
 	if err != nil {
 		return nil, uploadOut{}, err
 	}
 	// The slot comes before the download starts: a queued call must not
 	// leave a remote server's connection idle until its stall timeout.
-	id, release, err := t.uploadAs(ctx, req, in.UserGoogleEmail)
+	id, release, err := t.uploadAs(ctx, req, email)
 	if err != nil {
 		return nil, uploadOut{}, err
 	}
@@ -207,22 +263,22 @@ func (t *tools) createFromURL(ctx context.Context, req *mcp.CallToolRequest, in 
 		return nil, uploadOut{}, userErrorf(err, "Could not download fileUrl (%v). Check the URL and try again.", err)
 	}
 	defer remote.Body.Close()
-	mimeType := in.MimeType
+	d, err := dest(id)
+	if err != nil {
+		return nil, uploadOut{}, err
+	}
+	mimeType := givenType
 	if mimeType == "" {
-		mimeType = cmp.Or(remote.MediaType, mime.TypeByExtension(filepath.Ext(in.FileName)), mime.TypeByExtension(path.Ext(u.Path)), "application/octet-stream")
+		mimeType = cmp.Or(remote.MediaType, mime.TypeByExtension(filepath.Ext(d.name)), mime.TypeByExtension(path.Ext(u.Path)), "application/octet-stream")
 	}
 	src := drive.Source{Reader: remote.Body, Size: remote.Size}
 	if isGoogleType(mimeType) {
-		src.MediaType = cmp.Or(remote.MediaType, importTypeByName(in.FileName), importTypeByName(path.Base(u.Path)))
+		src.MediaType = cmp.Or(remote.MediaType, importTypeByName(d.name), importTypeByName(path.Base(u.Path)))
 		if err := checkConversion(mimeType, src.MediaType); err != nil {
 			return nil, uploadOut{}, err
 		}
 	}
-	folderID, err := t.uploadFolder(ctx, id, in.FolderID, in.FolderPath)
-	if err != nil {
-		return nil, uploadOut{}, err
-	}
-	res, out, err := t.upload(ctx, req, id, in.FileName, mimeType, folderID, src)
+	res, out, err := t.upload(ctx, req, id, d, mimeType, src)
 	var broken *downloadError
 	switch {
 	case err == nil:
@@ -321,16 +377,23 @@ func isGoogleType(mimeType string) bool {
 	return strings.HasPrefix(mimeType, "application/vnd.google-apps.")
 }
 
-// upload sends src to Drive as the account, reporting progress to the client
-// when it asked for it.
-func (t *tools) upload(ctx context.Context, req *mcp.CallToolRequest, id identity.Identity, name, mimeType, folderID string, src drive.Source) (*mcp.CallToolResult, uploadOut, error) {
-	if folderID == "" {
-		folderID = "root"
+// upload sends src to Drive as the account, reporting progress to the
+// client when it asked for it: a new file, or a new version of an existing
+// one (dest.targetID, or the same-named file if_exists picked).
+func (t *tools) upload(ctx context.Context, req *mcp.CallToolRequest, id identity.Identity, dest uploadDest, mimeType string, src drive.Source) (*mcp.CallToolResult, uploadOut, error) {
+	if dest.folderID == "" {
+		dest.folderID = "root"
 	}
 	if err := t.requireDriveGrant(ctx, id); err != nil {
 		return nil, uploadOut{}, err
 	}
 	email := id.Email
+	if dest.targetID == "" && dest.ifExists != "" && dest.ifExists != drive.IfExistsNew {
+		res, out, err := t.applyIfExists(ctx, id, &dest, src)
+		if res != nil || err != nil {
+			return res, out, err
+		}
+	}
 	progress, waiting := progressReporter(ctx, req)
 	up := &drive.Uploader{
 		Client:   t.httpClient(ctx, id),
@@ -340,32 +403,109 @@ func (t *tools) upload(ctx context.Context, req *mcp.CallToolRequest, id identit
 		Waiting:  waiting,
 	}
 	started := time.Now()
-	file, err := up.Upload(ctx, drive.FileMeta{Name: name, MimeType: mimeType, Parents: []string{folderID}}, src, progress)
+	var file drive.File
+	var err error
+	outcome := "created"
+	if dest.targetID != "" {
+		outcome = "updated"
+		meta := drive.FileMeta{}
+		if dest.rename {
+			meta.Name = dest.name
+		}
+		if dest.explicitType {
+			meta.MimeType = mimeType
+		}
+		if src.MediaType == "" && !isGoogleType(mimeType) {
+			src.MediaType = mimeType // what the bytes are, though the file keeps its type
+		}
+		file, err = up.Update(ctx, dest.targetID, meta, src, progress)
+	} else {
+		file, err = up.Upload(ctx, drive.FileMeta{Name: dest.name, MimeType: mimeType, Parents: []string{dest.folderID}}, src, progress)
+	}
 	if err != nil {
 		t.Metrics.Upload(false, 0, 0, 0)
-		return nil, uploadOut{}, t.explainUpload(email, name, folderID, err)
+		if dest.targetID != "" && errors.Is(err, drive.ErrNotFound) {
+			return nil, uploadOut{}, t.explainDrive(ctx, email, err, fmt.Sprintf("Google Drive has no file %s that %s can change. Check file_id (search_drive_files finds files).", dest.targetID, email))
+		}
+		return nil, uploadOut{}, t.explainUpload(email, dest.name, dest.folderID, err)
 	}
 	t.Metrics.Upload(true, file.Size, time.Since(started), file.Retries)
-	t.Logger.Info("uploaded", "bytes", file.Size, "retries", file.Retries, "duration", time.Since(started).Round(time.Millisecond))
+	t.Logger.Info("uploaded", "bytes", file.Size, "retries", file.Retries, "duration", time.Since(started).Round(time.Millisecond), "outcome", outcome)
 	out := uploadOut{
 		FileID: file.ID, Name: file.Name, MimeType: file.MimeType, Size: file.Size, MD5: file.MD5,
-		WebViewLink: file.WebViewLink, Account: email, FolderID: folderID,
+		WebViewLink: file.WebViewLink, Account: email, FolderID: dest.folderID, Outcome: outcome, Version: file.Version,
 	}
 	if len(file.Parents) > 0 {
 		out.FolderID = file.Parents[0]
 	}
 	msg := fmt.Sprintf("Uploaded %q (%s) to Google Drive as %s. File id: %s.", out.Name, progressbar.Bytes(out.Size), email, out.FileID)
-	if isGoogleType(mimeType) {
+	if outcome == "updated" {
+		msg = fmt.Sprintf("Replaced the content of %q (%s) in Google Drive as %s with %s; the id, links and sharing stay. File id: %s.",
+			out.Name, out.FileID, email, progressbar.Bytes(out.Size), out.FileID)
+	}
+	if isGoogleType(mimeType) || isGoogleType(file.MimeType) {
 		// Drive keeps no md5 of a Google Doc or Sheet; what was checked is
 		// that Drive's upload session took every byte before it answered.
-		out.ConvertedFrom = baseMediaType(src.MediaType)
+		out.ConvertedFrom = baseMediaType(cmp.Or(src.MediaType, mimeType))
 		msg += fmt.Sprintf(" Drive converted it from %s into %s; Drive keeps no checksum of converted files, so drivemcp checked only that Drive received all %d bytes.",
-			out.ConvertedFrom, mimeType, src.Size)
+			out.ConvertedFrom, file.MimeType, src.Size)
 	}
 	if out.WebViewLink != "" {
 		msg += " Link: " + out.WebViewLink
 	}
 	return text(msg), out, nil
+}
+
+// applyIfExists looks for a file of dest.name in dest.folderID and applies
+// the if_exists rule: it either answers (skipped, or refused) or sets
+// dest.targetID for the upload to update that file. One listing request;
+// the local md5 is computed only when a same-named file has one to
+// compare with.
+func (t *tools) applyIfExists(ctx context.Context, id identity.Identity, dest *uploadDest, src drive.Source) (*mcp.CallToolResult, uploadOut, error) {
+	files, err := t.filesFor(ctx, id)
+	if err != nil {
+		return nil, uploadOut{}, err
+	}
+	same, err := files.FindNamed(ctx, dest.folderID, dest.name)
+	if err != nil {
+		return nil, uploadOut{}, t.explainDrive(ctx, id.Email, err, fmt.Sprintf("Drive has no folder %q that this account can see. Check folder_id (omit it to upload to My Drive).", dest.folderID))
+	}
+	localMD5 := ""
+	if dest.ifExists == drive.IfExistsSkipUnchanged && len(same) == 1 && same[0].MD5 != "" && src.ReaderAt != nil {
+		if localMD5, err = drive.MD5Of(io.NewSectionReader(src.ReaderAt, 0, src.Size)); err != nil {
+			return nil, uploadOut{}, userErrorf(err, "Could not read the content to compare it with %q in Drive (%v). Try again.", dest.name, err)
+		}
+	}
+	d, err := drive.Decide(dest.ifExists, dest.name, same, localMD5)
+	var exists *drive.ExistsError
+	switch {
+	case errors.As(err, &exists) && errors.Is(err, drive.ErrAmbiguousName):
+		return nil, uploadOut{}, userErrorf(err, "%d files named %q are in that folder (%s), so drivemcp cannot tell which to %s and touched none. "+
+			"Use update_drive_file with the file_id of the one to change, or if_exists new to add another.", len(exists.Files), dest.name, itemIDs(exists.Files), dest.ifExists)
+	case errors.As(err, &exists):
+		return nil, uploadOut{}, userErrorf(err, "A file named %q already exists in that folder (file id %s), and if_exists is fail, so nothing was uploaded. "+
+			"Use if_exists update to replace its content, new to add another file of that name, or another name.", dest.name, exists.Files[0].ID)
+	case err != nil:
+		return nil, uploadOut{}, userErrorf(err, "if_exists could not be applied (%v).", err)
+	}
+	switch d.Action {
+	case drive.ActionSkip:
+		f := d.Target
+		out := uploadOut{FileID: f.ID, Name: f.Name, MimeType: f.MimeType, Size: f.Size, MD5: f.MD5, WebViewLink: f.WebViewLink,
+			FolderID: dest.folderID, Account: id.Email, Outcome: "skipped_unchanged", Version: f.Version}
+		return text(fmt.Sprintf("%q (%s) in Google Drive already has this content (md5 %s), so nothing was uploaded.", f.Name, f.ID, f.MD5)), out, nil
+	case drive.ActionUpdate:
+		dest.targetID = d.Target.ID
+	}
+	return nil, uploadOut{}, nil
+}
+
+func itemIDs(items []drive.Item) string {
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = it.ID
+	}
+	return strings.Join(ids, ", ")
 }
 
 // progressReporter sends MCP progress notifications when the client gave a

@@ -27,6 +27,14 @@ var toolDefinitions = []*mcp.Tool{
 	getDriveFileContentTool,
 	shareDriveFilesTool,
 	makeDriveFilesPublicTool,
+	// The file lifecycle (tool_lifecycle.go).
+	updateDriveFileTool,
+	moveDriveFileTool,
+	renameDriveFileTool,
+	copyDriveFileTool,
+	trashDriveFilesTool,
+	deleteDriveFilesTool,
+	getDriveFileMetadataTool,
 }
 
 var startGoogleAuthTool = &mcp.Tool{
@@ -60,9 +68,11 @@ var uploadFileToDriveTool = &mcp.Tool{
 	Name:  "upload_file_to_drive",
 	Title: "Upload a local file to Google Drive",
 	Description: "Streams a local file (inside the server's upload roots) to Google Drive with a resumable upload, " +
-		"reports progress, survives network errors, and verifies the checksum Drive reports.",
-	// Each call makes another file (Drive allows equal names): not idempotent.
-	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: false, DestructiveHint: ptr(false), IdempotentHint: false, OpenWorldHint: ptr(false)},
+		"reports progress, survives network errors, and verifies the checksum Drive reports. " +
+		"if_exists says what to do when the folder already has a file of that name: new (default), update, skip_unchanged or fail.",
+	// Each call may make another file (if_exists new): not idempotent.
+	// if_exists update replaces a same-named file's content: destructive.
+	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: false, DestructiveHint: ptr(true), IdempotentHint: false, OpenWorldHint: ptr(false)},
 }
 
 var createDriveFileTool = &mcp.Tool{
@@ -70,10 +80,12 @@ var createDriveFileTool = &mcp.Tool{
 	Title: "Create a Google Drive file from content",
 	Description: "Creates a file in Google Drive from text (content), bytes (content_base64), or the body of an http(s) URL (fileUrl), " +
 		"which is streamed into Drive. Give mime_type application/vnd.google-apps.document to turn text, Markdown (a file_name ending in .md) or HTML (.html) into a Google Doc, " +
-		"or application/vnd.google-apps.spreadsheet to turn CSV (or TSV, a file_name ending in .tsv) into a Google Sheet.",
-	// Each call makes another file; fileUrl reaches any http(s) address on
-	// the web, hence open world.
-	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: false, DestructiveHint: ptr(false), IdempotentHint: false, OpenWorldHint: ptr(true)},
+		"or application/vnd.google-apps.spreadsheet to turn CSV (or TSV, a file_name ending in .tsv) into a Google Sheet. " +
+		"if_exists says what to do when the folder already has a file of that name: new (default), update, skip_unchanged or fail.",
+	// Each call may make another file; if_exists update replaces a
+	// same-named file's content (destructive); fileUrl reaches any http(s)
+	// address on the web, hence open world.
+	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: false, DestructiveHint: ptr(true), IdempotentHint: false, OpenWorldHint: ptr(true)},
 }
 
 var createDriveFolderTool = &mcp.Tool{
@@ -127,4 +139,67 @@ var makeDriveFilesPublicTool = &mcp.Tool{
 	// public: false removes link access (destructive); anyone on the web
 	// with the link can open the files (open world).
 	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: false, DestructiveHint: ptr(true), IdempotentHint: true, OpenWorldHint: ptr(true)},
+}
+
+// The file lifecycle: update in place, move, rename, copy, trash, delete,
+// metadata (handlers in tool_lifecycle.go).
+
+var updateDriveFileTool = &mcp.Tool{
+	Name:  "update_drive_file",
+	Title: "Replace a Google Drive file's content",
+	Description: "Uploads new content (filepath, content, content_base64 or fileUrl) as a new version of an existing file: " +
+		"its id, links, sharing and history stay. Resumable and md5-verified like uploads; new_name renames it too.",
+	// Overwrites the content (destructive); the same content again leaves
+	// the same file (idempotent); fileUrl reaches the web (open world).
+	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: false, DestructiveHint: ptr(true), IdempotentHint: true, OpenWorldHint: ptr(true)},
+}
+
+var moveDriveFileTool = &mcp.Tool{
+	Name:        "move_drive_file",
+	Title:       "Move a Google Drive file",
+	Description: "Moves a file or folder into another folder, given by folder_id or by folder_path (created where missing).",
+	// Moving again to the same folder changes nothing.
+	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: false, DestructiveHint: ptr(false), IdempotentHint: true, OpenWorldHint: ptr(false)},
+}
+
+var renameDriveFileTool = &mcp.Tool{
+	Name:        "rename_drive_file",
+	Title:       "Rename a Google Drive file",
+	Description: "Gives a file or folder a new name; its id, content and sharing stay.",
+	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: false, DestructiveHint: ptr(false), IdempotentHint: true, OpenWorldHint: ptr(false)},
+}
+
+var copyDriveFileTool = &mcp.Tool{
+	Name:        "copy_drive_file",
+	Title:       "Copy a Google Drive file",
+	Description: "Makes a copy of a file (not a folder), named new_name (default: Drive's \"Copy of …\"), in folder_id or folder_path (default: the original's folder).",
+	// Each call makes another copy: not idempotent.
+	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: false, DestructiveHint: ptr(false), IdempotentHint: false, OpenWorldHint: ptr(false)},
+}
+
+var trashDriveFilesTool = &mcp.Tool{
+	Name:  "trash_drive_files",
+	Title: "Move Google Drive files to the trash",
+	Description: "Moves files or folders to Drive's trash (restore: true takes them out again). Drive deletes trashed files after 30 days; " +
+		"only a file's owner may trash it. Says for every file whether it worked.",
+	// Trashing removes files from view (destructive); doing it twice
+	// leaves the same state.
+	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: false, DestructiveHint: ptr(true), IdempotentHint: true, OpenWorldHint: ptr(false)},
+}
+
+var deleteDriveFilesTool = &mcp.Tool{
+	Name:  "delete_drive_files",
+	Title: "Delete Google Drive files permanently",
+	Description: "Deletes files or folders for good, skipping the trash: they cannot be restored. Only with confirm: true; " +
+		"prefer trash_drive_files unless the user asked for permanent deletion. Says for every file whether it worked.",
+	// Permanent (destructive); a second call finds nothing more to delete.
+	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: false, DestructiveHint: ptr(true), IdempotentHint: true, OpenWorldHint: ptr(false)},
+}
+
+var getDriveFileMetadataTool = &mcp.Tool{
+	Name:  "get_drive_file_metadata",
+	Title: "Describe a Google Drive file",
+	Description: "Returns a file's name, type, size, md5, folder and path, owners, times, links, whether it is trashed, " +
+		"its shared drive, and what this account may do with it (edit, share, download, trash, delete).",
+	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, DestructiveHint: ptr(false), IdempotentHint: true, OpenWorldHint: ptr(false)},
 }

@@ -24,10 +24,11 @@ var wantTraits = map[string]toolTraits{
 	// revoke deletes the stored grant; signing out twice leaves the same
 	// state. Only revoke needs a writing scope, which the handler checks.
 	"sign_out": {destructive: true, idempotent: true},
-	// Each call makes another file (Drive allows equal names).
-	"upload_file_to_drive": {needsWrite: true},
+	// Each call may make another file (Drive allows equal names);
+	// if_exists update overwrites a same-named file's content.
+	"upload_file_to_drive": {destructive: true, needsWrite: true},
 	// fileUrl reaches any http(s) address on the web.
-	"create_drive_file":      {openWorld: true, needsWrite: true},
+	"create_drive_file":      {destructive: true, openWorld: true, needsWrite: true},
 	"create_drive_folder":    {needsWrite: true},
 	"list_drive_items":       {readOnly: true, idempotent: true},
 	"search_drive_files":     {readOnly: true, idempotent: true},
@@ -37,6 +38,15 @@ var wantTraits = map[string]toolTraits{
 	// Opens files to anyone with the link, and public: false takes link
 	// access away again.
 	"make_drive_files_public": {destructive: true, idempotent: true, openWorld: true, needsWrite: true},
+	// The file lifecycle. update overwrites content and may fetch fileUrl;
+	// trash and delete remove files; a copy is another file each call.
+	"update_drive_file":       {destructive: true, idempotent: true, openWorld: true, needsWrite: true},
+	"move_drive_file":         {idempotent: true, needsWrite: true},
+	"rename_drive_file":       {idempotent: true, needsWrite: true},
+	"copy_drive_file":         {needsWrite: true},
+	"trash_drive_files":       {destructive: true, idempotent: true, needsWrite: true},
+	"delete_drive_files":      {destructive: true, idempotent: true, needsWrite: true},
+	"get_drive_file_metadata": {readOnly: true, idempotent: true},
 }
 
 // Every tool says, in all four annotations, whether it only reads, whether

@@ -102,6 +102,12 @@ func (m *Metrics) HTTPRequest(route, method string, code int, d time.Duration) {
 	if route == "" {
 		route = "unmatched"
 	}
+	// A Go 1.22 pattern names its method ("POST /oauth/token"); the method
+	// has a label of its own, so the route is the path alone, and one route
+	// stays one series whichever way it is registered.
+	if _, path, ok := strings.Cut(route, " "); ok {
+		route = path
+	}
 	m.httpRequests.WithLabelValues(route, Method(method), statusLabel(code)).Inc()
 	m.httpDuration.WithLabelValues(route).Observe(d.Seconds())
 }
