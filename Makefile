@@ -7,11 +7,11 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 # Packages with real concurrency (refresh single-flight, store locks,
 # uploader retries, the emulator): run under the race detector.
-RACE_PKGS := ./internal/accesspolicy/... ./internal/authserver/... ./internal/google/... ./internal/drive/... ./internal/googleemu/... ./internal/identity/... ./internal/mcpserver/... ./internal/netguard/... ./internal/ratelimit/... ./internal/reqlog/... ./internal/secrets/... ./internal/store/... ./internal/ttlcache/...
+RACE_PKGS := ./internal/accesspolicy/... ./internal/authserver/... ./internal/google/... ./internal/drive/... ./internal/googleemu/... ./internal/httpguard/... ./internal/identity/... ./internal/mcpserver/... ./internal/netguard/... ./internal/ratelimit/... ./internal/reqlog/... ./internal/secrets/... ./internal/store/... ./internal/ttlcache/...
 
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: build demo test vet bench clean chromium node
+.PHONY: build demo test vet bench load clean chromium node
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/drivemcp
@@ -57,9 +57,17 @@ test: vet chromium node
 	DRIVEMCP_TEST_POSTGRES_URL="$${DRIVEMCP_TEST_POSTGRES_URL:-$$(command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432 && echo '$(PG_DEFAULT_URL)')}" \
 	  sh -c '$(GO) test -count=1 ./... && $(GO) test -count=1 -race $(RACE_PKGS)'
 
-bench: node
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./bench/...
+# Real testing.B benchmarks (ns/op means something), then the load
+# measurements.
+bench: node load
+	$(GO) test -run '^$$' -bench . ./bench/...
 	$(GO) test -run '^$$' -bench OAuthRoundTrip -benchtime 300x ./internal/authserver/
+
+# The load measurements (bench/*_load_test.go, TestLoad*): minutes of load
+# against named references, each printing a table of figures. Run in the
+# package's directory so the tables stream as they are made.
+load: node
+	cd bench && $(GO) test -count=1 -timeout 60m -run '^TestLoad' -args -load
 
 clean:
 	rm -rf bin

@@ -19,6 +19,7 @@ import (
 	"github.com/drivemcp/drivemcp/internal/e2etest"
 	"github.com/drivemcp/drivemcp/internal/google"
 	"github.com/drivemcp/drivemcp/internal/googleemu"
+	"github.com/drivemcp/drivemcp/internal/httpguard"
 	"github.com/drivemcp/drivemcp/internal/identity"
 	"github.com/drivemcp/drivemcp/internal/mcpserver"
 	"github.com/drivemcp/drivemcp/internal/metrics"
@@ -83,16 +84,16 @@ func startInProcess(tb testing.TB, g *e2etest.Google) (*server, http.Handler) {
 		DriveScope: google.ScopeDriveFile, AllowedDriveScopes: []string{google.ScopeDriveFile},
 		BaseURL: base, Keys: keys, AccessTokenCacheTTL: cacheTTL,
 	})
-	drain := mcpserver.NewDrain()
+	drain := httpguard.NewDrain()
 	mcpSrv := mcpserver.New(mcpserver.Deps{Resolver: resolver, Grants: grants, Auth: auth, Transport: transport,
 		Logger: log, Metrics: m, AllowedDriveScopes: []string{google.ScopeDriveFile}, Drain: drain})
 	mux := http.NewServeMux()
 	auth.Routes(mux)
 	var mcpHandler http.Handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return mcpSrv },
 		&mcp.StreamableHTTPOptions{Logger: log, SessionTimeout: 30 * time.Minute, Stateless: true,
-			MaxRequestBodyBytes: mcpserver.RequestBodyLimit(0)})
-	mcpHandler = auth.ProtectMCP(mcpserver.RequireToolScopes(mcpHandler, auth.Scopes(), auth.InsufficientScope))
-	mux.Handle("/mcp", mcpserver.RequireOrigin(drain.HTTP(mcpHandler), base))
+			MaxRequestBodyBytes: httpguard.RequestBodyLimit(mcpserver.DefaultMaxInlineBytes)})
+	mcpHandler = auth.ProtectMCP(httpguard.RequireToolScopes(mcpHandler, httpguard.ToolScopes{Offered: auth.Scopes(), Write: mcpserver.WriteScopes(), NeedsWrite: mcpserver.NeedsWriteScope}, auth.InsufficientScope))
+	mux.Handle("/mcp", httpguard.RequireOrigin(drain.HTTP(mcpHandler), base))
 	// serve's limits; the OAuth benchmarks send each request from its own
 	// address (clientHeader), so none is refused.
 	limited := ratelimit.Paths(mux, map[string]*ratelimit.Limiter{
@@ -107,23 +108,24 @@ func startInProcess(tb testing.TB, g *e2etest.Google) (*server, http.Handler) {
 		Register: "/oauth/register", Authorize: "/oauth/authorize", Token: "/oauth/token", DB: dbPath}, handler
 }
 
-// BenchmarkToolCallInProcess is BenchmarkToolCall's drivemcp arm against
+// TestLoadToolCallInProcess is TestLoadToolCall's drivemcp arm against
 // startInProcess, for profiles:
 //
-//	go test -run '^$' -bench ToolCallInProcess -benchtime 1x -cpuprofile cpu.out ./bench/
+//	cd bench && BENCH_PROFILE=1 go test -run TestLoadToolCallInProcess -cpuprofile cpu.out -args -load
 //	go tool pprof -top bench.test cpu.out
 //
 // The load generator runs in the same process, so the profile holds its
 // share too (bench.loadConn and net/http.ReadResponse); what is left is
 // the server's.
-func BenchmarkToolCallInProcess(b *testing.B) {
-	skipUnlessProfiling(b)
-	set := loadSettingsFromEnv(b)
-	g := e2etest.StartGoogle(b)
-	s, _ := startInProcess(b, g)
-	token := login(b, s, register(b, s), "bench@example.com").Access
+func TestLoadToolCallInProcess(t *testing.T) {
+	l := newLoadRunner(t)
+	skipUnlessProfiling(t)
+	set := loadSettingsFromEnv(t)
+	g := e2etest.StartGoogle(t)
+	s, _ := startInProcess(t, g)
+	token := login(t, s, register(t, s), "bench@example.com").Access
 	for _, conns := range set.Conns {
-		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
+		l.Sub(fmt.Sprintf("conns=%d", conns), func(b runner) {
 			r, err := toolCallLoad(s, token, conns, set.Duration).Run(context.Background())
 			if err != nil {
 				b.Fatal(err)
@@ -132,10 +134,9 @@ func BenchmarkToolCallInProcess(b *testing.B) {
 			if r.Failed > 0 {
 				b.Fatalf("%d calls failed: %v", r.Failed, r.FirstErrs)
 			}
-			b.ReportMetric(r.RPS(), "req/s")
-			b.ReportMetric(r.Quantile(0.5), "p50-ms")
-			b.ReportMetric(r.Quantile(0.99), "p99-ms")
-			b.ReportMetric(0, "ns/op")
+			b.Figure(r.RPS(), "req/s")
+			b.Figure(r.Quantile(0.5), "p50-ms")
+			b.Figure(r.Quantile(0.99), "p99-ms")
 		})
 	}
 }
@@ -170,19 +171,20 @@ func BenchmarkToolCallHandler(b *testing.B) {
 	b.ReportMetric(float64((ownCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
 }
 
-// skipUnlessProfiling keeps the profiling harnesses out of `make bench`'s
-// table: they measure drivemcp alone, and ToolCallHandler needs more than
-// -benchtime 1x to mean anything.
-func skipUnlessProfiling(b *testing.B) {
+// skipUnlessProfiling keeps the profiling harnesses out of `make load`
+// and `make bench`: they measure drivemcp alone, and ToolCallHandler needs
+// many iterations to mean anything.
+func skipUnlessProfiling(b testing.TB) {
 	if os.Getenv("BENCH_PROFILE") == "" {
 		b.Skip("a profiling harness: run it with BENCH_PROFILE=1 (bench/README.md)")
 	}
 }
 
-// BenchmarkOAuthEndpointsInProcess is BenchmarkOAuthEndpoints's drivemcp
+// TestLoadOAuthEndpointsInProcess is TestLoadOAuthEndpoints's drivemcp
 // arm against startInProcess, for profiles.
-func BenchmarkOAuthEndpointsInProcess(b *testing.B) {
-	skipUnlessProfiling(b)
-	s, _ := startInProcess(b, e2etest.StartGoogle(b))
-	runOAuthEndpoints(benchRunner{b}, oauthSettingsFromEnv(b), s, nil)
+func TestLoadOAuthEndpointsInProcess(t *testing.T) {
+	l := newLoadRunner(t)
+	skipUnlessProfiling(t)
+	s, _ := startInProcess(t, e2etest.StartGoogle(t))
+	runOAuthEndpoints(l, oauthSettingsFromEnv(t), s, nil)
 }

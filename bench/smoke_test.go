@@ -12,7 +12,7 @@ import (
 // TestSmoke runs every benchmark's code on tiny sizes, checking every answer
 // as the benchmarks do, so that `go test ./...` (and CI) keeps them working
 // between benchmark runs. It measures nothing worth reading and takes
-// seconds: the figures are `make bench`'s.
+// seconds: the figures are `make load`'s.
 func TestSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts servers and the TypeScript peer")

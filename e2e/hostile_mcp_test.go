@@ -17,6 +17,7 @@ import (
 
 	"github.com/drivemcp/drivemcp/internal/e2etest"
 	"github.com/drivemcp/drivemcp/internal/googleemu"
+	"github.com/drivemcp/drivemcp/internal/httpguard"
 	"github.com/drivemcp/drivemcp/internal/mcpserver"
 )
 
@@ -188,7 +189,7 @@ func TestHostileMCPRequests(t *testing.T) {
 	}
 	// More than the transport reads of one request.
 	overBody := rawToolCall(1, "create_drive_file", map[string]any{"file_name": "huge.txt",
-		"content": strings.Repeat("a", int(mcpserver.RequestBodyLimit(0)))})
+		"content": strings.Repeat("a", int(httpguard.RequestBodyLimit(mcpserver.DefaultMaxInlineBytes)))})
 
 	cases := []struct {
 		name   string

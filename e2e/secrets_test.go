@@ -316,6 +316,25 @@ func TestIsolation_AnAccountsTokenNeverReachesAnother(t *testing.T) {
 		"make_drive_files_public": {asBob(map[string]any{"file_ids": []string{bobFile}}),
 			{"file_ids": []string{bobFile, bobFolder}, "public": true}},
 		"sign_out": {asBob(map[string]any{"revoke": true}), asBob(map[string]any{})},
+		// The file lifecycle: every tool that names a file id is tried with
+		// Bob's; none may read, change or remove what is his.
+		"update_drive_file": {asBob(map[string]any{"file_id": bobFile, "content": "x"}), {"file_id": bobFile, "content": "overwritten"}},
+		"move_drive_file":   {asBob(map[string]any{"file_id": bobFile, "folder_id": "root"}), {"file_id": bobFile, "folder_id": "root"}},
+		"rename_drive_file": {asBob(map[string]any{"file_id": bobFile, "new_name": "x"}), {"file_id": bobFile, "new_name": "renamed"}},
+		"copy_drive_file":   {asBob(map[string]any{"file_id": bobFile}), {"file_id": bobFile}},
+		"trash_drive_files": {asBob(map[string]any{"file_ids": []string{bobFile}}), {"file_ids": []string{bobFile, bobFolder}},
+			{"file_ids": []string{bobFile}, "restore": true}},
+		"delete_drive_files": {asBob(map[string]any{"file_ids": []string{bobFile}, "confirm": true}),
+			{"file_ids": []string{bobFile, bobFolder}, "confirm": true}},
+		"get_drive_file_metadata": {asBob(map[string]any{"file_id": bobFile}), {"file_id": bobFile}, {"file_id": bobFolder}},
+		"list_drive_permissions":  {asBob(map[string]any{"file_id": bobFile}), {"file_id": bobFile}},
+		"update_drive_permission": {asBob(map[string]any{"file_id": bobFile, "email_address": bobEmail, "role": "reader"}),
+			{"file_id": bobFile, "email_address": aliceEmail, "role": "writer"}},
+		"remove_drive_permission": {asBob(map[string]any{"file_id": bobFile, "email_address": bobEmail}),
+			{"file_id": bobFile, "email_address": bobEmail}},
+		"list_shared_drives":     {asBob(map[string]any{})},
+		"download_drive_file":    {asBob(map[string]any{"file_id": bobFile}), {"file_id": bobFile}},
+		"upload_folder_to_drive": {asBob(map[string]any{"local_path": root}), {"local_path": root, "folder_id": bobFolder}},
 	}
 	listed, err := alice.ListTools(t.Context(), nil)
 	if err != nil {
@@ -351,6 +370,10 @@ func TestIsolation_AnAccountsTokenNeverReachesAnother(t *testing.T) {
 			case tool.Name == "search_drive_files" || tool.Name == "list_drive_items":
 				if n := len(items(t, e2etest.Structured(t, res))); n != 0 {
 					t.Errorf("%s %v listed %d of Bob's items", tool.Name, args, n)
+				}
+			case tool.Name == "trash_drive_files" || tool.Name == "delete_drive_files":
+				if out := e2etest.Structured(t, res); out["succeeded"] != float64(0) {
+					t.Errorf("%s %v touched Bob's files: %s", tool.Name, args, text)
 				}
 			case tool.Name == "share_drive_files" || tool.Name == "make_drive_files_public":
 				out := e2etest.Structured(t, res)

@@ -11,6 +11,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/drivemcp/drivemcp/internal/app"
+
 	"github.com/drivemcp/drivemcp/internal/config"
 	"github.com/drivemcp/drivemcp/internal/google"
 	"github.com/drivemcp/drivemcp/internal/store"
@@ -71,12 +73,12 @@ func accountsList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if len(cmd.Args()) > 0 {
 		return fmt.Errorf("unexpected argument %q: accounts list takes only flags", cmd.Args()[0])
 	}
-	b, err := openBackend(ctx, cfg, false)
+	b, err := app.Open(ctx, cfg, app.Options{})
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	accts, err := b.store.ListGoogleAccounts(ctx)
+	accts, err := b.Store.ListGoogleAccounts(ctx)
 	if err != nil {
 		return fmt.Errorf("listing accounts: %w", err)
 	}
@@ -149,7 +151,7 @@ func accountsRevoke(ctx context.Context, args []string, stdout, stderr io.Writer
 		cmd.Usage(stderr)
 		return errors.New("accounts revoke needs the email of the account to revoke (drivemcp accounts list shows them)")
 	}
-	b, err := openBackend(ctx, cfg, false)
+	b, err := app.Open(ctx, cfg, app.Options{})
 	if err != nil {
 		return err
 	}
@@ -157,7 +159,7 @@ func accountsRevoke(ctx context.Context, args []string, stdout, stderr io.Writer
 	failed := 0
 	for _, email := range cmd.Args() {
 		email = google.NormalizeEmail(email)
-		err := b.grants.Revoke(ctx, email)
+		err := b.Grants.Revoke(ctx, email)
 		switch {
 		case errors.Is(err, google.ErrNoAccount):
 			failed++
@@ -180,7 +182,7 @@ func accountsRevoke(ctx context.Context, args []string, stdout, stderr io.Writer
 }
 
 // storeHasNo reports whether the account is gone from the store.
-func storeHasNo(ctx context.Context, b *backend, email string) bool {
-	_, err := b.store.GetGoogleAccount(ctx, email)
+func storeHasNo(ctx context.Context, b *app.Backend, email string) bool {
+	_, err := b.Store.GetGoogleAccount(ctx, email)
 	return errors.Is(err, store.ErrNotFound)
 }

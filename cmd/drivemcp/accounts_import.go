@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/drivemcp/drivemcp/internal/app"
+
 	"github.com/drivemcp/drivemcp/internal/config"
 	"github.com/drivemcp/drivemcp/internal/google"
 	"github.com/drivemcp/drivemcp/internal/legacyimport"
@@ -34,12 +36,12 @@ func accountsImport(ctx context.Context, args []string, stdout, stderr io.Writer
 	// The redirect URI is unused here: the import only refreshes.
 	im := &legacyimport.Importer{Upstream: google.NewUpstream(cfg.GoogleClientID, cfg.GoogleClientSecret, cfg.LocalCallbackURL(), google.EndpointsAt(cfg.GoogleEndpoint), nil)}
 	if !*dryRun {
-		b, err := openBackend(ctx, cfg, true)
+		b, err := app.Open(ctx, cfg, app.Options{Create: true})
 		if err != nil {
 			return err
 		}
 		defer b.Close()
-		im.Upstream, im.Grants = b.upstream, b.grants
+		im.Upstream, im.Grants = b.Upstream, b.Grants
 	}
 	noted := map[*legacyimport.Source]bool{}
 	imported, failed, needUser := 0, 0, 0

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/drivemcp/drivemcp/internal/app"
 	"github.com/drivemcp/drivemcp/internal/config"
 	"github.com/drivemcp/drivemcp/internal/drive"
 	"github.com/drivemcp/drivemcp/internal/google"
@@ -60,7 +61,7 @@ func download(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(pos) == 2 {
 		path = pos[1]
 	}
-	b, err := openBackend(ctx, cfg, false)
+	b, err := app.Open(ctx, cfg, app.Options{})
 	if err != nil {
 		return err
 	}
@@ -69,7 +70,7 @@ func download(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	files, err := drive.NewFiles(ctx, b.grants.HTTPClient(ctx, email, nil), b.upstream.Endpoints().DriveBase, drive.Retry{MaxBackoff: b.cfg.GoogleMaxBackoff})
+	files, err := drive.NewFiles(ctx, b.Grants.HTTPClient(ctx, email, nil), b.Upstream.Endpoints().DriveBase, drive.Retry{MaxBackoff: b.Config.GoogleMaxBackoff})
 	if err != nil {
 		return err
 	}

@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/drivemcp/drivemcp/internal/googleemu"
@@ -49,7 +49,8 @@ func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener) erro
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !strings.Contains(err.Error(), "closed") {
+	// A listener already closed is a shutdown that happened, not a failure.
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil

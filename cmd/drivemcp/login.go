@@ -13,10 +13,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drivemcp/drivemcp/internal/app"
+
 	"github.com/drivemcp/drivemcp/internal/authserver"
 	"github.com/drivemcp/drivemcp/internal/config"
 	"github.com/drivemcp/drivemcp/internal/google"
-	"github.com/drivemcp/drivemcp/internal/identity"
 )
 
 // login connects a Google account from a terminal with the direct flow: the
@@ -35,18 +36,17 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(cmd.Args()) > 0 {
 		return fmt.Errorf("unexpected argument %q: login takes only flags (the account is chosen on Google's page; --email pre-selects it)", cmd.Args()[0])
 	}
-	b, err := openBackend(ctx, cfg, true)
+	b, err := app.Open(ctx, cfg, app.Options{Create: true})
 	if err != nil {
 		return err
 	}
 	defer b.Close()
 	failed := make(chan error, 1)
-	auth := authserver.New(authserver.Options{
-		Store: b.store, Grants: b.grants, Resolver: identity.NewResolver(b.store, true), Policy: cfg.AccessPolicy(),
-		Logger: cliLogger(stderr, cfg), Keys: b.keys, BaseURL: "http://" + cfg.CallbackAddr,
-		DriveScope: google.DriveScope(cfg.DriveScope), AllowedDriveScopes: google.AllowedDriveScopes(cfg.DriveScope),
-		// The same callback listener as serve --stdio: open while this
-		// sign-in is pending, on a new port for a Desktop app client.
+	// The login server is serve's (app.Backend.AuthServer), with only the
+	// callback listener of serve --stdio: open while this sign-in is
+	// pending, on a new port for a Desktop app client.
+	auth := b.AuthServer(app.AuthOptions{
+		Logger: cliLogger(stderr, cfg), BaseURL: "http://" + cfg.CallbackAddr,
 		Loopback: &authserver.LoopbackOptions{
 			Addr: cfg.CallbackAddr, Ephemeral: cfg.EphemeralCallback(),
 			OnCallback: func(status int) {
@@ -67,7 +67,7 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// another drivemcp (serve --stdio on the same database) answers the
 	// callback instead.
 	session := "cli-login-" + rand.Text()
-	defer b.store.DeleteSessionBinding(context.WithoutCancel(ctx), session)
+	defer b.Store.DeleteSessionBinding(context.WithoutCancel(ctx), session)
 
 	start, err := auth.StartDirectLogin(ctx, authserver.DirectRequest{SessionKey: session, LoginHint: *email, ForceConsent: *force})
 	if err != nil {
@@ -90,7 +90,7 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	acct, err := b.grants.Account(ctx, connected)
+	acct, err := b.Grants.Account(ctx, connected)
 	if err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func callbackFailure(status int) error {
 }
 
 // waitForLogin waits until the callback has bound session to an account.
-func waitForLogin(ctx context.Context, b *backend, session string, timeout time.Duration, failed <-chan error) (string, error) {
+func waitForLogin(ctx context.Context, b *app.Backend, session string, timeout time.Duration, failed <-chan error) (string, error) {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(200 * time.Millisecond)
@@ -138,14 +138,14 @@ func waitForLogin(ctx context.Context, b *backend, session string, timeout time.
 		case err := <-failed:
 			return "", err
 		case <-deadline.C:
-			if b.cfg.EphemeralCallback() {
+			if b.Config.EphemeralCallback() {
 				return "", fmt.Errorf("no sign-in completed within %s. Open the URL above and finish on Google's page; if Google showed redirect_uri_mismatch, the client is not of type Desktop app: give its JSON with --google-client-secrets (or drop --google-client-type installed). Then run drivemcp login again (--timeout allows longer)",
 					timeout)
 			}
 			return "", fmt.Errorf("no sign-in completed within %s. Open the URL above and finish on Google's page; if Google showed redirect_uri_mismatch, add %s to the client's authorized redirect URIs in the Google Cloud console. Then run drivemcp login again (--timeout allows longer)",
-				timeout, b.cfg.LocalCallbackURL())
+				timeout, b.Config.LocalCallbackURL())
 		case <-tick.C:
-			bind, err := b.store.GetSessionBinding(ctx, session, time.Now())
+			bind, err := b.Store.GetSessionBinding(ctx, session, time.Now())
 			if err == nil {
 				return bind.Email, nil
 			}

@@ -71,7 +71,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "sync":
 		return syncCmd(ctx, args[1:], stdout, stderr)
 	case "doctor":
-		return doctor(ctx, args[1:], stdout, stderr)
+		return doctorCmd(ctx, args[1:], stdout, stderr)
 	case "google-emulator":
 		return runEmulator(ctx, args[1:], stderr)
 	case "version", "--version", "-version":

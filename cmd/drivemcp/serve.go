@@ -15,25 +15,20 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drivemcp/drivemcp/internal/app"
+	"github.com/drivemcp/drivemcp/internal/httpguard"
+
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/drivemcp/drivemcp/internal/authserver"
 	"github.com/drivemcp/drivemcp/internal/config"
-	"github.com/drivemcp/drivemcp/internal/drive"
-	"github.com/drivemcp/drivemcp/internal/google"
 	"github.com/drivemcp/drivemcp/internal/googleemu"
-	"github.com/drivemcp/drivemcp/internal/identity"
 	"github.com/drivemcp/drivemcp/internal/loopback"
 	"github.com/drivemcp/drivemcp/internal/mcpserver"
 	"github.com/drivemcp/drivemcp/internal/metrics"
-	"github.com/drivemcp/drivemcp/internal/netguard"
 	"github.com/drivemcp/drivemcp/internal/ratelimit"
 	"github.com/drivemcp/drivemcp/internal/reqlog"
-	"github.com/drivemcp/drivemcp/internal/secrets"
 	"github.com/drivemcp/drivemcp/internal/store"
-	"github.com/drivemcp/drivemcp/internal/store/postgres"
-	"github.com/drivemcp/drivemcp/internal/store/sqlite"
-	"github.com/drivemcp/drivemcp/internal/web"
 )
 
 func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -65,68 +60,47 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 			log.Info("creating the database's folder", "dir", dir)
 		}
 	}
-	rawStore, keys, err := openStore(ctx, cfg)
+	b, err := app.Open(ctx, cfg, app.Options{Create: true, Serve: true, Metrics: m})
 	if err != nil {
 		return err
 	}
-	defer rawStore.Close()
-	st := m.Store(rawStore)
+	defer b.Close()
+	st, grants := b.Store, b.Grants
 	if cfg.DemoDB {
 		if err := forgetDemoAccounts(ctx, st, log); err != nil {
 			return err
 		}
 	}
-
-	// Every call to Google, from any package, goes through one instrumented
-	// transport.
-	googleTransport := m.GoogleTransport(newGoogleTransport())
-	upstream := google.NewUpstream(cfg.GoogleClientID, cfg.GoogleClientSecret, cfg.CallbackURL(), google.EndpointsAt(cfg.GoogleEndpoint),
-		&http.Client{Transport: googleTransport, Timeout: 30 * time.Second})
-	grants := google.NewGrants(st, keys, upstream, google.WithMetrics(m))
 	if err := grants.CheckKeys(ctx); err != nil {
 		return err
 	}
-	resolver := identity.NewResolver(st, cfg.TrustedLocal(), identity.WithPolicy(cfg.AccessPolicy()))
-	var loopback *authserver.LoopbackOptions
+	var callbacks *authserver.LoopbackOptions
 	if cfg.Stdio {
 		// Every stdio process must start whatever else runs on the machine,
 		// so the callback listens only while a sign-in is pending.
-		loopback = &authserver.LoopbackOptions{
+		callbacks = &authserver.LoopbackOptions{
 			Addr: cfg.CallbackAddr, Ephemeral: cfg.EphemeralCallback(),
 			Wrap: func(h http.Handler) http.Handler { return reqlog.Middleware(h, log, m) },
 		}
 	}
-	auth := authserver.New(authserver.Options{
-		Loopback:     loopback,
-		Policy:       cfg.AccessPolicy(),
-		RefreshGrace: cfg.RefreshGrace,
-		Store:        st, Grants: grants, Resolver: resolver, Pages: web.NewPages(), Logger: log, Metrics: m,
-		DriveScope: google.DriveScope(cfg.DriveScope), AllowedDriveScopes: google.AllowedDriveScopes(cfg.DriveScope),
-		BaseURL: cfg.BaseURL, Keys: keys, CORS: cfg.CORS(),
-		ClientMetadataDocuments: authserver.NewClientMetadataDocuments(netguard.NewClient(netguard.Policy{}, netguard.Options{}), 0),
-	})
+	auth := b.AuthServer(app.AuthOptions{Logger: log, Loopback: callbacks})
 	defer auth.CloseCallbacks()
-	drain := mcpserver.NewDrain()
-	retry := drive.Retry{MaxBackoff: cfg.GoogleMaxBackoff}
+	drain := httpguard.NewDrain()
+	deps := b.MCPDeps(auth, log)
+	deps.Version, deps.Drain = version, drain
 	var links *mcpserver.DownloadLinks
 	if !cfg.Stdio {
 		// Over HTTP download_drive_file writes nothing here: it hands out
 		// links that stream from Drive, sealed with the store's keys so any
 		// replica serves them.
-		lo := mcpserver.DownloadLinkOptions{BaseURL: cfg.BaseURL, Keys: keys, Grants: grants, Transport: googleTransport, Retry: retry, Logger: log}
+		lo := mcpserver.DownloadLinkOptions{BaseURL: cfg.BaseURL, Keys: b.Keys, Grants: b.Grants, Transport: b.GoogleTransport, Retry: deps.Retry, Logger: log}
 		if cfg.Auth == config.AuthOAuth {
 			lo.Verify = auth.VerifyAccessToken
 		}
 		links = mcpserver.NewDownloadLinks(lo)
+		deps.DownloadLinks = links
 	}
-	mcpSrv := mcpserver.New(mcpserver.Deps{
-		Version:  version,
-		Resolver: resolver, Grants: grants, Auth: auth, UploadRoots: uploadRoots(cfg), Transport: googleTransport,
-		Stdio: cfg.Stdio, Logger: log, Metrics: m, AllowedDriveScopes: google.AllowedDriveScopes(cfg.DriveScope),
-		AllowPrivateURLs: cfg.AllowPrivateURLs, Drain: drain, Retry: retry,
-		DownloadRoots: downloadRoots(cfg), DownloadLinks: links,
-		ReadOnly: cfg.ReadOnly, EnabledTools: cfg.Tools, DisabledTools: cfg.DisableTools,
-	})
+	mcpSrv := mcpserver.New(deps)
 	m.GaugeFunc("drivemcp_mcp_sessions", "MCP sessions currently open.", func() float64 {
 		n := 0
 		for range mcpSrv.Sessions() {
@@ -146,7 +120,7 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	})
 	go cleanExpired(ctx, st, log)
 
-	a := &app{cfg: cfg, log: log, store: st, auth: auth, mcp: mcpSrv, metrics: m, drain: drain, limits: defaultLimits(), links: links}
+	a := &running{cfg: cfg, log: log, store: st, auth: auth, mcp: mcpSrv, metrics: m, drain: drain, limits: defaultLimits(), links: links}
 	if cfg.Demo {
 		a.banner = func() { printDemoBanner(stderr, cfg) }
 	}
@@ -156,33 +130,15 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	return a.serveHTTP(ctx)
 }
 
-// downloadRoots hands the configured download roots to the tools.
-func downloadRoots(cfg *config.Config) []mcpserver.UploadRoot {
-	roots := make([]mcpserver.UploadRoot, 0, len(cfg.DownloadRoots))
-	for _, r := range cfg.DownloadRoots {
-		roots = append(roots, mcpserver.UploadRoot{Dir: r.Dir, Accounts: r.Accounts})
-	}
-	return roots
-}
-
-// uploadRoots hands the configured roots, with who may read each, to the tools.
-func uploadRoots(cfg *config.Config) []mcpserver.UploadRoot {
-	roots := make([]mcpserver.UploadRoot, 0, len(cfg.UploadRoots))
-	for _, r := range cfg.UploadRoots {
-		roots = append(roots, mcpserver.UploadRoot{Dir: r.Dir, Accounts: r.Accounts})
-	}
-	return roots
-}
-
-// app is a running server's parts, as the transports need them.
-type app struct {
+// running is a running server's parts, as the transports need them.
+type running struct {
 	cfg     *config.Config
 	log     *slog.Logger
 	store   store.Store
 	auth    *authserver.Server
 	mcp     *mcp.Server
 	metrics *metrics.Metrics
-	drain   *mcpserver.Drain
+	drain   *httpguard.Drain
 	limits  limits
 	links   *mcpserver.DownloadLinks // HTTP only
 	// banner, if set, is printed once the server listens: a banner printed
@@ -208,7 +164,7 @@ type limits struct {
 	// local user without OAuth); each holds memory until it ends.
 	sessionsPerAccount int
 	// bodies bounds the bytes of /mcp request bodies in flight at once.
-	bodies mcpserver.BodyBudgetOptions
+	bodies httpguard.BodyBudgetOptions
 }
 
 func defaultLimits() limits {
@@ -221,61 +177,16 @@ func defaultLimits() limits {
 		writeTimeout: 2 * time.Minute,
 		// Under the 30 s a container orchestrator waits before SIGKILL.
 		drainTimeout:       25 * time.Second,
-		sessionsPerAccount: mcpserver.DefaultSessionsPerAccount,
-		bodies:             mcpserver.BodyBudgetOptions{Bytes: mcpserver.DefaultBodyBudget, Queue: mcpserver.DefaultBodyQueue, Wait: mcpserver.DefaultBodyWait},
+		sessionsPerAccount: httpguard.DefaultSessionsPerAccount,
+		bodies:             httpguard.BodyBudgetOptions{Bytes: httpguard.DefaultBodyBudget, Queue: httpguard.DefaultBodyQueue, Wait: httpguard.DefaultBodyWait},
 	}
 }
 
-// openStore opens the database and the key that seals Google tokens in it.
-func openStore(ctx context.Context, cfg *config.Config) (store.Store, *secrets.Keyring, error) {
-	if cfg.IsPostgres() {
-		keys, err := secrets.ParseKeys(cfg.SecretKey) // config requires --secret-key with Postgres
-		if err != nil {
-			return nil, nil, fmt.Errorf("--secret-key: %w", err)
-		}
-		ring, err := secrets.NewKeyring(keys...)
-		if err != nil {
-			return nil, nil, err
-		}
-		// The URL may hold a password: postgres.Open names host and database itself.
-		st, err := postgres.Open(ctx, cfg.DB)
-		if err != nil {
-			return nil, nil, fmt.Errorf("opening the PostgreSQL database: %w", err)
-		}
-		return st, ring, nil
-	}
-	st, err := sqlite.Open(ctx, cfg.DB)
-	if err != nil {
-		return nil, nil, fmt.Errorf("opening the database %s: %w", cfg.DB, err)
-	}
-	var keys [][]byte
-	if cfg.SecretKey != "" {
-		keys, err = secrets.ParseKeys(cfg.SecretKey)
-		if err != nil {
-			st.Close()
-			return nil, nil, fmt.Errorf("--secret-key: %w", err)
-		}
-	} else {
-		key, err := secrets.LoadOrCreateKeyFile(filepath.Join(filepath.Dir(st.Path()), "secret.key"))
-		if err != nil {
-			st.Close()
-			return nil, nil, err
-		}
-		keys = [][]byte{key}
-	}
-	ring, err := secrets.NewKeyring(keys...)
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	return st, ring, nil
-}
-
-func (a *app) serveHTTP(ctx context.Context) error {
+func (a *running) serveHTTP(ctx context.Context) error {
 	mux := a.commonRoutes()
 	a.auth.Routes(mux)
 	mux.Handle("/files/", a.links) // download_drive_file's links
-	bodyLimit := mcpserver.RequestBodyLimit(0)
+	bodyLimit := httpguard.RequestBodyLimit(mcpserver.DefaultMaxInlineBytes)
 	streamable := func(stateless bool) http.Handler {
 		var events mcp.EventStore
 		if !stateless {
@@ -303,27 +214,27 @@ func (a *app) serveHTTP(ctx context.Context) error {
 		// The go-sdk serves the sessionless revision (2026-07-28) only
 		// statelessly; sessions stay for the older revisions.
 		sessions := mcpserver.SSERetry(streamable(false), 2*time.Second)
-		mcpHandler = mcpserver.ByRevision(mcpserver.NewSessionLimit(a.mcp, a.limits.sessionsPerAccount).HTTP(sessions), mcpHandler)
+		mcpHandler = mcpserver.ByRevision(httpguard.NewSessionLimit(a.mcp, a.limits.sessionsPerAccount).HTTP(sessions), mcpHandler)
 	}
 	// The budget is taken after the bearer check (a request without a
 	// token reserves nothing) and before anything reads the body.
-	budget := mcpserver.NewBodyBudget(a.limits.bodies, bodyLimit)
+	budget := httpguard.NewBodyBudget(a.limits.bodies, bodyLimit)
 	if a.cfg.Auth == config.AuthOAuth {
-		mcpHandler = a.auth.ProtectMCP(budget.HTTP(mcpserver.RequireToolScopes(mcpHandler, a.auth.Scopes(), a.auth.InsufficientScope)))
+		mcpHandler = a.auth.ProtectMCP(budget.HTTP(httpguard.RequireToolScopes(mcpHandler, httpguard.ToolScopes{Offered: a.auth.Scopes(), Write: mcpserver.WriteScopes(), NeedsWrite: mcpserver.NeedsWriteScope}, a.auth.InsufficientScope)))
 	} else {
 		mcpHandler = budget.HTTP(mcpHandler)
 	}
 	// CORS answers browser pages' preflights before the bearer check (they
 	// carry no token); the pages it allows also pass the rebinding check.
 	origins := a.cfg.CORS()
-	mux.Handle("/mcp", origins.Wrap(mcpserver.RequireOriginOr(a.drain.HTTP(mcpHandler), a.cfg.BaseURL, origins.Allows),
+	mux.Handle("/mcp", origins.Wrap(httpguard.RequireOriginOr(a.drain.HTTP(mcpHandler), a.cfg.BaseURL, origins.Allows),
 		http.MethodPost, http.MethodGet, http.MethodDelete))
 	handler := ratelimit.Paths(mux, map[string]*ratelimit.Limiter{
 		"/oauth/register": ratelimit.New(a.limits.register),
 		"/oauth/token":    ratelimit.New(a.limits.token),
 	})
 	if a.cfg.Auth == config.AuthNone {
-		handler = mcpserver.LocalOnly(handler)
+		handler = httpguard.LocalOnly(handler)
 	}
 	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
@@ -349,7 +260,7 @@ func (a *app) serveHTTP(ctx context.Context) error {
 // other replicas), refuses new tool calls, lets the calls in flight finish
 // and deliver their results, and only then ends the MCP sessions, whose
 // event streams would otherwise hold the shutdown open.
-func (a *app) drainHTTP(srv *http.Server) error {
+func (a *running) drainHTTP(srv *http.Server) error {
 	a.log.Info("stopping: finishing the tool calls in flight", "timeout", a.limits.drainTimeout)
 	shutCtx, cancelShut := context.WithTimeout(context.Background(), a.limits.drainTimeout+10*time.Second)
 	defer cancelShut()
@@ -367,7 +278,7 @@ func (a *app) drainHTTP(srv *http.Server) error {
 }
 
 // stopCalls waits, at most drainTimeout, for the tool calls in flight.
-func (a *app) stopCalls() {
+func (a *running) stopCalls() {
 	ctx, cancel := context.WithTimeout(context.Background(), a.limits.drainTimeout)
 	defer cancel()
 	if n := a.drain.Stop(ctx); n > 0 {
@@ -386,7 +297,7 @@ func (a *app) stopCalls() {
 //
 // The Google callback is not served here: start_google_auth opens it for
 // the time a sign-in is pending (authserver.LoopbackOptions).
-func (a *app) serveStdio(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
+func (a *running) serveStdio(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	out := a.drain.Writer(stdout)
 	// The MCP connection outlives the signal until the drain is over.
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
@@ -421,7 +332,7 @@ func (nopWriteCloser) Close() error { return nil }
 
 // commonRoutes serves what both transports need: liveness, readiness and
 // metrics.
-func (a *app) commonRoutes() *http.ServeMux {
+func (a *running) commonRoutes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
@@ -449,7 +360,7 @@ func (a *app) commonRoutes() *http.ServeMux {
 // that last as long as the tool call behind them (an upload of gigabytes
 // to Google) are not cut off. There is no server-wide WriteTimeout for the
 // same reason; writeDeadlines sets one for every other route.
-func (a *app) newHTTPServer(h http.Handler) *http.Server {
+func (a *running) newHTTPServer(h http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           writeDeadlines(h, a.limits.writeTimeout),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -469,18 +380,6 @@ func writeDeadlines(h http.Handler, writeTimeout time.Duration) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
-}
-
-// newGoogleTransport is the connection pool for every call to Google, with
-// a bound on each phase that has none by default: an answer whose headers
-// do not come within a minute of the request being sent is abandoned
-// (callers retry, or fail with a message). Bodies are bounded by the
-// callers: the OAuth client's 30 s, the Drive client's per-call timeout, the
-// uploader's stall timeout.
-func newGoogleTransport() http.RoundTripper {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.ResponseHeaderTimeout = time.Minute
-	return t
 }
 
 // cleanExpired removes expired transactions and bindings now and then. It is

@@ -18,7 +18,7 @@ func startLimited(t *testing.T, h http.Handler, body, write time.Duration) strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := (&app{limits: limits{bodyTimeout: body, writeTimeout: write}}).newHTTPServer(h)
+	srv := (&running{limits: limits{bodyTimeout: body, writeTimeout: write}}).newHTTPServer(h)
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return ln.Addr().String()

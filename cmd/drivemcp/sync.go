@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/drivemcp/drivemcp/internal/app"
 	"github.com/drivemcp/drivemcp/internal/config"
 	"github.com/drivemcp/drivemcp/internal/drive"
 	"github.com/drivemcp/drivemcp/internal/progressbar"
@@ -49,7 +50,7 @@ func syncCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("LOCAL_DIR: %w", err)
 	}
 	defer dir.Close()
-	b, err := openBackend(ctx, cfg, false)
+	b, err := app.Open(ctx, cfg, app.Options{})
 	if err != nil {
 		return err
 	}
@@ -58,9 +59,9 @@ func syncCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	client := b.grants.HTTPClient(ctx, email, nil)
-	retry := drive.Retry{MaxBackoff: b.cfg.GoogleMaxBackoff}
-	files, err := drive.NewFiles(ctx, client, b.upstream.Endpoints().DriveBase, retry)
+	client := b.Grants.HTTPClient(ctx, email, nil)
+	retry := drive.Retry{MaxBackoff: b.Config.GoogleMaxBackoff}
+	files, err := drive.NewFiles(ctx, client, b.Upstream.Endpoints().DriveBase, retry)
 	if err != nil {
 		return err
 	}
@@ -83,7 +84,7 @@ func syncCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	bar := progressbar.New(stderr, "sync", progressbar.IsTerminal(stderr))
 	fs := &drive.FolderSync{
 		Files:        files,
-		Uploader:     &drive.Uploader{Client: client, Endpoint: b.upstream.Endpoints().UploadBase, Backoff: retry.Schedule()},
+		Uploader:     &drive.Uploader{Client: client, Endpoint: b.Upstream.Endpoints().UploadBase, Backoff: retry.Schedule()},
 		Concurrency:  *concurrency,
 		IfExists:     mode,
 		DryRun:       *dryRun,

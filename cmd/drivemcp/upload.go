@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/drivemcp/drivemcp/internal/app"
+
 	"github.com/drivemcp/drivemcp/internal/config"
 	"github.com/drivemcp/drivemcp/internal/drive"
 	"github.com/drivemcp/drivemcp/internal/google"
@@ -41,7 +43,7 @@ func upload(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return fmt.Errorf("--folder-path: %w", err)
 		}
 	}
-	b, err := openBackend(ctx, cfg, false)
+	b, err := app.Open(ctx, cfg, app.Options{})
 	if err != nil {
 		return err
 	}
@@ -50,7 +52,7 @@ func upload(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	client := b.grants.HTTPClient(ctx, email, nil)
+	client := b.Grants.HTTPClient(ctx, email, nil)
 	if *folderPath != "" {
 		if *folderID, err = resolveFolderPath(ctx, b, client, *folderPath, stderr); err != nil {
 			return fmt.Errorf("--folder-path %s: %w", *folderPath, err)
@@ -59,8 +61,8 @@ func upload(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *folderID == "" {
 		*folderID = "root"
 	}
-	retry := drive.Retry{MaxBackoff: b.cfg.GoogleMaxBackoff}
-	up := &drive.Uploader{Client: client, Endpoint: b.upstream.Endpoints().UploadBase, Backoff: retry.Schedule()}
+	retry := drive.Retry{MaxBackoff: b.Config.GoogleMaxBackoff}
+	up := &drive.Uploader{Client: client, Endpoint: b.Upstream.Endpoints().UploadBase, Backoff: retry.Schedule()}
 	tty := progressbar.IsTerminal(stderr)
 	failed := 0
 	for _, path := range files {
@@ -83,8 +85,8 @@ func upload(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 // uploadAccount picks the account the way the tools do in trusted local
 // mode: the one named, or the only one connected.
-func uploadAccount(ctx context.Context, b *backend, named string) (string, error) {
-	id, err := identity.NewResolver(b.store, true, identity.WithPolicy(b.cfg.AccessPolicy())).Resolve(ctx, identity.Call{ExplicitEmail: named})
+func uploadAccount(ctx context.Context, b *app.Backend, named string) (string, error) {
+	id, err := b.Resolver.Resolve(ctx, identity.Call{ExplicitEmail: named})
 	var amb *identity.AmbiguousError
 	switch {
 	case errors.As(err, &amb):
@@ -101,8 +103,8 @@ func uploadAccount(ctx context.Context, b *backend, named string) (string, error
 
 // resolveFolderPath finds (making what is missing) the folder the files go
 // to, as the upload tools' folder_path does.
-func resolveFolderPath(ctx context.Context, b *backend, client *http.Client, path string, stderr io.Writer) (string, error) {
-	files, err := drive.NewFiles(ctx, client, b.upstream.Endpoints().DriveBase, drive.Retry{MaxBackoff: b.cfg.GoogleMaxBackoff})
+func resolveFolderPath(ctx context.Context, b *app.Backend, client *http.Client, path string, stderr io.Writer) (string, error) {
+	files, err := drive.NewFiles(ctx, client, b.Upstream.Endpoints().DriveBase, drive.Retry{MaxBackoff: b.Config.GoogleMaxBackoff})
 	if err != nil {
 		return "", err
 	}

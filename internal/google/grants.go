@@ -341,8 +341,7 @@ func (g *Grants) refreshLocked(ctx context.Context, email string, acct store.Goo
 	}
 	newTok, err := g.upstream.refresh(ctx, tok.RefreshToken)
 	if err != nil {
-		var re *oauth2.RetrieveError
-		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
+		if code, _, _ := OAuthError(err); code == InvalidGrant {
 			// Google will never accept this refresh token again:
 			// remember it, so calls fail fast with the right advice.
 			acct.NeedsReconsent = true

@@ -194,13 +194,13 @@ func (g *Grants) refreshLimited(ctx context.Context, acct store.GoogleAccount, k
 	}
 	tok, err := g.upstream.refreshLimited(ctx, full.RefreshToken, scopes)
 	if err != nil {
-		var re *oauth2.RetrieveError
-		switch {
-		case errors.As(err, &re) && re.ErrorCode == "invalid_grant":
+		code, _, _ := OAuthError(err)
+		switch code {
+		case InvalidGrant:
 			g.metrics.Refresh("reconsent")
 			g.markReconsent(ctx, k.email, full.RefreshToken)
 			return nil, fmt.Errorf("%w for %s: Google answered invalid_grant", ErrReconsentNeeded, k.email)
-		case errors.As(err, &re) && re.ErrorCode == "invalid_scope":
+		case InvalidScope:
 			g.metrics.Refresh("failed")
 			return nil, &ScopeNotGrantedError{Email: k.email, Scopes: scopes}
 		}

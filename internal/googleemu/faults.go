@@ -205,7 +205,7 @@ func (d *droppingBody) Read(p []byte) (int, error) {
 			switch {
 			case n > 0:
 				return 0, errConnectionDropped
-			case err == io.EOF:
+			case errors.Is(err, io.EOF):
 				return 0, io.EOF
 			case err != nil:
 				return 0, err

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/drivemcp/drivemcp/internal/google"
 )
 
@@ -118,21 +116,21 @@ func checkIdentity(f File, cred Credential, info google.UserInfo) error {
 // file's client_secret tells a wrong drivemcp secret from a token issued
 // to another client.
 func (im *Importer) refreshFailed(err error, cred Credential) error {
-	var re *oauth2.RetrieveError
-	if !errors.As(err, &re) {
+	code, re, ok := google.OAuthError(err)
+	if !ok {
 		return fmt.Errorf("could not be refreshed: Google did not answer (%v); run the import again", err)
 	}
 	id := im.Upstream.ClientID()
-	switch re.ErrorCode {
-	case "invalid_grant":
+	switch code {
+	case google.InvalidGrant:
 		return errors.New("holds a refresh token Google no longer accepts (revoked, expired, or the password changed): connect this account with drivemcp login instead")
-	case "invalid_client":
+	case google.InvalidClient:
 		msg := fmt.Sprintf("could not be refreshed: Google refused drivemcp's own client secret for %s (invalid_client), so nothing can be imported until it is right: check --google-client-secret (or --google-client-secrets)", id)
 		if cred.ClientSecret != "" && cred.ClientID == id {
 			msg += "; the older server used another secret for this same client, which is the one to give if it is still valid"
 		}
 		return errors.New(msg)
-	case "unauthorized_client":
+	case google.UnauthorizedClient:
 		named := cred.ClientID
 		if named == "" {
 			named = "no client"

@@ -15,6 +15,7 @@ import (
 	"github.com/drivemcp/drivemcp/internal/authserver"
 	"github.com/drivemcp/drivemcp/internal/drive"
 	"github.com/drivemcp/drivemcp/internal/google"
+	"github.com/drivemcp/drivemcp/internal/httpguard"
 	"github.com/drivemcp/drivemcp/internal/identity"
 	"github.com/drivemcp/drivemcp/internal/metrics"
 	"github.com/drivemcp/drivemcp/internal/netguard"
@@ -66,7 +67,7 @@ type Deps struct {
 	UploadQueueWait      time.Duration
 	// Drain, if set, lets the server finish its calls in flight when it is
 	// asked to stop (see Drain.Stop).
-	Drain *Drain
+	Drain *httpguard.Drain
 	// Retry is the retry policy of every Google call (zero: Google's
 	// schedule); tests give it a Sleep that does not wait.
 	Retry drive.Retry
@@ -92,7 +93,7 @@ const stdioSessionKey = "stdio:local"
 // tools bundles the dependencies every tool handler uses.
 type tools struct {
 	Deps
-	slots *uploadSlots
+	slots *drive.UploadSlots
 }
 
 // New builds the MCP server with every drivemcp tool.
@@ -107,9 +108,9 @@ func New(d Deps) *mcp.Server {
 		d.Version = "dev"
 	}
 	if d.MaxInlineBytes == 0 {
-		d.MaxInlineBytes = defaultMaxInlineBytes
+		d.MaxInlineBytes = DefaultMaxInlineBytes
 	}
-	t := &tools{Deps: d, slots: newUploadSlots(d.MaxUploadsPerAccount, d.UploadQueue, d.UploadQueueWait)}
+	t := &tools{Deps: d, slots: drive.NewUploadSlots(d.MaxUploadsPerAccount, d.UploadQueue, d.UploadQueueWait)}
 	s := mcp.NewServer(&mcp.Implementation{Name: "drivemcp", Title: "Google Drive for MCP", Version: d.Version}, &mcp.ServerOptions{
 		Instructions: "Upload to and manage the user's Google Drive. Tools find the Google account on their own " +
 			"(OAuth login, or start_google_auth in this session); call check_drive_auth to see which account is used.",

@@ -205,11 +205,7 @@ func (t *tools) updateDriveFile(ctx context.Context, req *mcp.CallToolRequest, i
 			return dest(it), err
 		})
 	}
-	id, err := t.resolve(ctx, req, in.UserGoogleEmail)
-	if err != nil {
-		return nil, uploadOut{}, err
-	}
-	release, err := t.uploadSlot(ctx, req, id.Email)
+	id, release, err := t.uploadAs(ctx, req, in.UserGoogleEmail)
 	if err != nil {
 		return nil, uploadOut{}, err
 	}

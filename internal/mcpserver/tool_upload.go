@@ -97,11 +97,7 @@ func (t *tools) uploadFile(ctx context.Context, req *mcp.CallToolRequest, in upl
 	if err != nil {
 		return nil, uploadOut{}, err
 	}
-	id, err := t.resolve(ctx, req, in.UserGoogleEmail)
-	if err != nil {
-		return nil, uploadOut{}, err
-	}
-	release, err := t.uploadSlot(ctx, req, id.Email)
+	id, release, err := t.uploadAs(ctx, req, in.UserGoogleEmail)
 	if err != nil {
 		return nil, uploadOut{}, err
 	}
@@ -172,11 +168,7 @@ func (t *tools) createFile(ctx context.Context, req *mcp.CallToolRequest, in cre
 			return uploadDest{name: in.FileName, folderID: folderID, ifExists: ifExists, explicitType: in.MimeType != ""}, err
 		})
 	}
-	id, err := t.resolve(ctx, req, in.UserGoogleEmail)
-	if err != nil {
-		return nil, uploadOut{}, err
-	}
-	release, err := t.uploadSlot(ctx, req, id.Email)
+	id, release, err := t.uploadAs(ctx, req, in.UserGoogleEmail)
 	if err != nil {
 		return nil, uploadOut{}, err
 	}
@@ -258,13 +250,9 @@ func (t *tools) createFromURL(ctx context.Context, req *mcp.CallToolRequest, ema
 	if err != nil {
 		return nil, uploadOut{}, err
 	}
-	id, err := t.resolve(ctx, req, email)
-	if err != nil {
-		return nil, uploadOut{}, err
-	}
 	// The slot comes before the download starts: a queued call must not
 	// leave a remote server's connection idle until its stall timeout.
-	release, err := t.uploadSlot(ctx, req, id.Email)
+	id, release, err := t.uploadAs(ctx, req, email)
 	if err != nil {
 		return nil, uploadOut{}, err
 	}

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"syscall"
 )
 
@@ -38,9 +37,7 @@ func OpenRegular(root, rel string) (*os.File, error) {
 	// a regular file. Regular files ignore the flag.
 	f, err := r.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		// os.Root's escape error is not exported; its text is the only
-		// way to tell it from a missing file.
-		if strings.Contains(err.Error(), "path escapes from parent") {
+		if esc := rootEscape(r); esc != nil && errors.Is(err, esc) {
 			return nil, fmt.Errorf("%s: %w", rel, ErrEscapes)
 		}
 		return nil, err
@@ -97,9 +94,25 @@ func OpenDir(root, rel string) (*os.Root, error) {
 			return sub, nil
 		}
 	}
-	// os.Root's escape error is not exported; see OpenRegular.
-	if strings.Contains(err.Error(), "path escapes from parent") {
+	if esc := rootEscape(r); esc != nil && errors.Is(err, esc) {
 		return nil, fmt.Errorf("%s: %w", rel, ErrEscapes)
 	}
 	return nil, err
+}
+
+// rootEscape is os.Root's own error for a path that leads out of it, which
+// the os package does not export: a Root refuses an absolute path with it
+// before any system call, so asking for "/" yields the very error value to
+// compare with errors.Is, and no error text is ever read.
+func rootEscape(r *os.Root) error {
+	f, err := r.Open("/")
+	if err == nil {
+		f.Close() // not on any platform Go supports; nothing to compare then
+		return nil
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

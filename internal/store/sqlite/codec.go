@@ -40,7 +40,7 @@ func encodeList(list []string) string {
 func decodeList(column, s string) ([]string, error) {
 	var list []string
 	if err := json.Unmarshal([]byte(s), &list); err != nil {
-		return nil, fmt.Errorf("column %s does not hold a JSON string list: %w", column, err)
+		return nil, fmt.Errorf("sqlite: column %s does not hold a JSON string list: %w", column, err)
 	}
 	if len(list) == 0 {
 		return nil, nil
@@ -62,7 +62,7 @@ func nullBytes(b []byte) any {
 func stamp(t time.Time) (int64, error) {
 	ms := millis(t)
 	if ms == 0 {
-		return 0, fmt.Errorf("no time given: the zero time would be stored as %q", "never")
+		return 0, fmt.Errorf("sqlite: no time given: the zero time would be stored as %q", "never")
 	}
 	return ms, nil
 }

@@ -1,4 +1,4 @@
-package mcpserver
+package httpguard
 
 import (
 	"context"
@@ -27,7 +27,7 @@ func TestBodyBudget_DeclaredBodiesThatNeverArriveDoNotStarveOthers(t *testing.T)
 	}) (*mcp.CallToolResult, any, error) {
 		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: fmt.Sprint("pong ", len(in.Data))}}}, nil, nil
 	})
-	maxBody := RequestBodyLimit(0)
+	maxBody := RequestBodyLimit(32 << 20)
 	inUse := make(chan int64, 100)
 	budget := NewBodyBudget(BodyBudgetOptions{Wait: 20 * time.Second, Stall: 300 * time.Millisecond,
 		Observe: func(n int64, _ int) {

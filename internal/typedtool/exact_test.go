@@ -1,4 +1,4 @@
-package mcpserver
+package typedtool
 
 import (
 	"encoding/json"
@@ -8,11 +8,9 @@ import (
 	"testing"
 	"time"
 	"unsafe"
-
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// Types schemaExact accepts, beside drivemcp's tool outputs: what could go
+// Types Exact accepts, beside drivemcp's tool outputs: what could go
 // wrong between encoding/json and the inferred schema.
 type (
 	exactInner struct {
@@ -42,7 +40,7 @@ type (
 	}
 )
 
-// outputType is a Go type and the schema addTool infers for it.
+// outputType is a Go type and the schema Add infers for it.
 type outputType struct {
 	typ    reflect.Type
 	schema func() (toolSchema, error)
@@ -55,64 +53,17 @@ func outputTypeOf[T any]() outputType {
 	}}
 }
 
-func outputOf[In, Out any](mcp.ToolHandlerFor[In, Out]) outputType { return outputTypeOf[Out]() }
-
-// allToolOutputs are the output types of every drivemcp tool.
-func allToolOutputs() map[string]outputType {
-	var tl *tools // handlers are only looked at, never called
-	return map[string]outputType{
-		"start_google_auth":       outputOf(tl.startGoogleAuth),
-		"check_drive_auth":        outputOf(tl.checkDriveAuth),
-		"sign_out":                outputOf(tl.signOut),
-		"upload_file_to_drive":    outputOf(tl.uploadFile),
-		"create_drive_file":       outputOf(tl.createFile),
-		"create_drive_folder":     outputOf(tl.createDriveFolder),
-		"list_drive_items":        outputOf(tl.listDriveItems),
-		"search_drive_files":      outputOf(tl.searchDriveFiles),
-		"get_drive_file_content":  outputOf(tl.getDriveFileContent),
-		"share_drive_files":       outputOf(tl.shareDriveFiles),
-		"make_drive_files_public": outputOf(tl.makeDriveFilesPublic),
-		"update_drive_file":       outputOf(tl.updateDriveFile),
-		"move_drive_file":         outputOf(tl.moveDriveFile),
-		"rename_drive_file":       outputOf(tl.renameDriveFile),
-		"copy_drive_file":         outputOf(tl.copyDriveFile),
-		"trash_drive_files":       outputOf(tl.trashDriveFiles),
-		"delete_drive_files":      outputOf(tl.deleteDriveFiles),
-		"get_drive_file_metadata": outputOf(tl.getDriveFileMetadata),
-		"list_drive_permissions":  outputOf(tl.listDrivePermissions),
-		"update_drive_permission": outputOf(tl.updateDrivePermission),
-		"remove_drive_permission": outputOf(tl.removeDrivePermission),
-		"list_shared_drives":      outputOf(tl.listSharedDrives),
-		"download_drive_file":     outputOf(tl.downloadDriveFile),
-		"upload_folder_to_drive":  outputOf(tl.uploadFolderToDrive),
-	}
-}
-
-// Every drivemcp tool's output skips validation, which is what makes
-// skipping worth having. (A tool whose output does not is slower, not
-// broken: its outputs are validated as before.)
-func TestSchemaExact_EveryToolOutput(t *testing.T) {
-	outputs := allToolOutputs()
-	if n := len(listToolsRaw(t, New(Deps{}))); n != len(outputs) {
-		t.Fatalf("New lists %d tools, this test knows %d: add the new ones to allToolOutputs", n, len(outputs))
-	}
-	for name, out := range outputs {
-		if !schemaExact(out.typ) {
-			t.Errorf("%s: its output %v is validated on every call; see schemaExact", name, out.typ)
-		}
-	}
-}
-
-// What schemaExact promises: random values of the types it accepts, once
-// encoded, fit the schema addTool infers for them.
+// What Exact promises: random values of the types it accepts, once
+// encoded, fit the schema Add infers for them.
 func TestSchemaExact_RandomValuesFitTheSchema(t *testing.T) {
-	types := allToolOutputs()
-	types["exactAll"] = outputTypeOf[exactAll]()
-	types["*exactAll"] = outputTypeOf[*exactAll]()
+	// drivemcp's own tool outputs are held to Exact in internal/mcpserver
+	// (TestSchemaExact_EveryToolOutput); exactAll has every construct
+	// Exact accepts.
+	types := map[string]outputType{"exactAll": outputTypeOf[exactAll](), "*exactAll": outputTypeOf[*exactAll]()}
 	r := rand.New(rand.NewPCG(1, 2))
 	for name, out := range types {
-		if !schemaExact(out.typ) {
-			t.Fatalf("%s: schemaExact refuses %v", name, out.typ)
+		if !Exact(out.typ) {
+			t.Fatalf("%s: Exact refuses %v", name, out.typ)
 		}
 		ts, err := out.schema()
 		if err != nil {
@@ -124,9 +75,9 @@ func TestSchemaExact_RandomValuesFitTheSchema(t *testing.T) {
 				fill(r, v)
 			}
 			if v.Kind() == reflect.Pointer && v.IsNil() {
-				continue // addTool sends the zero value in its place
+				continue // Add sends the zero value in its place
 			}
-			data, err := json.Marshal(fillSlices(v.Interface())) // as addTool sends it
+			data, err := json.Marshal(fillSlices(v.Interface())) // as Add sends it
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
@@ -138,7 +89,7 @@ func TestSchemaExact_RandomValuesFitTheSchema(t *testing.T) {
 }
 
 // Types that encoding/json encodes otherwise than their inferred schema
-// says, each with a value that shows it; schemaExact must refuse them.
+// says, each with a value that shows it; Exact must refuse them.
 func TestSchemaExact_RefusesWhatMayNotFit(t *testing.T) {
 	type (
 		withMap struct{ M map[string]int }
@@ -204,8 +155,8 @@ func TestSchemaExact_RefusesWhatMayNotFit(t *testing.T) {
 		{"a nil pointer that is not left out is null", outputTypeOf[withPtr](), withPtr{}, false},
 	}
 	for _, c := range cases {
-		if schemaExact(c.out.typ) {
-			t.Errorf("%s: schemaExact accepts %v", c.name, c.out.typ)
+		if Exact(c.out.typ) {
+			t.Errorf("%s: Exact accepts %v", c.name, c.out.typ)
 		}
 		ts, err := c.out.schema()
 		if err != nil {

@@ -1,4 +1,4 @@
-package mcpserver
+package httpguard
 
 import "testing"
 
@@ -11,7 +11,7 @@ func TestWritingTool(t *testing.T) {
 		`not json`: "",
 		``:         "",
 	} {
-		if got := writingTool([]byte(body)); got != want {
+		if got := writingTool([]byte(body), func(tool string) bool { return tool == "create_drive_file" || tool == "upload_file_to_drive" }); got != want {
 			t.Errorf("%s: got %q, want %q", body, got, want)
 		}
 	}

@@ -50,7 +50,7 @@ func scaleSettingsFromEnv(tb testing.TB) scaleSettings {
 	return s
 }
 
-// BenchmarkStoreScale times the two store reads every authenticated tool
+// TestLoadStoreScale times the two store reads every authenticated tool
 // call makes, token validation (VerifyAccessToken, with its cache off so
 // that every call reads the store) and grant lookup (Grants.Account), in a
 // small deployment (100 accounts, 200 tokens) and a large one (100,000
@@ -64,8 +64,9 @@ func scaleSettingsFromEnv(tb testing.TB) scaleSettings {
 // Loading the million tokens takes seconds (rows copied in the database from ones the
 // Store wrote, in batches of 50,000 per statement). Sizes:
 // BENCH_SCALE_ACCOUNTS, BENCH_SCALE_TOKENS, BENCH_SCALE_SAMPLES.
-func BenchmarkStoreScale(b *testing.B) {
-	runStoreScale(benchRunner{b}, scaleSettingsFromEnv(b))
+func TestLoadStoreScale(t *testing.T) {
+	l := newLoadRunner(t)
+	runStoreScale(l, scaleSettingsFromEnv(t))
 }
 
 func runStoreScale(b runner, set scaleSettings) {
@@ -85,7 +86,7 @@ func runStoreScale(b runner, set scaleSettings) {
 			}
 			b.Logf("%s, %d accounts: %s", backend, 100, smallTimes)
 			b.Logf("%s, %d accounts, %d tokens: %s", backend, set.Accounts, set.Tokens, largeTimes)
-			if br, ok := b.(benchRunner); ok {
+			{
 				for _, m := range []struct {
 					unit string
 					v    time.Duration
@@ -94,11 +95,10 @@ func runStoreScale(b runner, set scaleSettings) {
 					{"grant-p50-µs", largeTimes.grant.q(0.5)}, {"grant-p99-µs", largeTimes.grant.q(0.99)},
 					{"small-verify-p50-µs", smallTimes.verify.q(0.5)}, {"small-grant-p50-µs", smallTimes.grant.q(0.5)},
 				} {
-					br.ReportMetric(float64(m.v.Nanoseconds())/1e3, m.unit)
+					b.Figure(float64(m.v.Nanoseconds())/1e3, m.unit)
 				}
-				br.ReportMetric(float64(largeTimes.verify.q(0.5))/float64(smallTimes.verify.q(0.5)), "verify-ratio")
-				br.ReportMetric(float64(largeTimes.grant.q(0.5))/float64(smallTimes.grant.q(0.5)), "grant-ratio")
-				br.ReportMetric(0, "ns/op")
+				b.Figure(float64(largeTimes.verify.q(0.5))/float64(smallTimes.verify.q(0.5)), "verify-ratio")
+				b.Figure(float64(largeTimes.grant.q(0.5))/float64(smallTimes.grant.q(0.5)), "grant-ratio")
 			}
 		})
 	}

@@ -1,6 +1,6 @@
 // Package bench measures drivemcp against references in the same run on the
 // same machine: absolute numbers are noisy on shared machines, ratios are
-// not. Run with `make bench`.
+// not. Run with `make load` (bench/README.md).
 package bench
 
 import (
@@ -26,16 +26,19 @@ var binary string
 // TestMain builds drivemcp for plain `go test ./...` too: TestSmoke starts it.
 func TestMain(m *testing.M) { e2etest.MainWithBinary(m, &binary) }
 
-// BenchmarkUpload uploads one file through upload_file_to_drive (the real
+// TestLoadUpload uploads one file through upload_file_to_drive (the real
 // binary over stdio, the emulator keeping files on disk) and, in the same
 // run, the same file with curl in one PUT to a resumable session of the same
 // emulator: the loopback ceiling. It reports both rates, their ratio and
 // drivemcp's peak RSS.
 //
-// Sizes: BENCH_UPLOAD_SIZES (MiB, comma-separated; default 256,1024).
-func BenchmarkUpload(b *testing.B) {
+// Sizes: BENCH_UPLOAD_SIZES (MiB, comma-separated; default 256,1024);
+// BENCH_UPLOAD_ROUNDS uploads (each way) per size (default 1).
+func TestLoadUpload(t *testing.T) {
+	l := newLoadRunner(t)
+	rounds := envInt(t, "BENCH_UPLOAD_ROUNDS", 1)
 	if _, err := exec.LookPath("curl"); err != nil {
-		b.Fatal("curl is needed as the reference uploader: apt-get install curl")
+		t.Fatal("curl is needed as the reference uploader: apt-get install curl")
 	}
 	sizes := []int64{256, 1024}
 	if env := os.Getenv("BENCH_UPLOAD_SIZES"); env != "" {
@@ -43,13 +46,13 @@ func BenchmarkUpload(b *testing.B) {
 		for _, f := range strings.Split(env, ",") {
 			n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
 			if err != nil {
-				b.Fatalf("BENCH_UPLOAD_SIZES: %v", err)
+				t.Fatalf("BENCH_UPLOAD_SIZES: %v", err)
 			}
 			sizes = append(sizes, n)
 		}
 	}
 	for _, mib := range sizes {
-		b.Run(fmt.Sprintf("%dMiB", mib), func(b *testing.B) {
+		l.Sub(fmt.Sprintf("%dMiB", mib), func(b runner) {
 			size := mib << 20
 			data := b.TempDir()
 			path, _ := e2etest.WriteRandomFile(b, data, "payload.bin", size)
@@ -57,10 +60,9 @@ func BenchmarkUpload(b *testing.B) {
 			token := e2etest.AccessToken(b, g, "bench@example.com")
 			s := e2etest.StartStdio(b, e2etest.Config{Binary: binary, DB: filepath.Join(b.TempDir(), "db"), UploadRoots: []string{data}, Google: g})
 			e2etest.Connect(b, s.Session, "bench@example.com")
-			b.ResetTimer()
 			var ours, curl time.Duration
 			var oursCPU, curlCPU cpuUse // where each arm's CPU went
-			for i := range b.N {
+			for i := range rounds {
 				// Each upload starts from a clean page cache: the writeback
 				// of the previous gigabyte must not slow the next one.
 				settle := func() { deleteAll(b, g, token); syscall.Sync() }
@@ -77,20 +79,18 @@ func BenchmarkUpload(b *testing.B) {
 					curlArm()
 				}
 			}
-			b.StopTimer()
 			rss := peakRSS(b, s.PID())
-			oursRate := float64(size*int64(b.N)) / ours.Seconds() / 1e6
-			curlRate := float64(size*int64(b.N)) / curl.Seconds() / 1e6
-			b.ReportMetric(oursRate, "MB/s")
-			b.ReportMetric(curlRate, "curl-MB/s")
-			b.ReportMetric(oursRate/curlRate, "ratio")
-			b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MiB")
-			gib := float64(size*int64(b.N)) / (1 << 30)
-			b.ReportMetric(oursCPU.client.Seconds()/gib, "cpu-s/GiB")
-			b.ReportMetric(oursCPU.emulator.Seconds()/gib, "emu-cpu-s/GiB")
-			b.ReportMetric(curlCPU.client.Seconds()/gib, "curl-cpu-s/GiB")
-			b.ReportMetric(curlCPU.emulator.Seconds()/gib, "curl-emu-cpu-s/GiB")
-			b.ReportMetric(0, "ns/op") // the wall time of the whole loop says nothing here
+			oursRate := float64(size*int64(rounds)) / ours.Seconds() / 1e6
+			curlRate := float64(size*int64(rounds)) / curl.Seconds() / 1e6
+			b.Figure(oursRate, "MB/s")
+			b.Figure(curlRate, "curl-MB/s")
+			b.Figure(oursRate/curlRate, "ratio")
+			b.Figure(float64(rss)/(1<<20), "peak-RSS-MiB")
+			gib := float64(size*int64(rounds)) / (1 << 30)
+			b.Figure(oursCPU.client.Seconds()/gib, "cpu-s/GiB")
+			b.Figure(oursCPU.emulator.Seconds()/gib, "emu-cpu-s/GiB")
+			b.Figure(curlCPU.client.Seconds()/gib, "curl-cpu-s/GiB")
+			b.Figure(curlCPU.emulator.Seconds()/gib, "curl-emu-cpu-s/GiB")
 		})
 	}
 }

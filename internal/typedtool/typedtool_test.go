@@ -1,8 +1,10 @@
-package mcpserver
+package typedtool
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -38,16 +40,16 @@ func echo(_ context.Context, _ *mcp.CallToolRequest, in echoIn) (*mcp.CallToolRe
 	case "rpc":
 		return nil, echoOut{}, &jsonrpc.Error{Code: 4711, Message: "refused"}
 	case "fail":
-		// A sentence for the client; other errors addTool hides (see
-		// TestStoreOutage_ToolErrorsHideInternalDetails), which the SDK does not.
-		return nil, echoOut{}, userErrorf(nil, "it failed")
+		// A sentence for the client (drivemcp's Options.HandlerError hides
+		// other errors, which the SDK does not).
+		return nil, echoOut{}, errors.New("it failed")
 	case "text":
 		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "own text"}}}, echoOut{Name: in.Name}, nil
 	}
 	return nil, echoOut{Name: in.Name, Count: in.Count, Color: in.Color}, nil
 }
 
-// registerTestTools adds the same tools with mcp.AddTool (sdk) or addTool:
+// registerTestTools adds the same tools with mcp.AddTool (sdk) or Add:
 // echo has a default (color) and an output bound (count at most 10)
 // written into its inferred schemas; the others cover the output rules for
 // non-objects and nil pointers.
@@ -90,9 +92,17 @@ func add[In, Out any](s *mcp.Server, sdk bool, tool *mcp.Tool, h mcp.ToolHandler
 	if sdk {
 		mcp.AddTool(s, tool, h)
 	} else {
-		addTool(s, nil, tool, h)
+		Add(s, tool, h, sentences)
 	}
 }
+
+// sentences word argument errors as drivemcp's tools do (mcpserver.addTool).
+var sentences = Options{ArgumentError: func(tool string, err error, schema bool) error {
+	if schema {
+		return fmt.Errorf("The arguments do not fit %s's input schema (%v). Fix the arguments as the schema says and call it again.", tool, err)
+	}
+	return fmt.Errorf("An argument of %s has the wrong type (%v). Check the input schema and call it again.", tool, err)
+}}
 
 // rpcAnswer is a JSON-RPC response as it came over the wire.
 type rpcAnswer struct {
@@ -257,95 +267,4 @@ func sameText(a, b string) bool {
 		return reflect.DeepEqual(x, y)
 	}
 	return a == b
-}
-
-// Every drivemcp tool is listed, byte for byte, as mcp.AddTool would list
-// it given the portable schemas addTool makes (one type per property,
-// published enums and ranges): the schemas come from the same types by
-// the same rules.
-func TestAddTool_ListsWhatTheSDKWould(t *testing.T) {
-	var tl *tools // handlers are only registered here, never called
-	handlers := map[string]func(s *mcp.Server, tool *mcp.Tool, sdk bool){
-		"start_google_auth":       registrar(tl.startGoogleAuth),
-		"check_drive_auth":        registrar(tl.checkDriveAuth),
-		"sign_out":                registrar(tl.signOut),
-		"upload_file_to_drive":    registrar(tl.uploadFile),
-		"create_drive_file":       registrar(tl.createFile),
-		"create_drive_folder":     registrar(tl.createDriveFolder),
-		"list_drive_items":        registrar(tl.listDriveItems),
-		"search_drive_files":      registrar(tl.searchDriveFiles),
-		"get_drive_file_content":  registrar(tl.getDriveFileContent),
-		"share_drive_files":       registrar(tl.shareDriveFiles),
-		"make_drive_files_public": registrar(tl.makeDriveFilesPublic),
-		"update_drive_file":       registrar(tl.updateDriveFile),
-		"move_drive_file":         registrar(tl.moveDriveFile),
-		"rename_drive_file":       registrar(tl.renameDriveFile),
-		"copy_drive_file":         registrar(tl.copyDriveFile),
-		"trash_drive_files":       registrar(tl.trashDriveFiles),
-		"delete_drive_files":      registrar(tl.deleteDriveFiles),
-		"get_drive_file_metadata": registrar(tl.getDriveFileMetadata),
-		"list_drive_permissions":  registrar(tl.listDrivePermissions),
-		"update_drive_permission": registrar(tl.updateDrivePermission),
-		"remove_drive_permission": registrar(tl.removeDrivePermission),
-		"list_shared_drives":      registrar(tl.listSharedDrives),
-		"download_drive_file":     registrar(tl.downloadDriveFile),
-		"upload_folder_to_drive":  registrar(tl.uploadFolderToDrive),
-	}
-	listed := listToolsRaw(t, New(Deps{}))
-	if len(listed) != len(handlers) {
-		t.Fatalf("New lists %d tools, this test knows %d: add the new ones to it", len(listed), len(handlers))
-	}
-	for _, raw := range listed {
-		var tool mcp.Tool
-		if err := json.Unmarshal(raw, &tool); err != nil {
-			t.Fatal(err)
-		}
-		register, ok := handlers[tool.Name]
-		if !ok {
-			t.Fatalf("tool %s is not in this test: add it", tool.Name)
-		}
-		sdkServer := mcp.NewServer(&mcp.Implementation{Name: "sdk", Version: "1"}, nil)
-		register(sdkServer, &tool, true)
-		if want := listToolsRaw(t, sdkServer)[0]; string(raw) != string(want) {
-			t.Errorf("%s lists\n%s\nmcp.AddTool lists\n%s", tool.Name, raw, want)
-		}
-	}
-}
-
-func registrar[In, Out any](h mcp.ToolHandlerFor[In, Out]) func(*mcp.Server, *mcp.Tool, bool) {
-	return func(s *mcp.Server, tool *mcp.Tool, sdk bool) {
-		tool.InputSchema, tool.OutputSchema = portableSchema[In](), portableSchema[Out]()
-		add(s, sdk, tool, h)
-	}
-}
-
-// portableSchema is the schema jsonschema.ForType infers for T, in the
-// portable form addTool publishes.
-func portableSchema[T any]() *jsonschema.Schema {
-	rt := reflect.TypeFor[T]()
-	if rt.Kind() == reflect.Pointer {
-		rt = rt.Elem() // as addTool: a *T output's schema is T's
-	}
-	s, err := jsonschema.ForType(rt, &jsonschema.ForOptions{})
-	if err != nil {
-		panic(err)
-	}
-	singleTypes(s)
-	if err := publishConstraints(s, rt); err != nil {
-		panic(err)
-	}
-	return s
-}
-
-// listToolsRaw is s's tools/list answer, each tool as it went over the wire.
-func listToolsRaw(t *testing.T, s *mcp.Server) []json.RawMessage {
-	t.Helper()
-	body := serveStateless(t, s)("tools/list", "{}")
-	var a struct {
-		Result struct{ Tools []json.RawMessage }
-	}
-	if err := json.Unmarshal(body, &a); err != nil || len(a.Result.Tools) == 0 {
-		t.Fatalf("tools/list: %v: %s", err, body)
-	}
-	return a.Result.Tools
 }

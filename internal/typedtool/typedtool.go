@@ -1,4 +1,15 @@
-package mcpserver
+// Package typedtool registers typed MCP tool handlers as the go-sdk's
+// mcp.AddTool does, with the same schemas and checks as a client sees
+// them, but faster, with schemas portable to every model's function
+// calling, and with argument errors that say how to fix the call.
+//
+// Switching back to mcp.AddTool: set Options.SDK (it registers with
+// mcp.AddTool, given the same portable schemas). The differential tests in
+// this package (TestAddTool_*) run both on the same tools and show what
+// would change: argument errors become the SDK's terse texts, and a call
+// with null arguments makes mcp.AddTool panic. docs/architecture.md ("Tool
+// schemas") says what the portable schemas are.
+package typedtool
 
 import (
 	"context"
@@ -6,7 +17,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"reflect"
 	"slices"
@@ -20,62 +30,84 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// addTool registers a typed tool handler as mcp.AddTool does, and a client
+// Options say how a tool's failures become its answer; the zero Options
+// answer with the error's own text.
+type Options struct {
+	// ArgumentError is the answer to arguments that do not fit: schema is
+	// true when the input schema refused them, false when a value did not
+	// decode into the input type.
+	ArgumentError func(tool string, err error, schema bool) error
+	// HandlerError is the answer to a handler's error that is not a
+	// *jsonrpc.Error (which fails the request itself).
+	HandlerError func(ctx context.Context, req *mcp.CallToolRequest, tool string, err error) error
+	// SDK registers with mcp.AddTool instead, given the same portable
+	// schemas: the switch back to the go-sdk's adapter.
+	SDK bool
+}
+
+// Add registers a typed tool handler as mcp.AddTool does, and a client
 // sees no difference in the schemas or the checks. It exists for speed: the
 // SDK's JSON decoder allocates a 32 KiB buffer on every call, and
 // mcp.AddTool decodes three times per tools/call; encoding/json decodes in
-// place. Argument errors come back as sentences that say how to fix the
-// call, since the model reading them has to.
+// place. Argument errors come back through opts.ArgumentError, since the model
+// reading them has to fix the call.
 //
 // Keys match struct fields case-insensitively in encoding/json but exactly
 // in the SDK. The schemas inferred from Go structs forbid unknown
 // properties, so validation has already refused a wrongly cased key; a
 // hand-written input schema that allows unknown keys would let one through.
 //
-// An error that is not a userError is the server's own trouble (a store
-// that did not answer, say): log, which may be nil, gets its words, and the
-// client a sentence with the request id (see internalError).
-func addTool[In, Out any](s *mcp.Server, log *slog.Logger, t *mcp.Tool, h mcp.ToolHandlerFor[In, Out]) {
+// Add panics, as mcp.AddTool does, when a schema cannot be inferred from
+// In or Out: a programming error found when the server is built.
+func Add[In, Out any](s *mcp.Server, t *mcp.Tool, h mcp.ToolHandlerFor[In, Out], opts Options) {
+	if opts.ArgumentError == nil {
+		opts.ArgumentError = func(_ string, err error, _ bool) error { return err }
+	}
+	if opts.HandlerError == nil {
+		opts.HandlerError = func(_ context.Context, _ *mcp.CallToolRequest, _ string, err error) error { return err }
+	}
 	tt := *t
 	if reflect.TypeFor[In]() == reflect.TypeFor[any]() && tt.InputSchema == nil {
 		tt.InputSchema = &jsonschema.Schema{Type: "object"} // as the SDK: any input is an object
 	}
 	in, err := newToolSchema[In](&tt.InputSchema)
 	if err != nil {
-		panic(fmt.Sprintf("addTool: tool %q: input schema: %v", t.Name, err))
+		panic(fmt.Sprintf("typedtool.Add: tool %q: input schema: %v", t.Name, err))
 	}
 	var out toolSchema // an any output has no schema, as in the SDK
 	if tt.OutputSchema != nil || reflect.TypeFor[Out]() != reflect.TypeFor[any]() {
 		inferred := tt.OutputSchema == nil
 		if out, err = newToolSchema[Out](&tt.OutputSchema); err != nil {
-			panic(fmt.Sprintf("addTool: tool %q: output schema: %v", t.Name, err))
+			panic(fmt.Sprintf("typedtool.Add: tool %q: output schema: %v", t.Name, err))
 		}
 		// Validating an output that cannot fail its schema cost 15 % of a
 		// check_drive_auth call (decoding it again, ~100 allocations, and
 		// the validator's deep recursion growing the goroutine's stack).
-		out.exact = inferred && schemaExact(reflect.TypeFor[Out]())
+		out.exact = inferred && Exact(reflect.TypeFor[Out]())
+	}
+	if opts.SDK {
+		mcp.AddTool(s, &tt, h)
+		return
 	}
 
 	s.AddTool(&tt, func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		args, err := in.check(req.Params.Arguments, true)
 		if err != nil {
-			return toolError(userErrorf(err, "The arguments do not fit %s's input schema (%v). "+
-				"Fix the arguments as the schema says and call it again.", t.Name, err)), nil
+			return toolError(opts.ArgumentError(t.Name, err, true)), nil
 		}
 		v, err := decodeArgs[In](args)
 		if err != nil {
-			return toolError(userErrorf(err, "An argument of %s has the wrong type (%v). "+
-				"Check the input schema and call it again.", t.Name, err)), nil
+			return toolError(opts.ArgumentError(t.Name, err, false)), nil
 		}
 
 		res, o, err := h(ctx, req, v)
 		if err != nil {
 			// A JSON-RPC error is the tool's way to fail the request itself;
 			// any other error is the tool's answer.
-			if rpcErr, ok := err.(*jsonrpc.Error); ok {
+			if rpcErr := (*jsonrpc.Error)(nil); errors.As(err, &rpcErr) {
 				return nil, rpcErr
 			}
-			return toolError(internalError(ctx, log, req, t.Name, err)), nil
+			return toolError(opts.HandlerError(ctx, req, t.Name, err)), nil
 		}
 		if res == nil {
 			res = &mcp.CallToolResult{}
@@ -161,7 +193,7 @@ type toolSchema struct {
 	// does, pointers are looked through), to send in place of a nil *T.
 	zero any
 	// exact says every value of the Go type fits the schema once encoded
-	// (see schemaExact), so outputs need no check.
+	// (see Exact), so outputs need no check.
 	exact bool
 	// slices says a value may hold a nil slice, to send as [] (fillSlices).
 	slices bool
@@ -435,7 +467,7 @@ func isJSONObject(data []byte) bool {
 	return false
 }
 
-// schemaExact reports whether every value of t, encoded by encoding/json,
+// Exact reports whether every value of t, encoded by encoding/json,
 // fits the schema jsonschema.ForType infers for t, given one type per
 // property by singleTypes. It holds for a struct (or a pointer to one)
 // built of booleans, numbers, strings, time.Time, interfaces, pointers
@@ -450,7 +482,7 @@ func isJSONObject(data []byte) bool {
 // tagged or non-struct embedded fields, names that collide, and
 // JSONSCHEMAGODEBUG, which changes the inference. t must be a type ForType
 // accepts (it refuses recursive types).
-func schemaExact(t reflect.Type) bool {
+func Exact(t reflect.Type) bool {
 	if os.Getenv("JSONSCHEMAGODEBUG") != "" {
 		return false
 	}
@@ -540,7 +572,7 @@ func validJSONName(name string) bool {
 
 // encodedFields appends the fields of struct t that encoding/json encodes,
 // those of untagged embedded structs included; false if a field is one
-// that schemaExact refuses.
+// that Exact refuses.
 func encodedFields(t reflect.Type, fields *[]reflect.StructField) bool {
 	for i := range t.NumField() {
 		f := t.Field(i)

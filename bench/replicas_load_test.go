@@ -21,7 +21,7 @@ import (
 	"github.com/drivemcp/drivemcp/internal/e2etest"
 )
 
-// BenchmarkReplicasToolCalls measures authenticated tools/call throughput
+// TestLoadReplicasToolCalls measures authenticated tools/call throughput
 // with one and with two stateless replicas on one PostgreSQL database, in
 // the same run. The tool is check_drive_auth: a bearer-token check and a
 // store read, no Google, so the figure is drivemcp's own. A load generator
@@ -34,9 +34,12 @@ import (
 // the replicas, PostgreSQL and the load generator share them, expect the
 // ratio to say what that machine can give, not what more machines would.
 //
-// Tuning: BENCH_REPLICAS_CALLS (per arm and iteration, default 4000),
+// Tuning: BENCH_REPLICAS_CALLS (per arm and round, default 4000),
+// BENCH_REPLICAS_ROUNDS (default 1),
 // BENCH_REPLICAS_WORKERS (default 16).
-func BenchmarkReplicasToolCalls(b *testing.B) {
+func TestLoadReplicasToolCalls(t *testing.T) {
+	b := newLoadRunner(t)
+	rounds := envInt(b, "BENCH_REPLICAS_ROUNDS", 1)
 	calls := envInt(b, "BENCH_REPLICAS_CALLS", 4000)
 	workers := envInt(b, "BENCH_REPLICAS_WORKERS", 16)
 
@@ -59,19 +62,16 @@ func BenchmarkReplicasToolCalls(b *testing.B) {
 	gen.run(b, one, 300) // warm both: connections, caches, the processes' heaps
 	gen.run(b, two, 300)
 
-	b.ResetTimer()
 	var oneTime, twoTime time.Duration
-	for range b.N {
+	for range rounds {
 		oneTime += gen.run(b, one, calls)
 		twoTime += gen.run(b, two, calls)
 	}
-	b.StopTimer()
-	oneRate := float64(calls*b.N) / oneTime.Seconds()
-	twoRate := float64(calls*b.N) / twoTime.Seconds()
-	b.ReportMetric(oneRate, "1-replica-req/s")
-	b.ReportMetric(twoRate, "2-replicas-req/s")
-	b.ReportMetric(twoRate/oneRate, "ratio")
-	b.ReportMetric(0, "ns/op") // the wall time of the whole loop says nothing here
+	oneRate := float64(calls*rounds) / oneTime.Seconds()
+	twoRate := float64(calls*rounds) / twoTime.Seconds()
+	b.Figure(oneRate, "1-replica-req/s")
+	b.Figure(twoRate, "2-replicas-req/s")
+	b.Figure(twoRate/oneRate, "ratio")
 }
 
 // loadGenerator sends check_drive_auth calls from a fixed set of workers.
@@ -84,7 +84,7 @@ type loadGenerator struct {
 
 // run sends calls calls, the i-th to bases[i % len(bases)], and returns the
 // wall time from the first to the last answer. Any failed call fails b.
-func (l *loadGenerator) run(b *testing.B, bases []string, calls int) time.Duration {
+func (l *loadGenerator) run(b testing.TB, bases []string, calls int) time.Duration {
 	var next atomic.Int64
 	var failed atomic.Pointer[string]
 	var wg sync.WaitGroup
@@ -139,7 +139,7 @@ func (l *loadGenerator) call(base string) error {
 
 // benchLogin registers a public client at base and logs email in, playing
 // the user with the scripted browser; it returns the access token.
-func benchLogin(b *testing.B, base, email string) string {
+func benchLogin(b testing.TB, base, email string) string {
 	const redirect = "http://127.0.0.1:47915/callback"
 	clientID, _ := e2etest.RegisterClient(b, base, map[string]any{"client_name": "replicas bench", "redirect_uris": []string{redirect},
 		"token_endpoint_auth_method": "none"})
@@ -170,7 +170,7 @@ func benchLogin(b *testing.B, base, email string) string {
 	return tok.AccessToken
 }
 
-func envInt(b *testing.B, name string, def int) int {
+func envInt(b testing.TB, name string, def int) int {
 	v := os.Getenv(name)
 	if v == "" {
 		return def

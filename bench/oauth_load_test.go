@@ -51,7 +51,7 @@ func oauthSettingsFromEnv(tb testing.TB) oauthSettings {
 	return s
 }
 
-// BenchmarkOAuthEndpoints measures the authorization server's hot
+// TestLoadOAuthEndpoints measures the authorization server's hot
 // endpoints, drivemcp against the TypeScript SDK peer's mcpAuthRouter in the
 // same run: dynamic client registration (RFC 7591), the token endpoint
 // redeeming authorization codes (PKCE S256), and the token endpoint rotating
@@ -67,10 +67,11 @@ func oauthSettingsFromEnv(tb testing.TB) oauthSettings {
 //
 // Sizes: BENCH_OAUTH_REQUESTS (per endpoint and server, default 3000),
 // BENCH_OAUTH_CONNS (default 16).
-func BenchmarkOAuthEndpoints(b *testing.B) {
-	g := e2etest.StartGoogle(b)
-	runOAuthEndpoints(benchRunner{b}, oauthSettingsFromEnv(b),
-		startDrivemcp(b, g, filepath.Join(b.TempDir(), "drivemcp.db"), "--stateless"), startPeer(b))
+func TestLoadOAuthEndpoints(t *testing.T) {
+	l := newLoadRunner(t)
+	g := e2etest.StartGoogle(t)
+	runOAuthEndpoints(l, oauthSettingsFromEnv(t),
+		startDrivemcp(t, g, filepath.Join(t.TempDir(), "drivemcp.db"), "--stateless"), startPeer(t))
 }
 
 // runOAuthEndpoints measures ours and, unless nil, the peer.

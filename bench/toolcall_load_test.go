@@ -66,7 +66,7 @@ func loadSettingsFromEnv(tb testing.TB) loadSettings {
 	return s
 }
 
-// BenchmarkToolCall measures authenticated tools/call throughput and
+// TestLoadToolCall measures authenticated tools/call throughput and
 // latency: check_drive_auth over streamable HTTP with a bearer token, at
 // each concurrency, against `drivemcp serve --stateless` (SQLite) and, in
 // the same run, against the TypeScript SDK peer (bench/peer-ts) serving the
@@ -82,8 +82,9 @@ func loadSettingsFromEnv(tb testing.TB) loadSettings {
 // server and concurrency, default 5). BENCH_TOOLCALL_DB=postgres runs
 // drivemcp on DRIVEMCP_TEST_POSTGRES_URL instead of SQLite;
 // BENCH_DRIVEMCP_GOGC sets drivemcp's GOGC.
-func BenchmarkToolCall(b *testing.B) {
-	runToolCall(benchRunner{b}, loadSettingsFromEnv(b))
+func TestLoadToolCall(t *testing.T) {
+	l := newLoadRunner(t)
+	runToolCall(l, loadSettingsFromEnv(t))
 }
 
 func runToolCall(b runner, set loadSettings) {
@@ -152,16 +153,3 @@ func runToolCall(b runner, set loadSettings) {
 	})
 }
 
-// reportLoad reports drivemcp's figures, the peer's, and the ratio.
-func reportLoad(b *testing.B, ours, peer loadResult) {
-	b.ReportMetric(ours.RPS(), "req/s")
-	b.ReportMetric(peer.RPS(), "peer-req/s")
-	b.ReportMetric(ours.RPS()/peer.RPS(), "ratio")
-	b.ReportMetric(ours.Quantile(0.5), "p50-ms")
-	b.ReportMetric(ours.Quantile(0.99), "p99-ms")
-	b.ReportMetric(peer.Quantile(0.5), "peer-p50-ms")
-	b.ReportMetric(peer.Quantile(0.99), "peer-p99-ms")
-	b.ReportMetric(ours.CPUPerRequest(), "cpu-µs/req")
-	b.ReportMetric(peer.CPUPerRequest(), "peer-cpu-µs/req")
-	b.ReportMetric(0, "ns/op") // the wall time of the whole run says nothing here
-}
