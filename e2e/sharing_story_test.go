@@ -68,7 +68,9 @@ func TestStory_WorkInASharedDriveAndManageWhoHasAccess(t *testing.T) {
 }
 
 // An operator who wants an assistant that can only look: --read-only lists
-// no tool that changes Drive, and reading still works.
+// no tool that changes Drive, and reading still works. download_drive_file
+// stays: it reads Drive and writes only the user's own disk (or hands out a
+// link), so it needs no writing scope.
 func TestStory_ReadOnlyServerOffersNoWritingTool(t *testing.T) {
 	d := startDrive(t, "--read-only", "--disable-tools", "list_shared_drives")
 	res, err := d.session.ListTools(context.Background(), nil)
@@ -78,11 +80,11 @@ func TestStory_ReadOnlyServerOffersNoWritingTool(t *testing.T) {
 	var names []string
 	for _, tool := range res.Tools {
 		names = append(names, tool.Name)
-		if !tool.Annotations.ReadOnlyHint && tool.Name != "start_google_auth" && tool.Name != "sign_out" {
+		if !tool.Annotations.ReadOnlyHint && tool.Name != "start_google_auth" && tool.Name != "sign_out" && tool.Name != "download_drive_file" {
 			t.Errorf("--read-only offers %s, which writes", tool.Name)
 		}
 	}
-	if slices.Contains(names, "list_shared_drives") || !slices.Contains(names, "search_drive_files") {
+	if slices.Contains(names, "list_shared_drives") || !slices.Contains(names, "search_drive_files") || !slices.Contains(names, "download_drive_file") {
 		t.Errorf("tools: %v", names)
 	}
 	d.ok(t, "search_drive_files", map[string]any{"query": "anything"})
