@@ -457,4 +457,3 @@ func (c *Chromium) TakeRefused() []string {
 	c.refused = nil
 	return r
 }
-
