@@ -149,3 +149,42 @@ func TestMCP_SSEStreamOpensWithPrimingEventAndRetry(t *testing.T) {
 		t.Errorf("the first event is not a priming event with a retry field (id %v, data %v, retry %v):\n%s", id, data, retry, body)
 	}
 }
+
+// server/discover comes before a client has picked a revision, yet
+// SEP-2575 has every request of 2026-07-28 carry MCP-Protocol-Version, and
+// the go-sdk holds to it on both of its handlers: a discover carrying _meta
+// but no header is told the header is required (-32020), one without either
+// is a legacy request, for which server/discover does not exist. So /mcp
+// dispatches on the header alone (mcpserver.ByRevision) and never reads the
+// body: sending a header-less discover to the stateless handler would change
+// nothing. What matters is that both modes give the same client error, not a
+// 5xx, and that the initialize the go-sdk client falls back to still opens a
+// session.
+func TestMCP_DiscoverWithoutVersionHeaderIsToldTheHeaderIsRequiredInBothModes(t *testing.T) {
+	g := e2etest.StartGoogle(t)
+	for _, mode := range []struct {
+		name string
+		args []string
+	}{{"stateful", nil}, {"stateless", []string{"--stateless"}}} {
+		t.Run(mode.name, func(t *testing.T) {
+			srv := e2etest.StartHTTP(t, e2etest.Config{Binary: binary, DB: filepath.Join(t.TempDir(), "db"), Google: g, ExtraArgs: mode.args})
+			c := hostileToken(t, srv.BaseURL, "discover@example.com", "drive.file")
+			bearer := map[string]string{"Authorization": "Bearer " + c.access}
+
+			status, _, body := c.post(t, bearer, `{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{`+newestMeta+`}}`)
+			_, rpcErr := rpcAnswer(t, body)
+			var e struct {
+				Code    int    `json:"code"`
+				Message string `json:"message"`
+			}
+			if err := json.Unmarshal(rpcErr, &e); err != nil || status != 400 || e.Code != -32020 || !strings.Contains(e.Message, "Mcp-Protocol-Version") {
+				t.Errorf("server/discover without MCP-Protocol-Version: %d %s (want 400, -32020 naming the header)", status, body)
+			}
+
+			status, header, body := c.post(t, bearer, `{"jsonrpc":"2.0","id":2,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw e2e","version":"1"}}}`)
+			if status != 200 || (mode.args == nil && header.Get("Mcp-Session-Id") == "") {
+				t.Errorf("initialize without MCP-Protocol-Version: %d, session %q: %s", status, header.Get("Mcp-Session-Id"), body)
+			}
+		})
+	}
+}

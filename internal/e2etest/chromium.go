@@ -49,6 +49,7 @@ type Chromium struct {
 	mu      sync.Mutex
 	refused []string
 	pages   []Load
+	console []string // the pages' console messages and uncaught exceptions
 	closed  bool
 }
 
@@ -149,6 +150,17 @@ func (c *Chromium) watch() error {
 	if err != nil {
 		return err
 	}
+	console := chromedp.Console(c.ctx)
+	go func() {
+		for m, err := range console {
+			if err != nil {
+				return
+			}
+			c.mu.Lock()
+			c.console = append(c.console, m.String())
+			c.mu.Unlock()
+		}
+	}()
 	paused := chromedp.Events(c.ctx, fetch.RequestPaused)
 	go func() {
 		for ev, err := range paused {
@@ -240,6 +252,16 @@ func (c *Chromium) Has(sel string) bool {
 	ctx, cancel := context.WithTimeout(c.ctx, actionTimeout)
 	defer cancel()
 	ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf("document.querySelector(%q) !== null", sel)))
+	return err == nil && ok
+}
+
+// HasXPath is Has for an XPath expression, for pages (such as a
+// JavaScript app's) whose elements are known only by their text.
+func (c *Chromium) HasXPath(xpath string) bool {
+	ctx, cancel := context.WithTimeout(c.ctx, actionTimeout)
+	defer cancel()
+	ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(
+		"document.evaluate(%q, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue !== null", xpath)))
 	return err == nil && ok
 }
 
@@ -347,6 +369,10 @@ func (c *Chromium) Close() {
 	}
 	if c.t.Failed() {
 		c.t.Logf("chromium output:\n%s", c.output)
+		// A page's own script (a browser-based client) says why it stopped here.
+		if len(c.console) > 0 {
+			c.t.Logf("the pages' console:\n%s", strings.Join(c.console, "\n"))
+		}
 	}
 }
 

@@ -21,6 +21,14 @@ const sessionlessRevision = "2026-07-28"
 // the direct flow's session binding (docs/architecture.md); dispatching on
 // the header lets one /mcp serve both. Revisions are dates, so they compare
 // as strings, as the go-sdk compares them.
+//
+// The body is never read here, not even for a server/discover that comes
+// without the header: the go-sdk refuses such a request on either handler
+// (-32020 "header is required" when it carries _meta, "method not found"
+// when it does not, since without the header it is a legacy request), as
+// SEP-2575 wants the header on every request; routing it elsewhere would
+// change nothing and cost a copy of every session's first body
+// (e2e TestMCP_DiscoverWithoutVersionHeaderIsToldTheHeaderIsRequiredInBothModes).
 func ByRevision(sessions, sessionless http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if v := r.Header.Get("Mcp-Protocol-Version"); v >= sessionlessRevision && r.Header.Get("Mcp-Session-Id") == "" {
