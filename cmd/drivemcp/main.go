@@ -26,11 +26,11 @@ Usage:
   drivemcp login [--no-browser]     connect a Google account from this terminal
   drivemcp accounts list [--json]   the connected Google accounts
   drivemcp accounts revoke EMAIL    revoke an account at Google and forget it here
-  drivemcp accounts import DIR      import the older Python server's credentials/*.json
+  drivemcp accounts import DIR      import the older Python server's accounts (every format it wrote)
   drivemcp upload FILE...           upload files to Drive (--folder-id, --account)
   drivemcp download FILE_ID [PATH]  save a Drive file here (--download-root, --export-format, --overwrite)
   drivemcp sync LOCAL_DIR DRIVE_PATH push a folder to Drive (--dry-run, --trash-missing)
-  drivemcp doctor                   check the configuration and what it depends on
+  drivemcp doctor [--offline]       check the configuration and what it depends on (--offline: nothing leaves this machine)
   drivemcp google-emulator [flags]  run only the Google emulator (for tests and demos)
   drivemcp version                  print the version
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/drivemcp/drivemcp/internal/config"
@@ -27,7 +28,7 @@ func check(t *testing.T, env map[string]string, args ...string) (string, int) {
 		t.Fatalf("doctor's command line: %v", err)
 	}
 	var out bytes.Buffer
-	failed := doctor.Run(t.Context(), cfg, err, &out)
+	failed := doctor.Run(t.Context(), cfg, err, &out, doctor.Options{})
 	return out.String(), failed
 }
 
@@ -145,5 +146,37 @@ func TestDoctor_TokenEndpointAnswerClassifiedByErrorCodeNotText(t *testing.T) {
 				"--google-client-id", "id", "--google-client-secret", "secret")
 			wantLines(t, out, tc.want)
 		})
+	}
+}
+
+// doctor with no flags reaches real Google, which is what a person running
+// it by hand wants; it now says so on its first Google line, and --offline
+// checks only local things: not one request leaves the machine.
+func TestDoctor_SaysWhereItGoesAndOfflineSendsNothing(t *testing.T) {
+	var requests atomic.Int32
+	google := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		http.Error(w, "no", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(google.Close)
+	dir := t.TempDir()
+	args := []string{"--google-endpoint", google.URL, "--google-client-id", "id.apps.googleusercontent.com", "--google-client-secret", "s",
+		"--db", filepath.Join(dir, "drivemcp.db"), "--secret-key", base64.StdEncoding.EncodeToString(make([]byte, 32))}
+
+	out, _ := check(t, nil, args...)
+	wantLines(t, out, "checking against the Google endpoint "+google.URL, "--offline checks only local things")
+	if requests.Load() == 0 {
+		t.Fatalf("doctor without --offline sent no request to its Google endpoint:\n%s", out)
+	}
+
+	requests.Store(0)
+	cfg, err := config.Doctor().Parse(args, func(string) string { return "" })
+	if cfg == nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	failed := doctor.Run(t.Context(), cfg, err, &buf, doctor.Options{Offline: true})
+	if n := requests.Load(); n != 0 || failed != 0 || !strings.Contains(buf.String(), "--offline: only local things") {
+		t.Fatalf("--offline: %d requests, %d failed:\n%s", n, failed, buf.String())
 	}
 }
