@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"math"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -237,34 +236,16 @@ var errNotADir = errors.New("not a directory")
 // that nothing read below it can lead out of it (a symlink out is refused
 // when used, and skipped by the walk).
 func openDirInRoots(roots []string, name string) (*os.Root, error) {
-	if len(roots) == 0 {
-		return nil, errOutsideRoots
-	}
-	var notFound error
-	for _, root := range roots {
-		rel, ok := relativeTo(root, name)
-		if !ok {
-			continue
-		}
-		if hidden(rel) || hidden(resolvedBelow(root, rel)) {
-			return nil, errHiddenPath
-		}
+	return inRoots(roots, name, func(root, rel string) (*os.Root, error) {
 		d, err := safefile.OpenDir(root, rel)
 		switch {
 		case errors.Is(err, safefile.ErrEscapes):
 			return nil, errOutsideRoots
 		case errors.Is(err, safefile.ErrNotDir):
 			return nil, errNotADir
-		case errors.Is(err, fs.ErrNotExist) && !filepath.IsAbs(name):
-			notFound = err // a relative path may belong to a later root
-			continue
 		}
 		return d, err
-	}
-	if notFound != nil {
-		return nil, notFound
-	}
-	return nil, errOutsideRoots
+	})
 }
 
 func explainOpenDir(roots []string, configured bool, name string, err error) error {

@@ -47,8 +47,17 @@ var errHiddenPath = errors.New("hidden files and folders are not uploaded")
 // that leads out of the root is refused by the kernel-facing code itself,
 // with no window between checking a path and opening it.
 func openInRoots(roots []string, name string) (*os.File, error) {
+	return inRoots(roots, name, openInRoot)
+}
+
+// inRoots finds the root that holds name (absolute, or relative to a root)
+// and opens it there with open. Hidden paths are refused, whether named or
+// reached through a link; a relative path missing from one root may be in a
+// later one.
+func inRoots[T any](roots []string, name string, open func(root, rel string) (T, error)) (T, error) {
+	var zero T
 	if len(roots) == 0 {
-		return nil, errOutsideRoots
+		return zero, errOutsideRoots
 	}
 	var notFound error
 	for _, root := range roots {
@@ -57,19 +66,19 @@ func openInRoots(roots []string, name string) (*os.File, error) {
 			continue
 		}
 		if hidden(rel) || hidden(resolvedBelow(root, rel)) {
-			return nil, errHiddenPath
+			return zero, errHiddenPath
 		}
-		f, err := openInRoot(root, rel)
+		v, err := open(root, rel)
 		if errors.Is(err, fs.ErrNotExist) && !filepath.IsAbs(name) {
 			notFound = err // a relative path may belong to a later root
 			continue
 		}
-		return f, err
+		return v, err
 	}
 	if notFound != nil {
-		return nil, notFound
+		return zero, notFound
 	}
-	return nil, errOutsideRoots
+	return zero, errOutsideRoots
 }
 
 // hidden reports whether a relative path has a component starting with ".".
