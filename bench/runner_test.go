@@ -101,4 +101,6 @@ func (t smokeRunner) Report(ours, peer loadResult) {
 	t.Logf("drivemcp %.0f req/s, peer %.0f req/s (ratio %.2f; tiny run, not a measurement)", ours.RPS(), peer.RPS(), ours.RPS()/peer.RPS())
 }
 
-func (t smokeRunner) Figure(v float64, unit string) { t.Logf("%.4g %s (tiny run, not a measurement)", v, unit) }
+func (t smokeRunner) Figure(v float64, unit string) {
+	t.Logf("%.4g %s (tiny run, not a measurement)", v, unit)
+}

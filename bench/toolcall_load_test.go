@@ -152,4 +152,3 @@ func runToolCall(b runner, set loadSettings) {
 			float64(peakRSS(b, ours.PID))/(1<<20), float64(peakRSS(b, peer.PID))/(1<<20))
 	})
 }
-

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/drivemcp/drivemcp/internal/accesspolicy"
-	"github.com/drivemcp/drivemcp/internal/loopback"
 	"github.com/drivemcp/drivemcp/internal/cors"
+	"github.com/drivemcp/drivemcp/internal/loopback"
 )
 
 // Auth modes for the HTTP transport.
@@ -99,7 +99,7 @@ type Config struct {
 	// stdio (never over HTTP, where it hands out links instead).
 	DownloadRoots    []UploadRoot
 	downloadRootArgs []string
-	policy         *accesspolicy.Policy
+	policy           *accesspolicy.Policy
 }
 
 // IsPostgres reports whether DB names a PostgreSQL database.

@@ -154,4 +154,3 @@ func (s *UploadSlots) forgetIdleLocked(email string, a *accountSlots) {
 		delete(s.accounts, email)
 	}
 }
-

@@ -94,4 +94,3 @@ func TestUploadSlots_RefusesWithASentenceWhenTheQueueIsFullOrTheWaitTooLong(t *t
 		t.Fatalf("cancelled while waiting: %v", err)
 	}
 }
-
