@@ -45,6 +45,8 @@ type LoopbackOptions struct {
 type DirectStart struct {
 	// URL is Google's consent URL to open.
 	URL string
+	// State names the pending login, for DirectLoginPending.
+	State string
 	// RedirectURI is where Google sends the browser back.
 	RedirectURI string
 	// Elsewhere says that the callback's port was busy, so another program

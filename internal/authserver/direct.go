@@ -67,6 +67,7 @@ func (s *Server) StartDirectLogin(ctx context.Context, r DirectRequest) (DirectS
 	if s.loopback != nil {
 		s.loopback.stored(tx.State)
 	}
+	d.State = tx.State
 	d.URL = s.grants.Upstream().AuthCodeURL(google.ConsentRequest{
 		State:        tx.State,
 		Verifier:     verifier,
@@ -76,4 +77,12 @@ func (s *Server) StartDirectLogin(ctx context.Context, r DirectRequest) (DirectS
 		RedirectURI:  d.RedirectURI,
 	})
 	return d, nil
+}
+
+// DirectLoginPending reports whether the direct login StartDirectLogin
+// named state is still waiting for Google's callback: false once the
+// callback took it (in any process on this database) or it expired, so a
+// tool call that asked the person to sign in knows when to go on.
+func (s *Server) DirectLoginPending(ctx context.Context, state string) (bool, error) {
+	return s.store.AuthTransactionPending(ctx, state, s.now())
 }

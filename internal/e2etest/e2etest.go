@@ -104,6 +104,9 @@ type Config struct {
 	UploadRoots []string
 	Google      *Google
 	ExtraArgs   []string
+	// Elicit, if set, is the stdio client's elicitation handler, and the
+	// client declares URL-mode elicitation (MCP 2025-11-25) with it.
+	Elicit func(context.Context, *mcp.ElicitRequest) (*mcp.ElicitResult, error)
 }
 
 // command is `drivemcp serve` with cfg's settings and the transport's own
@@ -148,13 +151,18 @@ func StartStdio(t testing.TB, cfg Config) *StdioServer {
 	stderr := &lockedBuffer{}
 	cmd.Stderr = stderr
 	s := &StdioServer{CallbackAddr: callback, stderr: stderr, cmd: cmd}
-	client := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, &mcp.ClientOptions{
+	opts := &mcp.ClientOptions{
 		ProgressNotificationHandler: func(_ context.Context, req *mcp.ProgressNotificationClientRequest) {
 			if f := s.onProgress.Load(); f != nil {
 				(*f)(req.Params)
 			}
 		},
-	})
+	}
+	if cfg.Elicit != nil {
+		opts.ElicitationHandler = cfg.Elicit
+		opts.Capabilities = &mcp.ClientCapabilities{Elicitation: &mcp.ElicitationCapabilities{URL: &mcp.URLElicitationCapabilities{}}}
+	}
+	client := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	session, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd, TerminateDuration: 5 * time.Second}, nil)

@@ -200,3 +200,19 @@ func (e *Emulator) SeedFile(owner, name, content string) string {
 	}
 	return f.id
 }
+
+// RevokeAccess plays the person removing the app at
+// myaccount.google.com/permissions (Google Account Help, "Manage
+// connections between your Google Account and third-party apps &
+// services", /accounts/answer/13533235): every grant of email, to every
+// client, dies at once with all its tokens, and the next refresh is
+// answered invalid_grant.
+func (e *Emulator) RevokeAccess(email string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for k := range e.grants {
+		if k.email == email {
+			e.revokeGrantLocked(k.email, k.clientID, "")
+		}
+	}
+}

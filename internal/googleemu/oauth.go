@@ -223,9 +223,12 @@ func bearerToken(r *http.Request) string {
 
 // revokeGrantLocked revokes a user's whole grant to a client, as Google does
 // when any of its tokens is revoked: every access and refresh token dies and
-// the next offline consent yields a new refresh token. named is recorded first.
+// the next offline consent yields a new refresh token. named is recorded
+// first ("" when the person revoked the app rather than a token).
 func (e *Emulator) revokeGrantLocked(email, clientID, named string) {
-	e.revoked = append(e.revoked, named)
+	if named != "" {
+		e.revoked = append(e.revoked, named)
+	}
 	for v, t := range e.accessTokens {
 		if t.email == email && t.clientID == clientID && !t.revoked {
 			t.revoked = true

@@ -2,6 +2,7 @@ package mcpserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/drivemcp/drivemcp/internal/google"
@@ -13,6 +14,10 @@ import (
 // connected with the sign-in scopes only. A Drive call would only earn
 // Google's 403, whose advice reads as a permissions problem, so the tools
 // say what happened before asking Google.
+
+// errNoDriveGrant is the cause of noDriveGrant's refusal, so a client that
+// can show a link is asked to connect again (elicit.go).
+var errNoDriveGrant = errors.New("the account's grant holds no Drive scope")
 
 // noDriveGrant is the sentence for an account connected without any Drive scope.
 func noDriveGrant(email string) string {
@@ -32,7 +37,7 @@ func (t *tools) requireDriveGrant(ctx context.Context, id identity.Identity) err
 		return nil // the Drive call reports a missing or broken grant in its own words
 	}
 	if len(google.DriveScopesOf(acct.Scopes)) == 0 {
-		return userErrorf(nil, "%s", noDriveGrant(id.Email))
+		return userErrorf(errNoDriveGrant, "%s", noDriveGrant(id.Email))
 	}
 	return nil
 }

@@ -21,9 +21,11 @@ import (
 	"github.com/drivemcp/drivemcp/internal/netguard"
 )
 
-// DirectAuth starts the direct flow; authserver.Server implements it.
+// DirectAuth starts the direct flow and says when a login it started is
+// no longer pending; authserver.Server implements it.
 type DirectAuth interface {
 	StartDirectLogin(ctx context.Context, r authserver.DirectRequest) (authserver.DirectStart, error)
+	DirectLoginPending(ctx context.Context, state string) (bool, error)
 }
 
 // Deps are what the tools need. All fields are required unless noted.
@@ -84,6 +86,10 @@ type Deps struct {
 	// DownloadLinks, over HTTP, mints download_drive_file's links (nil: the
 	// tool says this server hands out none).
 	DownloadLinks *DownloadLinks
+	// SignInWait bounds how long a tool call waits for a sign-in it asked
+	// for by URL elicitation (default 10 min, a pending login's life);
+	// SignInPoll is how often it asks the store (default 500 ms). elicit.go.
+	SignInWait, SignInPoll time.Duration
 }
 
 // stdioSessionKey is the binding key of the stdio transport: a stdio server
@@ -107,6 +113,12 @@ func New(d Deps) *mcp.Server {
 	if d.Version == "" {
 		d.Version = "dev"
 	}
+	if d.SignInWait <= 0 {
+		d.SignInWait = 10 * time.Minute
+	}
+	if d.SignInPoll <= 0 {
+		d.SignInPoll = 500 * time.Millisecond
+	}
 	if d.MaxInlineBytes == 0 {
 		d.MaxInlineBytes = DefaultMaxInlineBytes
 	}
@@ -117,6 +129,7 @@ func New(d Deps) *mcp.Server {
 		Logger: sdkLogger(d.Logger),
 	})
 	s.AddReceivingMiddleware(enforceToolScopes)
+	s.AddReceivingMiddleware(t.signInByElicitation) // around the scope check, whose refusal (a token's own scopes) is not a sign-in to ask for
 	if d.Drain != nil {
 		s.AddReceivingMiddleware(d.Drain.Middleware) // outermost: it answers before anything else runs
 	}
