@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/drivemcp/drivemcp/internal/accesspolicy"
-	"github.com/drivemcp/drivemcp/internal/loopback"
 	"github.com/drivemcp/drivemcp/internal/cors"
+	"github.com/drivemcp/drivemcp/internal/loopback"
 )
 
 // Auth modes for the HTTP transport.
@@ -88,7 +88,7 @@ type Config struct {
 	// ResourcePollInterval is how often a subscribed account's Drive
 	// changes feed is polled (resources/subscribe).
 	ResourcePollInterval time.Duration
-	Demo             bool
+	Demo                 bool
 	// DemoDB says DB is the demo's own default database, whose accounts
 	// the demo may forget (never a database --db named).
 	DemoDB   bool
@@ -102,7 +102,7 @@ type Config struct {
 	// stdio (never over HTTP, where it hands out links instead).
 	DownloadRoots    []UploadRoot
 	downloadRootArgs []string
-	policy         *accesspolicy.Policy
+	policy           *accesspolicy.Policy
 }
 
 // IsPostgres reports whether DB names a PostgreSQL database.
