@@ -165,8 +165,8 @@ func (t *tools) readResource(ctx context.Context, req *mcp.ReadResourceRequest) 
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("offset %d is past the end of %q, whose text is %d bytes: "+
 			"read %s%s to start again.", offset, c.Name, c.Total, resourcePrefix, fileID)}
 	case errors.Is(err, drive.ErrNotFound):
-		// The protocol's own "resource not found", with a sentence.
-		return nil, &jsonrpc.Error{Code: mcp.CodeResourceNotFound, Message: t.explainDrive(ctx, id.Email, err,
+		// Resource not found: invalid params, as the SDK now answers it, with a sentence.
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: t.explainDrive(ctx, id.Email, err,
 			fmt.Sprintf("Drive has no file %q that %s can see. resources/list shows the account's files.", fileID, id.Email)).Error()}
 	case errors.Is(err, drive.ErrContentTooLarge):
 		c.Binary = true // too large to export: offer what a binary file gets
@@ -320,7 +320,7 @@ func (w *resourceWatch) subscribe(ctx context.Context, req *mcp.SubscribeRequest
 	if err != nil {
 		cancel()
 		if errors.Is(err, drive.ErrNotFound) {
-			return &jsonrpc.Error{Code: mcp.CodeResourceNotFound, Message: fmt.Sprintf("Drive has no file %q that %s can see, so there is nothing to watch. "+
+			return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("Drive has no file %q that %s can see, so there is nothing to watch. "+
 				"resources/list shows the account's files.", fileID, id.Email)}
 		}
 		return t.resourceError(ctx, "resources/subscribe", t.explainDrive(ctx, id.Email, err, ""))
