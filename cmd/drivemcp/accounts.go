@@ -96,9 +96,16 @@ func accountsList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return nil
 	}
 	writeAccountsTable(stdout, views)
-	for _, v := range views {
+	for i, v := range views {
 		if v.Status == statusReconsent {
 			fmt.Fprintf(stderr, "%s must consent again: run drivemcp login --force --email %s\n", v.Email, v.Email)
+		}
+		// Warn before Google's 7-day limit for Testing apps ends the token,
+		// not only after it did.
+		if a := accts[i]; !a.NeedsReconsent && !a.RefreshTokenObtainedAt.IsZero() {
+			if w := google.TestingExpiryWarning(time.Since(a.RefreshTokenObtainedAt)); w != "" {
+				fmt.Fprintf(stderr, "%s: %s From the command line: drivemcp login --force --email %s\n", v.Email, w, v.Email)
+			}
 		}
 	}
 	return nil
@@ -126,7 +133,7 @@ func viewAccount(a store.GoogleAccount) accountView {
 // output reads the same on every machine (and in the golden test).
 func writeAccountsTable(w io.Writer, views []accountView) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "EMAIL\tSCOPES\tLAST REFRESH\tSTATUS")
+	fmt.Fprintln(tw, "EMAIL\tSCOPES\tLAST REFRESH\tTOKEN AGE\tSTATUS")
 	for _, v := range views {
 		last := "never"
 		if v.LastRefresh != nil {
@@ -136,7 +143,11 @@ func writeAccountsTable(w io.Writer, views []accountView) {
 		for i, s := range v.Scopes {
 			short[i] = google.ShortScope(s)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", v.Email, strings.Join(short, ","), last, v.Status)
+		age := "-" // unknown: signed in before drivemcp recorded it, or no usable token
+		if v.RefreshTokenAgeDays != nil {
+			age = fmt.Sprintf("%.1f days", *v.RefreshTokenAgeDays)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", v.Email, strings.Join(short, ","), last, age, v.Status)
 	}
 	_ = tw.Flush()
 }

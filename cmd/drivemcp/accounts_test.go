@@ -99,3 +99,28 @@ func TestAccounts_HelpAndUnknownCommand(t *testing.T) {
 		t.Fatalf("help: %v\n%s", err, out)
 	}
 }
+
+// The table, not only --json, shows how old each refresh token is, and
+// warns on stderr ahead of Google's 7-day limit for apps in Testing status.
+func TestAccountsList_TableShowsRefreshTokenAgeAndWarnsBeforeTestingExpiry(t *testing.T) {
+	e := newCLIEnv(t)
+	seedAccounts(t, e.db,
+		store.GoogleAccount{Email: "old@example.com", Subject: "1", Scopes: []string{google.ScopeDriveFile},
+			RefreshTokenObtainedAt: time.Now().Add(-6 * 24 * time.Hour)},
+		store.GoogleAccount{Email: "new@example.com", Subject: "2", Scopes: []string{google.ScopeDriveFile},
+			RefreshTokenObtainedAt: time.Now().Add(-2 * 24 * time.Hour)},
+	)
+	out, errOut, err := e.run([]string{"accounts", "list"})
+	if err != nil {
+		t.Fatalf("accounts list: %v\n%s", err, errOut)
+	}
+	if !strings.Contains(out, "TOKEN AGE") || !strings.Contains(out, "6.0 days") || !strings.Contains(out, "2.0 days") {
+		t.Errorf("table does not show the refresh tokens' ages:\n%s", out)
+	}
+	if !strings.Contains(errOut, "old@example.com") || !strings.Contains(errOut, "7 days") || !strings.Contains(errOut, "drivemcp login --force --email old@example.com") {
+		t.Errorf("no warning ahead of the Testing limit for old@example.com; stderr: %q", errOut)
+	}
+	if strings.Contains(errOut, "new@example.com") {
+		t.Errorf("a 2-day-old token is warned about; stderr: %q", errOut)
+	}
+}

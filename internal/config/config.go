@@ -85,7 +85,10 @@ type Config struct {
 	// GoogleMaxBackoff caps one wait between retries of a Google call
 	// (Google's truncated exponential backoff; default 32 s).
 	GoogleMaxBackoff time.Duration
-	Demo             bool
+	// ResourcePollInterval is how often a subscribed account's Drive
+	// changes feed is polled (resources/subscribe).
+	ResourcePollInterval time.Duration
+	Demo                 bool
 	// DemoDB says DB is the demo's own default database, whose accounts
 	// the demo may forget (never a database --db named).
 	DemoDB   bool
@@ -236,6 +239,11 @@ func (cmd *Command) complete(getenv func(string) string) []error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
 			add("%s %q must be a base URL like http://127.0.0.1:9090 (scheme and host, no path)", c.Ref("google-endpoint"), c.GoogleEndpoint)
 		}
+	}
+	if has["resource-poll-interval"] && c.ResourcePollInterval < time.Minute && c.GoogleEndpoint == "" && !c.Demo {
+		// Real Drive is polled at most once a minute per account, whatever
+		// the number of subscriptions: the account's quota is its own.
+		add("%s %s is shorter than a minute, which is only for emulators: give 1m or more, or --google-endpoint", c.Ref("resource-poll-interval"), c.ResourcePollInterval)
 	}
 	if has["drive-scope"] {
 		switch c.DriveScope {

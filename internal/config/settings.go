@@ -50,6 +50,7 @@ var settings = []setting{
 	boolean("demo", "run the built-in Google emulator (NOT real Google) and use it", func(c *Config) *bool { return &c.Demo }),
 	duration("refresh-grace", 30*time.Second, "how long a just-rotated refresh token still returns the same new pair (clients that refresh twice at once stay logged in)", func(c *Config) *time.Duration { return &c.RefreshGrace }),
 	duration("google-max-backoff", 32*time.Second, "longest single wait before retrying a Google call that was rate-limited or failed (Google's truncated exponential backoff: 1, 2, 4 … s up to this)", func(c *Config) *time.Duration { return &c.GoogleMaxBackoff }),
+	duration("resource-poll-interval", time.Minute, "how often the Drive changes feed of an account with subscribed MCP resources is polled (at least 1m against Google; shorter only with --google-endpoint or --demo, for tests)", func(c *Config) *time.Duration { return &c.ResourcePollInterval }),
 	str("log-level", "info", "debug|info|warn|error", func(c *Config) *string { return &c.LogLevel }),
 }
 

@@ -96,6 +96,8 @@ type StdioServer struct {
 	stderr       *lockedBuffer
 	cmd          *exec.Cmd
 	onProgress   atomic.Pointer[func(*mcp.ProgressNotificationParams)]
+	// Updated receives the URI of every notifications/resources/updated.
+	Updated chan string
 }
 
 type Config struct {
@@ -150,11 +152,17 @@ func StartStdio(t testing.TB, cfg Config) *StdioServer {
 	cmd := cfg.command(t, "--stdio", "--callback-addr", callback)
 	stderr := &lockedBuffer{}
 	cmd.Stderr = stderr
-	s := &StdioServer{CallbackAddr: callback, stderr: stderr, cmd: cmd}
+	s := &StdioServer{CallbackAddr: callback, stderr: stderr, cmd: cmd, Updated: make(chan string, 64)}
 	opts := &mcp.ClientOptions{
 		ProgressNotificationHandler: func(_ context.Context, req *mcp.ProgressNotificationClientRequest) {
 			if f := s.onProgress.Load(); f != nil {
 				(*f)(req.Params)
+			}
+		},
+		ResourceUpdatedHandler: func(_ context.Context, req *mcp.ResourceUpdatedNotificationRequest) {
+			select {
+			case s.Updated <- req.Params.URI:
+			default: // a test that does not read them
 			}
 		},
 	}

@@ -184,6 +184,7 @@ type Emulator struct {
 	policies       map[string]AccountPolicy // by email, or "@domain"
 	filePolicies   map[string]FilePolicy    // by file id
 	drives         map[string]*sharedDrive  // shared drives, by id
+	feed           changeFeed               // the changes feed (drive_changes.go)
 }
 
 // New returns an emulator configured by opts.
@@ -279,6 +280,8 @@ func (e *Emulator) routes() *http.ServeMux {
 	m.HandleFunc("DELETE /drive/v3/files/{fileId}/permissions/{permissionId}", e.drive(e.handleDeletePermission))
 	m.HandleFunc("PATCH /drive/v3/files/{fileId}/permissions/{permissionId}", e.drive(e.handleUpdatePermission))
 	m.HandleFunc("GET /drive/v3/drives", e.drive(e.handleListDrives))
+	m.HandleFunc("GET /drive/v3/changes/startPageToken", e.drive(e.handleStartPageToken))
+	m.HandleFunc("GET /drive/v3/changes", e.drive(e.handleChanges))
 
 	// Upload endpoints. The session URI keeps the initiating path (Google's
 	// does), and the Go client sends chunks with POST while the docs say PUT,

@@ -90,6 +90,12 @@ type Deps struct {
 	// for by URL elicitation (default 10 min, a pending login's life);
 	// SignInPoll is how often it asks the store (default 500 ms). elicit.go.
 	SignInWait, SignInPoll time.Duration
+	// ResourcePollInterval is how often the changes feed of an account with
+	// subscribed resources is polled (default DefaultResourcePollInterval).
+	// ResourceTicker, if set, makes the poller's ticker instead of
+	// time.NewTicker; tests tick it by hand.
+	ResourcePollInterval time.Duration
+	ResourceTicker       func(every time.Duration) (ticks <-chan time.Time, stop func())
 }
 
 // stdioSessionKey is the binding key of the stdio transport: a stdio server
@@ -123,11 +129,16 @@ func New(d Deps) *mcp.Server {
 		d.MaxInlineBytes = DefaultMaxInlineBytes
 	}
 	t := &tools{Deps: d, slots: drive.NewUploadSlots(d.MaxUploadsPerAccount, d.UploadQueue, d.UploadQueueWait)}
+	watch := newResourceWatch(t, d.ResourcePollInterval, d.ResourceTicker)
 	s := mcp.NewServer(&mcp.Implementation{Name: "drivemcp", Title: "Google Drive for MCP", Version: d.Version}, &mcp.ServerOptions{
 		Instructions: "Upload to and manage the user's Google Drive. Tools find the Google account on their own " +
 			"(OAuth login, or start_google_auth in this session); call check_drive_auth to see which account is used.",
-		Logger: sdkLogger(d.Logger),
+		Logger:             sdkLogger(d.Logger),
+		SubscribeHandler:   watch.subscribe,
+		UnsubscribeHandler: watch.unsubscribe,
 	})
+	watch.server = s
+	s.AddReceivingMiddleware(t.listResourcesMiddleware) // innermost: after the drain and the scope check
 	s.AddReceivingMiddleware(enforceToolScopes)
 	s.AddReceivingMiddleware(t.signInByElicitation) // around the scope check, whose refusal (a token's own scopes) is not a sign-in to ask for
 	if d.Drain != nil {
@@ -139,6 +150,7 @@ func New(d Deps) *mcp.Server {
 	t.addLifecycleTools(s)
 	t.addDownloadTools(s)
 	t.addFolderUploadTools(s)
+	t.addResources(s)
 	if hidden := d.hiddenTools(); len(hidden) > 0 {
 		s.RemoveTools(hidden...)
 	}
@@ -175,30 +187,31 @@ func UnknownTools(names []string) []string {
 
 // sessionKey is the key of the direct-flow binding for this call's session,
 // or "" when the transport has no session (stateless HTTP).
-func (t *tools) sessionKey(req *mcp.CallToolRequest) string {
+func (t *tools) sessionKey(req mcp.Request) string {
 	if t.Stdio {
 		return stdioSessionKey
 	}
-	if req.Session != nil {
-		if id := req.Session.ID(); id != "" {
+	if ss, ok := req.GetSession().(*mcp.ServerSession); ok && ss != nil {
+		if id := ss.ID(); id != "" {
 			return "mcp:" + id
 		}
 	}
 	return ""
 }
 
-// caller is what the resolver needs to know about a call.
-func (t *tools) caller(req *mcp.CallToolRequest, explicitEmail string) identity.Call {
+// caller is what the resolver needs to know about a call (a tool call, or
+// a resource read or subscription, which act as the same account).
+func (t *tools) caller(req mcp.Request, explicitEmail string) identity.Call {
 	c := identity.Call{SessionKey: t.sessionKey(req), ExplicitEmail: explicitEmail}
-	if req.Extra != nil && req.Extra.TokenInfo != nil {
-		c.TokenSubject = req.Extra.TokenInfo.UserID
-		c.TokenScopes = req.Extra.TokenInfo.Scopes
+	if extra := req.GetExtra(); extra != nil && extra.TokenInfo != nil {
+		c.TokenSubject = extra.TokenInfo.UserID
+		c.TokenScopes = extra.TokenInfo.Scopes
 	}
 	return c
 }
 
 // resolve finds the account for a call or returns an error a person can act on.
-func (t *tools) resolve(ctx context.Context, req *mcp.CallToolRequest, explicitEmail string) (identity.Identity, error) {
+func (t *tools) resolve(ctx context.Context, req mcp.Request, explicitEmail string) (identity.Identity, error) {
 	id, err := t.Resolver.Resolve(ctx, t.caller(req, explicitEmail))
 	if err != nil {
 		return id, t.explain(err)

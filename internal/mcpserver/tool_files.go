@@ -321,7 +321,7 @@ func kindOf(mimeType string) string {
 }
 
 // driveFiles resolves the call's account and opens its Drive.
-func (t *tools) driveFiles(ctx context.Context, req *mcp.CallToolRequest, email string) (identity.Identity, *drive.Files, error) {
+func (t *tools) driveFiles(ctx context.Context, req mcp.Request, email string) (identity.Identity, *drive.Files, error) {
 	id, err := t.resolve(ctx, req, email)
 	if err != nil {
 		return id, nil, err
