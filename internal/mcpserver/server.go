@@ -84,6 +84,9 @@ type Deps struct {
 	// DownloadLinks, over HTTP, mints download_drive_file's links (nil: the
 	// tool says this server hands out none).
 	DownloadLinks *DownloadLinks
+	// UploadSessions, over HTTP, serves create_upload_session's URLs (nil:
+	// the tool says this server takes none).
+	UploadSessions *UploadSessions
 }
 
 // stdioSessionKey is the binding key of the stdio transport: a stdio server
@@ -126,6 +129,7 @@ func New(d Deps) *mcp.Server {
 	t.addLifecycleTools(s)
 	t.addDownloadTools(s)
 	t.addFolderUploadTools(s)
+	t.addUploadSessionTools(s)
 	if hidden := d.hiddenTools(); len(hidden) > 0 {
 		s.RemoveTools(hidden...)
 	}
