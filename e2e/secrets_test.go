@@ -292,6 +292,7 @@ func TestIsolation_AnAccountsTokenNeverReachesAnother(t *testing.T) {
 	bob := connectOAuth(t, srv.BaseURL, e2etest.NewBrowser(bobEmail))
 	bobFolder := e2etest.Structured(t, e2etest.MustCall(t, bob, "create_drive_folder", map[string]any{"folder_name": folder}))["folder_id"].(string)
 	bobFile := e2etest.Structured(t, e2etest.MustCall(t, bob, "create_drive_file", map[string]any{"file_name": diary, "content": words, "folder_id": bobFolder}))["file_id"].(string)
+	bobUpload := e2etest.Structured(t, e2etest.MustCall(t, bob, "create_upload_session", map[string]any{"file_name": diary, "size": 10, "folder_id": bobFolder}))["session_id"].(string)
 	bobBefore := filesOf(g, bobEmail)
 	permsBefore := [][]googleemu.Permission{g.Permissions(bobFile), g.Permissions(bobFolder)}
 
@@ -335,6 +336,9 @@ func TestIsolation_AnAccountsTokenNeverReachesAnother(t *testing.T) {
 		"list_shared_drives":     {asBob(map[string]any{})},
 		"download_drive_file":    {asBob(map[string]any{"file_id": bobFile}), {"file_id": bobFile}},
 		"upload_folder_to_drive": {asBob(map[string]any{"local_path": root}), {"local_path": root, "folder_id": bobFolder}},
+		// Bob's upload session, by its id: neither its state nor its name.
+		"create_upload_session": {asBob(map[string]any{"file_name": "x", "size": 1}), {"file_name": "x", "size": 1, "folder_id": bobFolder}},
+		"get_upload_status":     {asBob(map[string]any{"session_id": bobUpload}), {"session_id": bobUpload}},
 	}
 	listed, err := alice.ListTools(t.Context(), nil)
 	if err != nil {

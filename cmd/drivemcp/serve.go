@@ -89,6 +89,7 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	deps := b.MCPDeps(auth, log)
 	deps.Version, deps.Drain = version, drain
 	var links *mcpserver.DownloadLinks
+	var uploads *mcpserver.UploadSessions
 	if !cfg.Stdio {
 		// Over HTTP download_drive_file writes nothing here: it hands out
 		// links that stream from Drive, sealed with the store's keys so any
@@ -99,6 +100,10 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		}
 		links = mcpserver.NewDownloadLinks(lo)
 		deps.DownloadLinks = links
+		// create_upload_session's URLs: the same keys seal them, and Drive's
+		// own session holds the bytes, so any replica takes any PUT.
+		uploads = mcpserver.NewUploadSessions(lo)
+		deps.UploadSessions = uploads
 	}
 	mcpSrv := mcpserver.New(deps)
 	m.GaugeFunc("drivemcp_mcp_sessions", "MCP sessions currently open.", func() float64 {
@@ -120,7 +125,7 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	})
 	go cleanExpired(ctx, st, log)
 
-	a := &running{cfg: cfg, log: log, store: st, auth: auth, mcp: mcpSrv, metrics: m, drain: drain, limits: defaultLimits(), links: links}
+	a := &running{cfg: cfg, log: log, store: st, auth: auth, mcp: mcpSrv, metrics: m, drain: drain, limits: defaultLimits(), links: links, uploads: uploads}
 	if cfg.Demo {
 		a.banner = func() { printDemoBanner(stderr, cfg) }
 	}
@@ -140,7 +145,8 @@ type running struct {
 	metrics *metrics.Metrics
 	drain   *httpguard.Drain
 	limits  limits
-	links   *mcpserver.DownloadLinks // HTTP only
+	links   *mcpserver.DownloadLinks  // HTTP only
+	uploads *mcpserver.UploadSessions // HTTP only
 	// banner, if set, is printed once the server listens: a banner printed
 	// before a bad key or a busy port is reported reads as if it started.
 	banner func()
@@ -186,6 +192,11 @@ func (a *running) serveHTTP(ctx context.Context) error {
 	mux := a.commonRoutes()
 	a.auth.Routes(mux)
 	mux.Handle("/files/", a.links) // download_drive_file's links
+	// create_upload_session's URLs: no body limit of /mcp's (a PUT carries
+	// gigabytes); the handler moves the read and write deadlines to the
+	// session's expiry, and the stall watchdog toward Drive bounds a PUT
+	// that stops moving.
+	mux.Handle("/uploads/", a.uploads)
 	bodyLimit := httpguard.RequestBodyLimit(mcpserver.DefaultMaxInlineBytes)
 	streamable := func(stateless bool) http.Handler {
 		var events mcp.EventStore

@@ -73,3 +73,6 @@ func (s *HTTPServer) Kill() {
 
 // Output is what the server printed so far.
 func (s *HTTPServer) Output() string { return s.stderr.String() }
+
+// PID is the server process's id (tests read its /proc status).
+func (s *HTTPServer) PID() int { return s.cmd.Process.Pid }

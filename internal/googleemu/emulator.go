@@ -291,6 +291,8 @@ func (e *Emulator) routes() *http.ServeMux {
 	m.HandleFunc("PATCH /upload/drive/v3/files/{fileId}", e.handleUploadUpdate)
 	m.HandleFunc("POST /upload/drive/v3/files/{fileId}", e.handleUploadSession)
 	m.HandleFunc("PUT /upload/drive/v3/files/{fileId}", e.handleUploadSession)
+	m.HandleFunc("DELETE /upload/drive/v3/files", e.handleUploadCancel)
+	m.HandleFunc("DELETE /upload/drive/v3/files/{fileId}", e.handleUploadCancel)
 
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeDriveError(w, driveErr{code: http.StatusNotFound, reason: "notFound", message: "Not Found"})

@@ -114,14 +114,30 @@ type Stats struct {
 	TokenRequests       map[string]int // by grant_type
 	Requests            int64
 	Throttled           int64 // requests refused by UsageLimits (rate limits)
+	OpenUploadSessions  int   // resumable sessions neither finished nor cancelled nor expired
 }
 
 // Stats returns the traffic counters so far.
 func (e *Emulator) Stats() Stats {
 	e.mu.Lock()
 	tr := maps.Clone(e.tokenRequests)
+	sessions := make([]*uploadSession, 0, len(e.sessions))
+	for _, s := range e.sessions {
+		sessions = append(sessions, s)
+	}
 	e.mu.Unlock()
-	return Stats{UploadBytesReceived: e.uploadBytes.Load(), TokenRequests: tr, Requests: e.requests.Load(), Throttled: e.throttled.Load()}
+	open := 0
+	for _, s := range sessions {
+		if !s.mu.TryLock() {
+			open++ // mid-request, so not finished
+			continue
+		}
+		if !s.done {
+			open++
+		}
+		s.mu.Unlock()
+	}
+	return Stats{UploadBytesReceived: e.uploadBytes.Load(), TokenRequests: tr, Requests: e.requests.Load(), Throttled: e.throttled.Load(), OpenUploadSessions: open}
 }
 
 // ExpireAccessTokens makes every access token issued so far expired, so

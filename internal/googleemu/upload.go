@@ -606,3 +606,32 @@ func (e *Emulator) writeSessionResult(w http.ResponseWriter, s *uploadSession) {
 	w.Header().Set("X-GUploader-UploadID", s.id)
 	writeJSON(w, http.StatusOK, mask.apply(res))
 }
+
+// handleUploadCancel ends an unfinished resumable session without a file:
+// DELETE on the session URI, answered 499 ("Client Closed Request"), after
+// which the session is unknown (404). Google documents this for its
+// resumable protocol in Cloud Storage's "Perform resumable uploads" (Cancel
+// an upload, /storage/docs/performing-resumable-uploads); Drive's upload
+// servers speak the same protocol. A finished session has a file to keep,
+// so it is left as it is.
+func (e *Emulator) handleUploadCancel(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("upload_id")
+	s := e.session(id)
+	if s == nil {
+		writeDriveError(w, driveErr{code: 404, reason: "notFound", message: "Upload session not found or expired. Start a new upload.", location: "upload_id"})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done {
+		e.writeSessionResult(w, s)
+		return
+	}
+	e.mu.Lock()
+	delete(e.sessions, id)
+	e.mu.Unlock()
+	s.writer.discard()
+	s.done = true
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(499)
+}

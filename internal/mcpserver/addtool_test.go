@@ -46,6 +46,8 @@ func allToolOutputs() map[string]reflect.Type {
 		"list_shared_drives":      toolOutputOf(tl.listSharedDrives),
 		"download_drive_file":     toolOutputOf(tl.downloadDriveFile),
 		"upload_folder_to_drive":  toolOutputOf(tl.uploadFolderToDrive),
+		"create_upload_session":   toolOutputOf(tl.createUploadSession),
+		"get_upload_status":       toolOutputOf(tl.getUploadStatus),
 	}
 }
 
@@ -95,6 +97,8 @@ func TestAddTool_ListsWhatTheSDKWould(t *testing.T) {
 		"list_shared_drives":      sdkRegistrar(tl.listSharedDrives),
 		"download_drive_file":     sdkRegistrar(tl.downloadDriveFile),
 		"upload_folder_to_drive":  sdkRegistrar(tl.uploadFolderToDrive),
+		"create_upload_session":   sdkRegistrar(tl.createUploadSession),
+		"get_upload_status":       sdkRegistrar(tl.getUploadStatus),
 	}
 	listed := listToolsRaw(t, New(Deps{}))
 	if len(listed) != len(handlers) {

@@ -96,6 +96,9 @@ type Deps struct {
 	// time.NewTicker; tests tick it by hand.
 	ResourcePollInterval time.Duration
 	ResourceTicker       func(every time.Duration) (ticks <-chan time.Time, stop func())
+	// UploadSessions, over HTTP, serves create_upload_session's URLs (nil:
+	// the tool says this server takes none).
+	UploadSessions *UploadSessions
 }
 
 // stdioSessionKey is the binding key of the stdio transport: a stdio server
@@ -151,6 +154,7 @@ func New(d Deps) *mcp.Server {
 	t.addDownloadTools(s)
 	t.addFolderUploadTools(s)
 	t.addResources(s)
+	t.addUploadSessionTools(s)
 	if hidden := d.hiddenTools(); len(hidden) > 0 {
 		s.RemoveTools(hidden...)
 	}

@@ -79,6 +79,9 @@ type uploadDest struct {
 	// explicitType: mime_type was given, so an update sets it as the
 	// file's type; otherwise the file keeps its own.
 	explicitType bool
+	// md5 is the content's md5 when the caller knows it without reading
+	// the bytes (an upload session's declared md5); "" otherwise.
+	md5 string
 }
 
 func (t *tools) addUploadTools(s *mcp.Server) {
@@ -472,8 +475,8 @@ func (t *tools) applyIfExists(ctx context.Context, id identity.Identity, dest *u
 	if err != nil {
 		return nil, uploadOut{}, t.explainDrive(ctx, id.Email, err, fmt.Sprintf("Drive has no folder %q that this account can see. Check folder_id (omit it to upload to My Drive).", dest.folderID))
 	}
-	localMD5 := ""
-	if dest.ifExists == drive.IfExistsSkipUnchanged && len(same) == 1 && same[0].MD5 != "" && src.ReaderAt != nil {
+	localMD5 := dest.md5
+	if localMD5 == "" && dest.ifExists == drive.IfExistsSkipUnchanged && len(same) == 1 && same[0].MD5 != "" && src.ReaderAt != nil {
 		if localMD5, err = drive.MD5Of(io.NewSectionReader(src.ReaderAt, 0, src.Size)); err != nil {
 			return nil, uploadOut{}, userErrorf(err, "Could not read the content to compare it with %q in Drive (%v). Try again.", dest.name, err)
 		}

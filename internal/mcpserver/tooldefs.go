@@ -43,6 +43,9 @@ var toolDefinitions = []*mcp.Tool{
 	downloadDriveFileTool,
 	// Folder upload (tool_folder_upload.go).
 	uploadFolderToDriveTool,
+	// Upload sessions for remote clients (tool_uploadsession.go).
+	createUploadSessionTool,
+	getUploadStatusTool,
 }
 
 var startGoogleAuthTool = &mcp.Tool{
@@ -279,4 +282,26 @@ var uploadFolderToDriveTool = &mcp.Tool{
 	// same-named files (Drive keeps the older versions). Idempotent: a
 	// second run with nothing changed changes nothing (the default mode).
 	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: false, DestructiveHint: ptr(true), IdempotentHint: true, OpenWorldHint: ptr(false)},
+}
+
+// Upload sessions for remote clients (tool_uploadsession.go).
+
+var createUploadSessionTool = &mcp.Tool{
+	Name:  "create_upload_session",
+	Title: "Upload a large file from the user's computer",
+	Description: "For a file on the user's own computer when this server runs elsewhere (HTTP): returns a drivemcp URL, valid for an hour, " +
+		"to which the user's computer PUTs the bytes (a curl -T command is included), in one request or in chunks with Content-Range, " +
+		"resuming after a drop as with Google's resumable uploads. The bytes stream into Drive, never through the conversation; " +
+		"no base64 and no size cap. Give the exact size (and md5 if known: a mismatching file is removed). Poll get_upload_status.",
+	// Creates a file (not read-only); if_exists update replaces a file's
+	// content (destructive); each call opens a new session (not
+	// idempotent). It writes only the user's own Drive.
+	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: false, DestructiveHint: ptr(true), IdempotentHint: false, OpenWorldHint: ptr(false)},
+}
+
+var getUploadStatusTool = &mcp.Tool{
+	Name:        "get_upload_status",
+	Title:       "Check an upload session",
+	Description: "Says how many bytes of an upload session (create_upload_session) have reached Drive, or the file once it is complete.",
+	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, DestructiveHint: ptr(false), IdempotentHint: true, OpenWorldHint: ptr(false)},
 }

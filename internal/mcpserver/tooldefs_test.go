@@ -60,6 +60,10 @@ var wantTraits = map[string]toolTraits{
 	// Replaces same-named files' content (update, skip_unchanged); a
 	// second run with nothing changed changes nothing.
 	"upload_folder_to_drive": {destructive: true, idempotent: true, needsWrite: true},
+	// Upload sessions: creating one makes a file (if_exists update
+	// replaces one's content), a new session per call; the status only reads.
+	"create_upload_session": {destructive: true, needsWrite: true},
+	"get_upload_status":     {readOnly: true, idempotent: true},
 }
 
 // Every tool says, in all four annotations, whether it only reads, whether
