@@ -73,6 +73,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
 	"github.com/drivemcp/drivemcp/internal/e2etest"
 )
 
@@ -103,6 +105,17 @@ func TestMCPConformance(t *testing.T) {
 	t.Run("server", func(t *testing.T) {
 		srv := e2etest.StartHTTP(t, e2etest.Config{Binary: binary, DB: filepath.Join(t.TempDir(), "db"), Google: g,
 			ExtraArgs: []string{"--auth", "none"}})
+		// One connected account with one file, so that the scenarios that
+		// list and read resources (caching) meet a Drive with something in
+		// it: in trusted local mode the only connected account is everyone's.
+		local, err := mcp.NewClient(&mcp.Implementation{Name: "e2e-setup", Version: "1"}, nil).
+			Connect(t.Context(), &mcp.StreamableClientTransport{Endpoint: srv.BaseURL + "/mcp"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e2etest.Connect(t, local, "conformance@example.com")
+		e2etest.MustCall(t, local, "create_drive_file", map[string]any{"file_name": "notes.txt", "content": "conformance"})
+		local.Close()
 		for _, rev := range serverScenarios {
 			t.Run(rev.revision, func(t *testing.T) {
 				for _, scenario := range rev.scenarios {
