@@ -259,4 +259,3 @@ func (up *upload) hashRest(ra io.ReaderAt, size int64) error {
 	}
 	return nil
 }
-
