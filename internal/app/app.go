@@ -145,8 +145,8 @@ func (b *Backend) MCPDeps(auth *authserver.Server, log *slog.Logger) mcpserver.D
 		Resolver: b.Resolver, Grants: b.Grants, Auth: auth, UploadRoots: roots(cfg.UploadRoots), Transport: b.GoogleTransport,
 		Stdio: cfg.Stdio, Logger: log, Metrics: b.metrics, AllowedDriveScopes: google.AllowedDriveScopes(cfg.DriveScope),
 		AllowPrivateURLs: cfg.AllowPrivateURLs, Retry: drive.Retry{MaxBackoff: cfg.GoogleMaxBackoff},
-		DownloadRoots: roots(cfg.DownloadRoots),
-		ReadOnly:      cfg.ReadOnly, EnabledTools: cfg.Tools, DisabledTools: cfg.DisableTools,
+		UploadCutoff: cfg.DriveUploadCutoff(), DownloadRoots: roots(cfg.DownloadRoots),
+		ReadOnly: cfg.ReadOnly, EnabledTools: cfg.Tools, DisabledTools: cfg.DisableTools,
 	}
 }
 

@@ -173,7 +173,10 @@ func (up *upload) postMultipart(ctx context.Context, tag string, ra io.ReaderAt,
 
 	attempt, wd := up.watch(ctx)
 	defer wd.stop()
-	b := &body{watch: wd, src: ra, off: 0, end: size, total: size, probeEnd: up.src.seekable(), digest: up.digest, progress: up.progress}
+	// Only completion is reported (finish): the body is at most the
+	// cutoff, and Drive answers, or refuses, only after all of it, so
+	// "every byte sent" before a refusal would tell the client nothing true.
+	b := &body{watch: wd, src: ra, off: 0, end: size, total: size, probeEnd: up.src.seekable(), digest: up.digest, progress: newProgressReporter(nil)}
 	req, err := http.NewRequestWithContext(attempt, http.MethodPost,
 		up.endpoint+"/upload/drive/v3/files?uploadType=multipart&supportsAllDrives=true&fields="+fileFields,
 		io.MultiReader(bytes.NewReader(head), b, bytes.NewReader(tail)))

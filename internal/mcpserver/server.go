@@ -71,6 +71,10 @@ type Deps struct {
 	// Retry is the retry policy of every Google call (zero: Google's
 	// schedule); tests give it a Sleep that does not wait.
 	Retry drive.Retry
+	// UploadCutoff is the largest upload sent as one multipart request
+	// (--upload-cutoff): 0 means drive.DefaultUploadCutoff, negative sends
+	// every upload resumable.
+	UploadCutoff int64
 	// ReadOnly registers only the tools that change nothing in Drive (and
 	// the sign-in tools), for --read-only.
 	ReadOnly bool

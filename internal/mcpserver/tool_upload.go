@@ -397,13 +397,7 @@ func (t *tools) upload(ctx context.Context, req *mcp.CallToolRequest, id identit
 		}
 	}
 	progress, waiting := progressReporter(ctx, req)
-	up := &drive.Uploader{
-		Client:   t.httpClient(ctx, id),
-		Endpoint: t.Grants.Upstream().Endpoints().UploadBase,
-		Backoff:  t.Retry.Schedule(),
-		Sleep:    t.Retry.Sleep,
-		Waiting:  waiting,
-	}
+	up := t.uploader(ctx, id, waiting)
 	started := time.Now()
 	var file drive.File
 	var err error
@@ -456,6 +450,21 @@ func (t *tools) upload(ctx context.Context, req *mcp.CallToolRequest, id identit
 		msg += " Link: " + out.WebViewLink
 	}
 	return text(msg), out, nil
+}
+
+// uploader is the account's Drive uploader under the server's retry
+// policy and upload cutoff.
+func (t *tools) uploader(ctx context.Context, id identity.Identity, waiting func(time.Duration)) *drive.Uploader {
+	ep := t.Grants.Upstream().Endpoints()
+	return &drive.Uploader{
+		Client:    t.httpClient(ctx, id),
+		Endpoint:  ep.UploadBase,
+		DriveBase: ep.DriveBase,
+		Cutoff:    t.UploadCutoff,
+		Backoff:   t.Retry.Schedule(),
+		Sleep:     t.Retry.Sleep,
+		Waiting:   waiting,
+	}
 }
 
 // applyIfExists looks for a file of dest.name in dest.folderID and applies
