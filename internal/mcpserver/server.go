@@ -75,6 +75,10 @@ type Deps struct {
 	// (--upload-cutoff): 0 means drive.DefaultUploadCutoff, negative sends
 	// every upload resumable.
 	UploadCutoff int64
+	// FolderCache remembers folder paths per account for a moment, so
+	// uploads into one path resolve it once (nil: a cache of this server's
+	// own, drive.DefaultFolderCacheTTL).
+	FolderCache *drive.FolderCache
 	// ReadOnly registers only the tools that change nothing in Drive (and
 	// the sign-in tools), for --read-only.
 	ReadOnly bool
@@ -113,6 +117,9 @@ func New(d Deps) *mcp.Server {
 	}
 	if d.MaxInlineBytes == 0 {
 		d.MaxInlineBytes = DefaultMaxInlineBytes
+	}
+	if d.FolderCache == nil {
+		d.FolderCache = drive.NewFolderCache(drive.DefaultFolderCacheTTL, drive.DefaultFolderCacheSize)
 	}
 	t := &tools{Deps: d, slots: drive.NewUploadSlots(d.MaxUploadsPerAccount, d.UploadQueue, d.UploadQueueWait)}
 	s := mcp.NewServer(&mcp.Implementation{Name: "drivemcp", Title: "Google Drive for MCP", Version: d.Version}, &mcp.ServerOptions{

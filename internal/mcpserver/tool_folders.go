@@ -129,23 +129,31 @@ func checkFolderArgs(idArg, folderID, folderPath string) error {
 // top of the shared drive driveID), or folderPath from there, created where
 // missing.
 func (t *tools) uploadFolder(ctx context.Context, id identity.Identity, driveID, folderID, folderPath string) (string, error) {
+	folder, _, err := t.uploadFolderCached(ctx, id, driveID, folderID, folderPath)
+	return folder, err
+}
+
+// uploadFolderCached is uploadFolder, also saying whether the folder came
+// from the folder cache rather than from Drive just now: an upload that
+// then finds it gone resolves the path again (upload).
+func (t *tools) uploadFolderCached(ctx context.Context, id identity.Identity, driveID, folderID, folderPath string) (string, bool, error) {
 	driveID = strings.TrimSpace(driveID)
 	if err := checkDriveID(driveID); err != nil {
-		return "", err
+		return "", false, err
 	}
 	if folderPath == "" {
-		return cmp.Or(strings.TrimSpace(folderID), driveID, "root"), nil
+		return cmp.Or(strings.TrimSpace(folderID), driveID, "root"), false, nil
 	}
 	email := id.Email
 	files, err := t.filesFor(ctx, id)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	fp, err := files.ResolveFolderPathIn(ctx, driveID, folderPath, true)
 	if err != nil {
-		return "", t.explainFolderPath(ctx, email, folderPath, err)
+		return "", false, t.explainFolderPath(ctx, email, folderPath, err)
 	}
-	return fp.Folder.ID, nil
+	return fp.Folder.ID, fp.Cached, nil
 }
 
 func (t *tools) explainFolderPath(ctx context.Context, email, path string, err error) error {

@@ -79,6 +79,9 @@ type uploadDest struct {
 	// explicitType: mime_type was given, so an update sets it as the
 	// file's type; otherwise the file keeps its own.
 	explicitType bool
+	// again, set when folderID came from the folder cache, resolves the
+	// folder path anew: the upload's 404 says the cached folder is gone.
+	again func() (string, error)
 }
 
 func (t *tools) addUploadTools(s *mcp.Server) {
@@ -131,11 +134,12 @@ func (t *tools) uploadFile(ctx context.Context, req *mcp.CallToolRequest, in upl
 			return nil, uploadOut{}, err
 		}
 	}
-	folderID, err := t.uploadFolder(ctx, id, in.DriveID, in.FolderID, in.FolderPath)
+	dest, err := t.uploadDestFor(ctx, id, in.DriveID, in.FolderID, in.FolderPath)
 	if err != nil {
 		return nil, uploadOut{}, err
 	}
-	return t.upload(ctx, req, id, uploadDest{name: name, folderID: folderID, ifExists: ifExists, explicitType: in.MimeType != ""}, mimeType, src)
+	dest.name, dest.ifExists, dest.explicitType = name, ifExists, in.MimeType != ""
+	return t.upload(ctx, req, id, dest, mimeType, src)
 }
 
 func (t *tools) createFile(ctx context.Context, req *mcp.CallToolRequest, in createFileIn) (*mcp.CallToolResult, uploadOut, error) {
@@ -192,11 +196,26 @@ func (t *tools) createFile(ctx context.Context, req *mcp.CallToolRequest, in cre
 			return nil, uploadOut{}, err
 		}
 	}
-	folderID, err := t.uploadFolder(ctx, id, in.DriveID, in.FolderID, in.FolderPath)
+	dest, err := t.uploadDestFor(ctx, id, in.DriveID, in.FolderID, in.FolderPath)
 	if err != nil {
 		return nil, uploadOut{}, err
 	}
-	return t.upload(ctx, req, id, uploadDest{name: in.FileName, folderID: folderID, ifExists: ifExists, explicitType: in.MimeType != ""}, mimeType, src)
+	dest.name, dest.ifExists, dest.explicitType = in.FileName, ifExists, in.MimeType != ""
+	return t.upload(ctx, req, id, dest, mimeType, src)
+}
+
+// uploadDestFor is the folder an upload goes into (see uploadFolder), with
+// the way to resolve its path again when it came from the cache.
+func (t *tools) uploadDestFor(ctx context.Context, id identity.Identity, driveID, folderID, folderPath string) (uploadDest, error) {
+	folder, cached, err := t.uploadFolderCached(ctx, id, driveID, folderID, folderPath)
+	d := uploadDest{folderID: folder}
+	if cached {
+		d.again = func() (string, error) {
+			t.FolderCache.Forget(id.Email)
+			return t.uploadFolder(ctx, id, driveID, folderID, folderPath)
+		}
+	}
+	return d, err
 }
 
 // inlineContent is the bytes of content or content_base64 (within the
@@ -417,6 +436,17 @@ func (t *tools) upload(ctx context.Context, req *mcp.CallToolRequest, id identit
 		file, err = up.Update(ctx, dest.targetID, meta, src, progress)
 	} else {
 		file, err = up.Upload(ctx, drive.FileMeta{Name: dest.name, MimeType: mimeType, Parents: []string{dest.folderID}}, src, progress)
+	}
+	var api *drive.APIError
+	if err != nil && dest.again != nil && dest.targetID == "" && src.ReaderAt != nil && errors.As(err, &api) && api.Status == http.StatusNotFound {
+		// The folder cache named a folder that is gone: a 404 on the
+		// parent created nothing, so resolve the path and send again.
+		folderID, aerr := dest.again()
+		if aerr != nil {
+			return nil, uploadOut{}, aerr
+		}
+		dest.folderID, dest.again = folderID, nil
+		return t.upload(ctx, req, id, dest, mimeType, src)
 	}
 	if err != nil {
 		t.Metrics.Upload(false, 0, 0, 0)
