@@ -220,9 +220,15 @@ func (f *Files) list(ctx context.Context, call *drivev3.FilesListCall, pageSize 
 
 // Get returns one file's metadata. fileID "root" is My Drive itself.
 func (f *Files) Get(ctx context.Context, fileID string) (Item, error) {
+	return f.getFields(ctx, fileID, itemFields)
+}
+
+// getFields is Get asking Drive for fields only: a caller that uses a few
+// of them makes Drive send (and look up) no more.
+func (f *Files) getFields(ctx context.Context, fileID string, fields googleapi.Field) (Item, error) {
 	var file *drivev3.File
 	err := f.read(ctx, func() (err error) {
-		file, err = f.svc.Files.Get(fileID).Fields(itemFields).SupportsAllDrives(true).Context(ctx).Do()
+		file, err = f.svc.Files.Get(fileID).Fields(fields).SupportsAllDrives(true).Context(ctx).Do()
 		return err
 	})
 	if err != nil {
