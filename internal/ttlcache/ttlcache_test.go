@@ -3,9 +3,9 @@ package ttlcache
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
-	"strings"
 	"time"
 )
 
