@@ -47,7 +47,11 @@ func (c *FolderCache) put(account, driveID, path string, it Item) {
 	if c == nil || account == "" {
 		return
 	}
-	_, _ = c.c.Load(folderKey{account, driveID, path}, func() (Item, error) { return it, nil }, nil)
+	k := folderKey{account, driveID, path}
+	if old, ok := c.get(account, driveID, path); ok && old.ID != it.ID {
+		c.c.Forget(k) // a fresh resolve found another folder there
+	}
+	_, _ = c.c.Load(k, func() (Item, error) { return it, nil }, nil)
 }
 
 // Forget drops every path of account: a folder of it was moved, renamed,

@@ -90,7 +90,8 @@ func SplitFolderPath(path string) ([]string, error) {
 // the path is walked in memory, and only the folders that are missing cost
 // a request each. With a FolderCache (WithFolderCache), a path resolved a
 // moment ago costs nothing; FolderPath.Cached says so, and a caller that
-// then finds the folder gone (404) calls ForgetFolders and resolves again.
+// then finds the folder gone (404) calls ForgetFolders and resolves again
+// (a caller that cannot, uses ResolveFolderPathFresh).
 //
 // With the drive.file scope Drive shows drivemcp only the folders it made,
 // so a folder the user made by hand is not found (and with create, a second
@@ -102,12 +103,24 @@ func (f *Files) ResolveFolderPath(ctx context.Context, path string, create bool)
 // ResolveFolderPathIn is ResolveFolderPath from the top of the shared drive
 // driveID ("" for My Drive); its lookups stay inside that drive.
 func (f *Files) ResolveFolderPathIn(ctx context.Context, driveID, path string, create bool) (FolderPath, error) {
+	return f.resolveFolderPath(ctx, driveID, path, create, true)
+}
+
+// ResolveFolderPathFresh is ResolveFolderPathIn asking Drive even when the
+// path is cached (and caching what it finds), for a caller that cannot
+// notice a cached folder being gone: one whose answer is the folder itself,
+// or whose upload cannot be sent again.
+func (f *Files) ResolveFolderPathFresh(ctx context.Context, driveID, path string, create bool) (FolderPath, error) {
+	return f.resolveFolderPath(ctx, driveID, path, create, false)
+}
+
+func (f *Files) resolveFolderPath(ctx context.Context, driveID, path string, create, useCache bool) (FolderPath, error) {
 	names, err := SplitFolderPath(path)
 	if err != nil {
 		return FolderPath{}, err
 	}
 	full := strings.Join(names, "/")
-	if it, ok := f.folders.get(f.account, driveID, full); ok {
+	if it, ok := f.folders.get(f.account, driveID, full); ok && useCache {
 		return FolderPath{Folder: it, Path: full, Cached: true}, nil
 	}
 	top := cmp.Or(driveID, "root")

@@ -86,3 +86,19 @@ func TestUpload_FolderRenamedByDrivemcpIsNotUsedForItsOldPath(t *testing.T) {
 		t.Fatalf("the upload to Old went into the folder renamed New")
 	}
 }
+
+// create_drive_folder answers with the folder itself, so it must not take
+// a cached one: a folder deleted behind the cache's back is made again.
+func TestCreateDriveFolder_FolderDeletedBehindTheCacheIsMadeAgain(t *testing.T) {
+	f := newFixture(t, Deps{})
+	first := f.mustCall(t, "create_drive_file", map[string]any{"file_name": "a.txt", "content": "x", "folder_path": "Keep/This"})
+	old, _ := first["folder_id"].(string)
+	f.google.DeleteFile(old)
+	out := f.mustCall(t, "create_drive_folder", map[string]any{"folder_path": "Keep/This"})
+	if out["folder_id"] == old || out["created"] != true {
+		t.Fatalf("create_drive_folder answered %v, want a new Keep/This", out)
+	}
+	if _, ok := f.google.File(out["folder_id"].(string)); !ok {
+		t.Fatalf("folder %v does not exist in Drive", out["folder_id"])
+	}
+}
