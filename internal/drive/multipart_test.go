@@ -98,3 +98,19 @@ func TestUpload_MultipartRateLimitIsResentWithoutLookup(t *testing.T) {
 		t.Fatalf("waits %v, want one", sl.all())
 	}
 }
+
+// An empty file is one request too, with Drive's md5 of nothing.
+func TestUpload_EmptyFileIsOneMultipartRequest(t *testing.T) {
+	e := newEmulated(t)
+	u, _ := e.uploader()
+	u.Cutoff = 0
+	before := e.emu.Stats().Requests
+	f, err := u.Upload(t.Context(), FileMeta{Name: "empty.txt", MimeType: "text/plain"}, Source{ReaderAt: bytes.NewReader(nil), Size: 0}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := e.emu.Stats().Requests - before; n != 1 {
+		t.Fatalf("%d requests, want 1", n)
+	}
+	e.wantOneFile(t, f, nil)
+}
