@@ -84,7 +84,7 @@ func syncCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	bar := progressbar.New(stderr, "sync", progressbar.IsTerminal(stderr))
 	fs := &drive.FolderSync{
 		Files:        files,
-		Uploader:     &drive.Uploader{Client: client, Endpoint: b.Upstream.Endpoints().UploadBase, Backoff: retry.Schedule()},
+		Uploader:     &drive.Uploader{Client: client, Endpoint: b.Upstream.Endpoints().UploadBase, DriveBase: b.Upstream.Endpoints().DriveBase, Cutoff: b.Config.DriveUploadCutoff(), Backoff: retry.Schedule()},
 		Concurrency:  *concurrency,
 		IfExists:     mode,
 		DryRun:       *dryRun,

@@ -62,7 +62,7 @@ func upload(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		*folderID = "root"
 	}
 	retry := drive.Retry{MaxBackoff: b.Config.GoogleMaxBackoff}
-	up := &drive.Uploader{Client: client, Endpoint: b.Upstream.Endpoints().UploadBase, Backoff: retry.Schedule()}
+	up := &drive.Uploader{Client: client, Endpoint: b.Upstream.Endpoints().UploadBase, DriveBase: b.Upstream.Endpoints().DriveBase, Cutoff: b.Config.DriveUploadCutoff(), Backoff: retry.Schedule()}
 	tty := progressbar.IsTerminal(stderr)
 	failed := 0
 	for _, path := range files {

@@ -146,8 +146,8 @@ func (b *Backend) MCPDeps(auth *authserver.Server, log *slog.Logger) mcpserver.D
 		Stdio: cfg.Stdio, Logger: log, Metrics: b.metrics, AllowedDriveScopes: google.AllowedDriveScopes(cfg.DriveScope),
 		AllowPrivateURLs: cfg.AllowPrivateURLs, Retry: drive.Retry{MaxBackoff: cfg.GoogleMaxBackoff},
 		ResourcePollInterval: cfg.ResourcePollInterval,
-		DownloadRoots:        roots(cfg.DownloadRoots),
-		ReadOnly:             cfg.ReadOnly, EnabledTools: cfg.Tools, DisabledTools: cfg.DisableTools,
+		UploadCutoff:         cfg.DriveUploadCutoff(), DownloadRoots: roots(cfg.DownloadRoots),
+		ReadOnly: cfg.ReadOnly, EnabledTools: cfg.Tools, DisabledTools: cfg.DisableTools,
 	}
 }
 

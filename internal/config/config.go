@@ -88,7 +88,10 @@ type Config struct {
 	// ResourcePollInterval is how often a subscribed account's Drive
 	// changes feed is polled (resources/subscribe).
 	ResourcePollInterval time.Duration
-	Demo                 bool
+	// UploadCutoff is the largest upload sent as one multipart request;
+	// 0 sends every upload through a resumable session.
+	UploadCutoff int64
+	Demo         bool
 	// DemoDB says DB is the demo's own default database, whose accounts
 	// the demo may forget (never a database --db named).
 	DemoDB   bool
@@ -103,6 +106,15 @@ type Config struct {
 	DownloadRoots    []UploadRoot
 	downloadRootArgs []string
 	policy           *accesspolicy.Policy
+}
+
+// DriveUploadCutoff is UploadCutoff as drive.Uploader's Cutoff takes it:
+// there 0 means the default, and negative means never one request.
+func (c *Config) DriveUploadCutoff() int64 {
+	if c.UploadCutoff <= 0 {
+		return -1
+	}
+	return c.UploadCutoff
 }
 
 // IsPostgres reports whether DB names a PostgreSQL database.
@@ -232,6 +244,9 @@ func (cmd *Command) complete(getenv func(string) string) []error {
 		if c.cors, err = cors.New(c.CORSOrigins); err != nil {
 			add("%s: %v; give origins such as https://app.example or http://localhost:*", c.Ref("cors-origins"), err)
 		}
+	}
+	if has["upload-cutoff"] && c.UploadCutoff > MaxUploadCutoff {
+		add("%s %d is more than 64MiB: a stream below the cutoff is held in memory for retries; give at most 64MiB (the default 5MiB follows Google's advice)", c.Ref("upload-cutoff"), c.UploadCutoff)
 	}
 	if has["google-endpoint"] && c.GoogleEndpoint != "" {
 		c.GoogleEndpoint = strings.TrimRight(c.GoogleEndpoint, "/")

@@ -51,6 +51,7 @@ var settings = []setting{
 	duration("refresh-grace", 30*time.Second, "how long a just-rotated refresh token still returns the same new pair (clients that refresh twice at once stay logged in)", func(c *Config) *time.Duration { return &c.RefreshGrace }),
 	duration("google-max-backoff", 32*time.Second, "longest single wait before retrying a Google call that was rate-limited or failed (Google's truncated exponential backoff: 1, 2, 4 … s up to this)", func(c *Config) *time.Duration { return &c.GoogleMaxBackoff }),
 	duration("resource-poll-interval", time.Minute, "how often the Drive changes feed of an account with subscribed MCP resources is polled (at least 1m against Google; shorter only with --google-endpoint or --demo, for tests)", func(c *Config) *time.Duration { return &c.ResourcePollInterval }),
+	byteSize("upload-cutoff", 5<<20, "uploads of at most this many bytes go to Drive in one request (Google's advice: one multipart request up to 5 MB); larger ones through a resumable session; 0 sends every upload resumable; at most 64MiB (e.g. 8MiB, 512KiB, 1048576)", func(c *Config) *int64 { return &c.UploadCutoff }),
 	str("log-level", "info", "debug|info|warn|error", func(c *Config) *string { return &c.LogLevel }),
 }
 
@@ -59,6 +60,7 @@ var settings = []setting{
 var localSettings = []string{
 	"config", "db", "secret-key", "google-client-id", "google-client-secret", "google-client-secrets",
 	"google-client-type", "google-endpoint", "callback-addr", "drive-scope", "log-level", "allow-accounts", "allow-domains", "google-max-backoff",
+	"upload-cutoff",
 }
 
 func lookupSetting(name string) (setting, bool) {
@@ -123,6 +125,63 @@ func duration(name string, def time.Duration, usage string, field func(*Config) 
 	return setting{name: name, usage: usage, bind: func(fs *flag.FlagSet, c *Config, s setting) {
 		fs.DurationVar(field(c), s.name, def, s.usage)
 	}}
+}
+
+func byteSize(name string, def int64, usage string, field func(*Config) *int64) setting {
+	return setting{name: name, usage: usage, bind: func(fs *flag.FlagSet, c *Config, s setting) {
+		*field(c) = def
+		fs.Var((*byteSizeValue)(field(c)), s.name, s.usage)
+	}}
+}
+
+// MaxUploadCutoff bounds --upload-cutoff: a stream below the cutoff is
+// held in memory so a retry can send it again.
+const MaxUploadCutoff = 64 << 20
+
+// byteSizeValue is a size in bytes: a number, optionally followed by KiB,
+// MiB or GiB (or K, M, G, meaning the same powers of two).
+type byteSizeValue int64
+
+func (b *byteSizeValue) String() string {
+	if b == nil {
+		return "0"
+	}
+	n := int64(*b)
+	for _, u := range []struct {
+		suffix string
+		size   int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n != 0 && n%u.size == 0 {
+			return strconv.FormatInt(n/u.size, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+func (b *byteSizeValue) Set(v string) error {
+	s := strings.TrimSpace(v)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffixes []string
+		size     int64
+	}{{[]string{"GiB", "G", "GB"}, 1 << 30}, {[]string{"MiB", "M", "MB"}, 1 << 20}, {[]string{"KiB", "K", "KB"}, 1 << 10}, {[]string{"B"}, 1}} {
+		found := false
+		for _, suf := range u.suffixes {
+			if len(s) > len(suf) && strings.EqualFold(s[len(s)-len(suf):], suf) {
+				s, mult, found = strings.TrimSpace(s[:len(s)-len(suf)]), u.size, true
+				break
+			}
+		}
+		if found {
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return fmt.Errorf("%q is not a size: give bytes, or a number with KiB, MiB or GiB, such as 8MiB", v)
+	}
+	*b = byteSizeValue(n * mult)
+	return nil
 }
 
 func optionalBool(name, usage string, field func(*Config) *OptionalBool) setting {

@@ -54,11 +54,14 @@ var exportFormats = map[string][]string{
 	"application/vnd.google-apps.presentation": {"text/plain"},
 }
 
+// contentFields are what the content calls read of a file and show.
+const contentFields = "id,name,mimeType,size,modifiedTime,webViewLink"
+
 // Content returns a file's content as text, reading at most maxBytes. A
 // file whose text would be larger fails with ErrContentTooLarge (alongside
 // its metadata); a binary file comes back as metadata only.
 func (f *Files) Content(ctx context.Context, fileID string, maxBytes int64) (Content, error) {
-	it, err := f.Get(ctx, fileID)
+	it, err := f.getFields(ctx, fileID, contentFields)
 	if err != nil {
 		return Content{}, err
 	}
@@ -201,7 +204,7 @@ const maxExportBytes = 10 << 20
 // are fetched with Range, only the page; a Google file is exported whole
 // (Drive cannot export a range) and sliced.
 func (f *Files) ContentPage(ctx context.Context, fileID string, offset, maxBytes int64) (Content, error) {
-	it, err := f.Get(ctx, fileID)
+	it, err := f.getFields(ctx, fileID, contentFields)
 	if err != nil {
 		return Content{}, err
 	}

@@ -83,6 +83,9 @@ type fileMetadata struct {
 	MimeType    string   `json:"mimeType,omitempty"`
 	Description string   `json:"description,omitempty"`
 	Parents     []string `json:"parents,omitempty"`
+	// AppProperties tag a multipart upload so that it can be found after
+	// an answer that never arrived (see multipart.go).
+	AppProperties map[string]string `json:"appProperties,omitempty"`
 }
 
 func decodeFile(b []byte) (File, error) {

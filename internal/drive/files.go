@@ -26,7 +26,22 @@ type Files struct {
 	media *drivev3.Service
 	// retry is applied to every call, reads and writes alike.
 	retry Retry
+	// folders caches account's folder paths (WithFolderCache); nil: none.
+	folders *FolderCache
+	account string
 }
+
+// WithFolderCache makes ResolveFolderPath remember the paths it resolves
+// for account in c, and the account's moves, renames, trashes and deletes
+// forget them. It returns f.
+func (f *Files) WithFolderCache(c *FolderCache, account string) *Files {
+	f.folders, f.account = c, account
+	return f
+}
+
+// ForgetFolders drops the account's cached folder paths: a folder was
+// found gone, or changed by a call outside Files.
+func (f *Files) ForgetFolders() { f.folders.Forget(f.account) }
 
 // callTimeout bounds one Drive API call, its answer's body included: a
 // listing, a file's metadata, a text export read up to a few MiB. The
@@ -205,9 +220,15 @@ func (f *Files) list(ctx context.Context, call *drivev3.FilesListCall, pageSize 
 
 // Get returns one file's metadata. fileID "root" is My Drive itself.
 func (f *Files) Get(ctx context.Context, fileID string) (Item, error) {
+	return f.getFields(ctx, fileID, itemFields)
+}
+
+// getFields is Get asking Drive for fields only: a caller that uses a few
+// of them makes Drive send (and look up) no more.
+func (f *Files) getFields(ctx context.Context, fileID string, fields googleapi.Field) (Item, error) {
 	var file *drivev3.File
 	err := f.read(ctx, func() (err error) {
-		file, err = f.svc.Files.Get(fileID).Fields(itemFields).SupportsAllDrives(true).Context(ctx).Do()
+		file, err = f.svc.Files.Get(fileID).Fields(fields).SupportsAllDrives(true).Context(ctx).Do()
 		return err
 	})
 	if err != nil {

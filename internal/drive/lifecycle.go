@@ -140,6 +140,7 @@ func (f *Files) FindNamed(ctx context.Context, folderID, name string) ([]Item, e
 
 // Move puts the file into folderID, out of every folder it was in.
 func (f *Files) Move(ctx context.Context, fileID, folderID string) (Item, error) {
+	defer f.ForgetFolders()
 	cur, err := f.Get(ctx, fileID)
 	if err != nil {
 		return Item{}, err
@@ -163,6 +164,7 @@ func (f *Files) Move(ctx context.Context, fileID, folderID string) (Item, error)
 
 // Rename gives the file a new name.
 func (f *Files) Rename(ctx context.Context, fileID, name string) (Item, error) {
+	defer f.ForgetFolders()
 	if err := CheckName(name); err != nil {
 		return Item{}, err
 	}
@@ -198,6 +200,7 @@ func (f *Files) Copy(ctx context.Context, fileID, name, folderID string) (Item, 
 
 // SetTrashed moves the file to the trash, or restores it from there.
 func (f *Files) SetTrashed(ctx context.Context, fileID string, trashed bool) (Item, error) {
+	defer f.ForgetFolders()
 	var file *drivev3.File
 	err := f.read(ctx, func() (err error) {
 		file, err = f.svc.Files.Update(fileID, &drivev3.File{Trashed: trashed, ForceSendFields: []string{"Trashed"}}).
@@ -213,6 +216,7 @@ func (f *Files) SetTrashed(ctx context.Context, fileID string, trashed bool) (It
 // Delete removes the file for good, skipping the trash; a folder goes with
 // everything inside it.
 func (f *Files) Delete(ctx context.Context, fileID string) error {
+	defer f.ForgetFolders()
 	// Deleting again answers notFound, which the caller reports; repeating
 	// a delete that got no answer cannot delete anything else.
 	return f.read(ctx, func() error {

@@ -84,7 +84,7 @@ func TestRetry_RateLimit403And429AreRetriedByEveryKindOfCall(t *testing.T) {
 			}
 			limit("POST", uploadPath) // the session's start
 			limit("PUT", uploadPath)  // its first chunk
-			u := &Uploader{Client: e.client, Endpoint: e.url, Sleep: s.sleep, ChunkSize: ChunkAlign}
+			u := &Uploader{Client: e.client, Endpoint: e.url, Sleep: s.sleep, ChunkSize: ChunkAlign, Cutoff: -1}
 			data := randomBytes(3*ChunkAlign, 3)
 			file, err := u.Upload(t.Context(), FileMeta{Name: "u.bin"}, Source{ReaderAt: bytes.NewReader(data), Size: int64(len(data))}, nil)
 			if err != nil {

@@ -20,7 +20,7 @@ const (
 // ShareResult is the outcome of giving one person access to one file.
 type ShareResult struct {
 	FileID string
-	File   Item // the file, when it could be read
+	File   Item // the file's id and name, when it could be read
 	Email  string
 	Role   string
 	// PermissionID is Drive's id of the new permission (the person's
@@ -36,7 +36,9 @@ type ShareResult struct {
 func (f *Files) Share(ctx context.Context, fileIDs, emails []string, role string, notify bool, message string) []ShareResult {
 	results := make([]ShareResult, 0, len(fileIDs)*len(emails))
 	for _, id := range fileIDs {
-		item, err := f.Get(ctx, id)
+		// The name only labels the answer; Drive's 404 here also spares
+		// the permission requests for a file that is not there.
+		item, err := f.getFields(ctx, id, "id,name")
 		for _, email := range emails {
 			r := ShareResult{FileID: id, File: item, Email: strings.TrimSpace(email), Role: role, Err: err}
 			if r.Err == nil {
@@ -66,7 +68,7 @@ func CheckEmail(s string) error {
 }
 
 func (f *Files) addPermission(ctx context.Context, fileID string, p *drivev3.Permission, notify bool, message string) (string, error) {
-	call := f.svc.Permissions.Create(fileID, p).SupportsAllDrives(true).Fields("id,type,role")
+	call := f.svc.Permissions.Create(fileID, p).SupportsAllDrives(true).Fields("id")
 	if p.Type == "user" {
 		call = call.SendNotificationEmail(notify)
 		if notify && message != "" {

@@ -56,10 +56,19 @@ type Uploader struct {
 	// A request carries a whole file, so there is no overall timeout; this
 	// catches the connection that stopped moving. Default 2 min.
 	StallTimeout time.Duration
+	// Cutoff is the largest source of known size that Upload sends as one
+	// multipart request instead of a resumable session: 0 means
+	// DefaultUploadCutoff, negative sends every upload resumable.
+	Cutoff int64
+	// DriveBase is the Drive API base (".../drive/v3/") where a multipart
+	// upload whose answer was lost looks for its file. Empty means
+	// Endpoint + "/drive/v3/", as at Google.
+	DriveBase string
 }
 
 // Upload creates one file on Drive from src and returns it as Drive
-// describes it.
+// describes it: a source of known size up to Cutoff in one multipart
+// request, anything else through a resumable session.
 //
 // Transient failures (the network, 5xx, 429, 408, 403 rate limits: see
 // Retry) are retried: Upload asks
@@ -71,6 +80,15 @@ type Uploader struct {
 //
 // progress may be nil.
 func (u *Uploader) Upload(ctx context.Context, meta FileMeta, src Source, progress Progress) (File, error) {
+	if u.multipartFits(src) {
+		return u.uploadMultipart(ctx, meta, src, progress)
+	}
+	return u.UploadResumable(ctx, meta, src, progress)
+}
+
+// UploadResumable is Upload through a resumable session whatever the
+// source's size.
+func (u *Uploader) UploadResumable(ctx context.Context, meta FileMeta, src Source, progress Progress) (File, error) {
 	up, err := u.newUpload(meta, src, progress)
 	if err != nil {
 		return File{}, err

@@ -89,6 +89,9 @@ func newTestUploader(endpoint string, client *http.Client) (*Uploader, *sleeps) 
 		ChunkSize: ChunkAlign,
 		Backoff:   func(attempt int) time.Duration { return time.Duration(attempt) * time.Millisecond },
 		Sleep:     s.sleep,
+		// These tests are about the resumable protocol; multipart.go's
+		// tests cover the one-request path.
+		Cutoff: -1,
 	}, s
 }
 

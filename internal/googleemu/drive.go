@@ -1,6 +1,7 @@
 package googleemu
 
 import (
+	"maps"
 	"net/http"
 	"path"
 	"slices"
@@ -44,6 +45,33 @@ type driveFile struct {
 	// driveRoot marks the folder that is a shared drive itself (its id is
 	// the drive's id); its members' roles apply to everything inside.
 	driveRoot bool
+	// appProperties are kept per OAuth client: Drive shows (and searches)
+	// an app's properties only to that app ("Add custom file properties":
+	// /drive/api/guides/properties).
+	appProperties map[string]map[string]string
+}
+
+// setAppProperties merges set into the client's app properties; a nil
+// value deletes its key, as in a files.update body.
+func (f *driveFile) setAppProperties(set map[string]*string, clientID string) {
+	if len(set) == 0 {
+		return
+	}
+	if f.appProperties == nil {
+		f.appProperties = map[string]map[string]string{}
+	}
+	mine := f.appProperties[clientID]
+	if mine == nil {
+		mine = map[string]string{}
+		f.appProperties[clientID] = mine
+	}
+	for k, v := range set {
+		if v == nil {
+			delete(mine, k)
+		} else {
+			mine[k] = *v
+		}
+	}
 }
 
 func (f *driveFile) isFolder() bool { return f.mimeType == mimeFolder }
@@ -332,6 +360,9 @@ func (e *Emulator) resourceLocked(f *driveFile, c caller) map[string]any {
 	}
 	if len(f.parents) > 0 {
 		res["parents"] = slices.Clone(f.parents)
+	}
+	if props := f.appProperties[c.clientID]; len(props) > 0 {
+		res["appProperties"] = maps.Clone(props)
 	}
 	ids := make([]string, len(f.perms))
 	perms := make([]map[string]any, len(f.perms))

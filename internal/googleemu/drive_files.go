@@ -26,6 +26,10 @@ type fileMetadata struct {
 	Description *string  `json:"description"`
 	Parents     []string `json:"parents"`
 	Trashed     *bool    `json:"trashed"`
+	// AppProperties are private to the app that sets them; a null value
+	// removes a key on update (File resource, "appProperties":
+	// /drive/api/reference/rest/v3/files).
+	AppProperties map[string]*string `json:"appProperties"`
 }
 
 const maxMetadataBytes = 1 << 20
@@ -411,6 +415,7 @@ func (e *Emulator) createFileLocked(meta fileMetadata, c caller, mediaType strin
 	if strings.HasPrefix(mime, googleAppsPrefix) && content != nil && mediaType != "" {
 		f.sourceMediaType = mediaType
 	}
+	f.setAppProperties(meta.AppProperties, c.clientID)
 	if p := e.files[parents[0]]; p != nil && p.driveID != "" {
 		// The shared drive, not its creator, owns what is made in it.
 		f.driveID, f.perms = p.driveID, nil
@@ -503,6 +508,7 @@ func (e *Emulator) updateFileLocked(id string, meta fileMetadata, addParents, re
 	if meta.MimeType != nil {
 		f.mimeType = *meta.MimeType
 	}
+	f.setAppProperties(meta.AppProperties, c.clientID)
 	if meta.Trashed != nil && *meta.Trashed != f.trashed {
 		if role < roleOwner && !e.trashByWriters {
 			// "Trash or delete files and folders" (/drive/api/guides/delete):

@@ -232,3 +232,17 @@ func (e *Emulator) RevokeAccess(email string) {
 		}
 	}
 }
+
+// DeleteFile deletes a file or folder permanently, with everything inside
+// it, as its owner would in Drive's web app: behind the back of every API
+// client, which learn it only from a 404. It reports whether id existed.
+func (e *Emulator) DeleteFile(id string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f := e.files[id]
+	if f == nil || f.isRoot || f.driveRoot {
+		return false
+	}
+	e.deleteTreeLocked(f)
+	return true
+}

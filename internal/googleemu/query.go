@@ -16,6 +16,7 @@ import (
 //	unary   = "not" unary | "(" expr ")" | term
 //	term    = string "in" field                    'x' in parents
 //	        | field ("=" | "!=" | "<" | "<=" | ">" | ">=" | "contains") value
+//	        | "appProperties" "has" "{" "key" "=" string "and" "value" "=" string "}"
 //	value   = string | "true" | "false"
 //
 // Strings are single-quoted; inside them \' is a quote and \\ a backslash, and
@@ -66,6 +67,8 @@ const (
 	tokOp
 	tokLParen
 	tokRParen
+	tokLBrace
+	tokRBrace
 )
 
 type token struct {
@@ -86,6 +89,12 @@ func lexQuery(s string) ([]token, error) {
 			i++
 		case c == ')':
 			toks = append(toks, token{tokRParen, ")", i})
+			i++
+		case c == '{':
+			toks = append(toks, token{tokLBrace, "{", i})
+			i++
+		case c == '}':
+			toks = append(toks, token{tokRBrace, "}", i})
 			i++
 		case c == '\'':
 			start := i
@@ -265,6 +274,9 @@ func (p *queryParser) term() (query, error) {
 		return nil, fmt.Errorf("unexpected %q at offset %d", first.text, first.pos)
 	}
 	field := first.text
+	if field == "appProperties" {
+		return p.hasProperty(first)
+	}
 	opTok := p.next()
 	op := opTok.text
 	if opTok.kind == tokIdent && strings.EqualFold(op, "contains") {
@@ -307,6 +319,56 @@ func (p *queryParser) term() (query, error) {
 		return nil, fmt.Errorf("unsupported query field %q at offset %d", field, first.pos)
 	}
 	return t, nil
+}
+
+// hasProperty parses the rest of `appProperties has { key='k' and value='v' }`,
+// the only form Drive's "Search query terms" reference
+// (/drive/api/guides/ref-search-terms) gives for custom properties: both key
+// and value, each compared with =.
+func (p *queryParser) hasProperty(field token) (query, error) {
+	if !p.keyword("has") {
+		return nil, fmt.Errorf("appProperties takes only the has operator, at offset %d", p.peek().pos)
+	}
+	if t := p.next(); t.kind != tokLBrace {
+		return nil, fmt.Errorf("expected { after has at offset %d", t.pos)
+	}
+	pair := func(word string) (string, error) {
+		if !p.keyword(word) {
+			return "", fmt.Errorf("expected %s in appProperties has { key='…' and value='…' } at offset %d", word, p.peek().pos)
+		}
+		if t := p.next(); t.kind != tokOp || t.text != "=" {
+			return "", fmt.Errorf("expected = after %s at offset %d", word, t.pos)
+		}
+		v := p.next()
+		if v.kind != tokString {
+			return "", fmt.Errorf("%s needs a quoted string at offset %d", word, v.pos)
+		}
+		return v.text, nil
+	}
+	key, err := pair("key")
+	if err != nil {
+		return nil, err
+	}
+	if !p.keyword("and") {
+		return nil, fmt.Errorf("expected and between key and value at offset %d", p.peek().pos)
+	}
+	value, err := pair("value")
+	if err != nil {
+		return nil, err
+	}
+	if t := p.next(); t.kind != tokRBrace {
+		return nil, fmt.Errorf("expected } at offset %d", t.pos)
+	}
+	return propertyTerm{key: key, value: value}, nil
+}
+
+// propertyTerm matches a file whose app properties, as the calling app
+// sees them, hold key = value.
+type propertyTerm struct{ key, value string }
+
+func (t propertyTerm) match(f *driveFile, env *queryEnv) bool {
+	v, ok := f.appProperties[env.caller.clientID][t.key]
+	return ok && v == t.value
 }
 
 // parseQueryTime accepts RFC 3339, with the zone optional (then UTC), as Drive does.

@@ -73,6 +73,14 @@ type Deps struct {
 	// Retry is the retry policy of every Google call (zero: Google's
 	// schedule); tests give it a Sleep that does not wait.
 	Retry drive.Retry
+	// UploadCutoff is the largest upload sent as one multipart request
+	// (--upload-cutoff): 0 means drive.DefaultUploadCutoff, negative sends
+	// every upload resumable.
+	UploadCutoff int64
+	// FolderCache remembers folder paths per account for a moment, so
+	// uploads into one path resolve it once (nil: a cache of this server's
+	// own, drive.DefaultFolderCacheTTL).
+	FolderCache *drive.FolderCache
 	// ReadOnly registers only the tools that change nothing in Drive (and
 	// the sign-in tools), for --read-only.
 	ReadOnly bool
@@ -130,6 +138,9 @@ func New(d Deps) *mcp.Server {
 	}
 	if d.MaxInlineBytes == 0 {
 		d.MaxInlineBytes = DefaultMaxInlineBytes
+	}
+	if d.FolderCache == nil {
+		d.FolderCache = drive.NewFolderCache(drive.DefaultFolderCacheTTL, drive.DefaultFolderCacheSize)
 	}
 	t := &tools{Deps: d, slots: drive.NewUploadSlots(d.MaxUploadsPerAccount, d.UploadQueue, d.UploadQueueWait)}
 	watch := newResourceWatch(t, d.ResourcePollInterval, d.ResourceTicker)

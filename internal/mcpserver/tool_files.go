@@ -339,7 +339,7 @@ func (t *tools) filesFor(ctx context.Context, id identity.Identity) (*drive.File
 	if err != nil {
 		return nil, userErrorf(err, "Could not set up the Google Drive client (%v). Try again in a moment.", err)
 	}
-	return files, nil
+	return files.WithFolderCache(t.FolderCache, id.Email), nil
 }
 
 // pageSizeArg checks page_size, applying the tool's default when absent.

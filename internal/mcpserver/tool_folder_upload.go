@@ -104,14 +104,8 @@ func (t *tools) uploadFolderToDrive(ctx context.Context, req *mcp.CallToolReques
 	}
 	progress, waiting := folderProgress(ctx, req)
 	sync := &drive.FolderSync{
-		Files: files,
-		Uploader: &drive.Uploader{
-			Client:   t.httpClient(ctx, id),
-			Endpoint: t.Grants.Upstream().Endpoints().UploadBase,
-			Backoff:  t.Retry.Schedule(),
-			Sleep:    t.Retry.Sleep,
-			Waiting:  waiting,
-		},
+		Files:       files,
+		Uploader:    t.uploader(ctx, id, waiting),
 		Concurrency: concurrency,
 		IfExists:    mode,
 		Progress:    progress,

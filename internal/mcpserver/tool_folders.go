@@ -68,7 +68,8 @@ func (t *tools) createDriveFolder(ctx context.Context, req *mcp.CallToolRequest,
 		if name != "" {
 			path += "/" + name
 		}
-		fp, err := files.ResolveFolderPathIn(ctx, driveID, path, true)
+		// Fresh: the answer is the folder itself, which must exist now.
+		fp, err := files.ResolveFolderPathFresh(ctx, driveID, path, true)
 		if err != nil {
 			return nil, createFolderOut{}, t.explainFolderPath(ctx, id.Email, path, err)
 		}
@@ -128,24 +129,45 @@ func checkFolderArgs(idArg, folderID, folderPath string) error {
 // uploadFolder is where an upload goes: folderID (default My Drive, or the
 // top of the shared drive driveID), or folderPath from there, created where
 // missing.
+//
+// It asks Drive even for a path in the folder cache (and caches what it
+// finds): its callers (moves, copies, folder uploads, fileUrl) cannot send
+// again when a cached folder turns out gone. Single-file uploads, which
+// can, use uploadFolderCached.
 func (t *tools) uploadFolder(ctx context.Context, id identity.Identity, driveID, folderID, folderPath string) (string, error) {
+	folder, _, err := t.resolveUploadFolder(ctx, id, driveID, folderID, folderPath, false)
+	return folder, err
+}
+
+// uploadFolderCached is uploadFolder taking a path from the folder cache
+// when it is there, and saying so: an upload that then finds the folder
+// gone resolves the path again (upload).
+func (t *tools) uploadFolderCached(ctx context.Context, id identity.Identity, driveID, folderID, folderPath string) (string, bool, error) {
+	return t.resolveUploadFolder(ctx, id, driveID, folderID, folderPath, true)
+}
+
+func (t *tools) resolveUploadFolder(ctx context.Context, id identity.Identity, driveID, folderID, folderPath string, useCache bool) (string, bool, error) {
 	driveID = strings.TrimSpace(driveID)
 	if err := checkDriveID(driveID); err != nil {
-		return "", err
+		return "", false, err
 	}
 	if folderPath == "" {
-		return cmp.Or(strings.TrimSpace(folderID), driveID, "root"), nil
+		return cmp.Or(strings.TrimSpace(folderID), driveID, "root"), false, nil
 	}
 	email := id.Email
 	files, err := t.filesFor(ctx, id)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	fp, err := files.ResolveFolderPathIn(ctx, driveID, folderPath, true)
+	resolve := files.ResolveFolderPathFresh
+	if useCache {
+		resolve = files.ResolveFolderPathIn
+	}
+	fp, err := resolve(ctx, driveID, folderPath, true)
 	if err != nil {
-		return "", t.explainFolderPath(ctx, email, folderPath, err)
+		return "", false, t.explainFolderPath(ctx, email, folderPath, err)
 	}
-	return fp.Folder.ID, nil
+	return fp.Folder.ID, fp.Cached, nil
 }
 
 func (t *tools) explainFolderPath(ctx context.Context, email, path string, err error) error {

@@ -82,6 +82,9 @@ type uploadDest struct {
 	// md5 is the content's md5 when the caller knows it without reading
 	// the bytes (an upload session's declared md5); "" otherwise.
 	md5 string
+	// again, set when folderID came from the folder cache, resolves the
+	// folder path anew: the upload's 404 says the cached folder is gone.
+	again func() (string, error)
 }
 
 func (t *tools) addUploadTools(s *mcp.Server) {
@@ -134,11 +137,12 @@ func (t *tools) uploadFile(ctx context.Context, req *mcp.CallToolRequest, in upl
 			return nil, uploadOut{}, err
 		}
 	}
-	folderID, err := t.uploadFolder(ctx, id, in.DriveID, in.FolderID, in.FolderPath)
+	dest, err := t.uploadDestFor(ctx, id, in.DriveID, in.FolderID, in.FolderPath)
 	if err != nil {
 		return nil, uploadOut{}, err
 	}
-	return t.upload(ctx, req, id, uploadDest{name: name, folderID: folderID, ifExists: ifExists, explicitType: in.MimeType != ""}, mimeType, src)
+	dest.name, dest.ifExists, dest.explicitType = name, ifExists, in.MimeType != ""
+	return t.upload(ctx, req, id, dest, mimeType, src)
 }
 
 func (t *tools) createFile(ctx context.Context, req *mcp.CallToolRequest, in createFileIn) (*mcp.CallToolResult, uploadOut, error) {
@@ -195,11 +199,26 @@ func (t *tools) createFile(ctx context.Context, req *mcp.CallToolRequest, in cre
 			return nil, uploadOut{}, err
 		}
 	}
-	folderID, err := t.uploadFolder(ctx, id, in.DriveID, in.FolderID, in.FolderPath)
+	dest, err := t.uploadDestFor(ctx, id, in.DriveID, in.FolderID, in.FolderPath)
 	if err != nil {
 		return nil, uploadOut{}, err
 	}
-	return t.upload(ctx, req, id, uploadDest{name: in.FileName, folderID: folderID, ifExists: ifExists, explicitType: in.MimeType != ""}, mimeType, src)
+	dest.name, dest.ifExists, dest.explicitType = in.FileName, ifExists, in.MimeType != ""
+	return t.upload(ctx, req, id, dest, mimeType, src)
+}
+
+// uploadDestFor is the folder an upload goes into (see uploadFolder), with
+// the way to resolve its path again when it came from the cache.
+func (t *tools) uploadDestFor(ctx context.Context, id identity.Identity, driveID, folderID, folderPath string) (uploadDest, error) {
+	folder, cached, err := t.uploadFolderCached(ctx, id, driveID, folderID, folderPath)
+	d := uploadDest{folderID: folder}
+	if cached {
+		d.again = func() (string, error) {
+			t.FolderCache.Forget(id.Email)
+			return t.uploadFolder(ctx, id, driveID, folderID, folderPath)
+		}
+	}
+	return d, err
 }
 
 // inlineContent is the bytes of content or content_base64 (within the
@@ -400,13 +419,7 @@ func (t *tools) upload(ctx context.Context, req *mcp.CallToolRequest, id identit
 		}
 	}
 	progress, waiting := progressReporter(ctx, req)
-	up := &drive.Uploader{
-		Client:   t.httpClient(ctx, id),
-		Endpoint: t.Grants.Upstream().Endpoints().UploadBase,
-		Backoff:  t.Retry.Schedule(),
-		Sleep:    t.Retry.Sleep,
-		Waiting:  waiting,
-	}
+	up := t.uploader(ctx, id, waiting)
 	started := time.Now()
 	var file drive.File
 	var err error
@@ -426,6 +439,17 @@ func (t *tools) upload(ctx context.Context, req *mcp.CallToolRequest, id identit
 		file, err = up.Update(ctx, dest.targetID, meta, src, progress)
 	} else {
 		file, err = up.Upload(ctx, drive.FileMeta{Name: dest.name, MimeType: mimeType, Parents: []string{dest.folderID}}, src, progress)
+	}
+	var api *drive.APIError
+	if err != nil && dest.again != nil && dest.targetID == "" && src.ReaderAt != nil && errors.As(err, &api) && api.Status == http.StatusNotFound {
+		// The folder cache named a folder that is gone: a 404 on the
+		// parent created nothing, so resolve the path and send again.
+		folderID, aerr := dest.again()
+		if aerr != nil {
+			return nil, uploadOut{}, aerr
+		}
+		dest.folderID, dest.again = folderID, nil
+		return t.upload(ctx, req, id, dest, mimeType, src)
 	}
 	if err != nil {
 		t.Metrics.Upload(false, 0, 0, 0)
@@ -459,6 +483,21 @@ func (t *tools) upload(ctx context.Context, req *mcp.CallToolRequest, id identit
 		msg += " Link: " + out.WebViewLink
 	}
 	return text(msg), out, nil
+}
+
+// uploader is the account's Drive uploader under the server's retry
+// policy and upload cutoff.
+func (t *tools) uploader(ctx context.Context, id identity.Identity, waiting func(time.Duration)) *drive.Uploader {
+	ep := t.Grants.Upstream().Endpoints()
+	return &drive.Uploader{
+		Client:    t.httpClient(ctx, id),
+		Endpoint:  ep.UploadBase,
+		DriveBase: ep.DriveBase,
+		Cutoff:    t.UploadCutoff,
+		Backoff:   t.Retry.Schedule(),
+		Sleep:     t.Retry.Sleep,
+		Waiting:   waiting,
+	}
 }
 
 // applyIfExists looks for a file of dest.name in dest.folderID and applies

@@ -18,7 +18,8 @@ import (
 func TestCreateDriveFile_SecondConcurrentUploadRefusedWhenNoSlotIsFree(t *testing.T) {
 	watch := newUploadWatch(1)
 	f := newFixture(t, Deps{MaxUploadsPerAccount: 1, UploadQueue: -1, Transport: watch})
-	f.google.InjectFault(googleemu.Fault{Method: "PUT", PathPrefix: "/upload/drive/v3/files", Latency: 500 * time.Millisecond})
+	// A small file is one multipart POST (--upload-cutoff): hold that one up.
+	f.google.InjectFault(googleemu.Fault{Method: "POST", PathPrefix: "/upload/drive/v3/files", Latency: 500 * time.Millisecond})
 	var wg sync.WaitGroup
 	var first *mcp.CallToolResult
 	wg.Go(func() {

@@ -134,3 +134,16 @@ func (c *Cache[K, V]) Len() int {
 	defer c.mu.RUnlock()
 	return len(c.entries)
 }
+
+// ForgetFunc drops every key drop accepts, for a write that touched keys
+// the caller can describe but not list (every path of one account, say).
+func (c *Cache[K, V]) ForgetFunc(drop func(K) bool) {
+	c.epoch.Add(1)
+	c.mu.Lock()
+	for k := range c.entries {
+		if drop(k) {
+			delete(c.entries, k)
+		}
+	}
+	c.mu.Unlock()
+}

@@ -3,6 +3,7 @@ package ttlcache
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -214,5 +215,21 @@ func TestLoadFor_KeepsEachValueForItsOwnLifetime(t *testing.T) {
 	c.LoadFor("never", load(0))
 	if v, _ := c.LoadFor("never", load(0)); v != 4 {
 		t.Errorf("a zero lifetime was kept (%d)", v)
+	}
+}
+
+func TestForgetFunc_DropsOnlyTheKeysItAccepts(t *testing.T) {
+	c := New[string, int](time.Minute, 10)
+	for i, k := range []string{"a/1", "a/2", "b/1"} {
+		_, _ = c.Load(k, func() (int, error) { return i, nil }, nil)
+	}
+	c.ForgetFunc(func(k string) bool { return strings.HasPrefix(k, "a/") })
+	if c.Len() != 1 {
+		t.Fatalf("%d entries left, want b/1 only", c.Len())
+	}
+	loads := 0
+	_, _ = c.Load("b/1", func() (int, error) { loads++; return 0, nil }, nil)
+	if loads != 0 {
+		t.Fatal("b/1 was dropped too")
 	}
 }
