@@ -27,7 +27,7 @@ type sessionFixture struct {
 	*fixture
 	server *mcp.Server
 	srv    *httptest.Server
-	clock atomic.Pointer[time.Time]
+	clock  atomic.Pointer[time.Time]
 }
 
 func newSessionFixture(t *testing.T) *sessionFixture {
@@ -435,7 +435,9 @@ func TestUploadSession_ProgressReachesTheCreatingSessionWhileAPutStreams(t *test
 			}
 		}
 	}
-	mid := wait("while the PUT streamed", func(p *mcp.ProgressNotificationParams) bool { return p.Progress > 0 && p.Progress < float64(len(content)) })
+	mid := wait("while the PUT streamed", func(p *mcp.ProgressNotificationParams) bool {
+		return p.Progress > 0 && p.Progress < float64(len(content))
+	})
 	if mid.Progress > float64(half) || !strings.Contains(mid.Message, "received") {
 		t.Fatalf("mid-PUT progress %+v: more than was sent (%d), or no sentence", mid, half)
 	}
