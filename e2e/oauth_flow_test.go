@@ -28,6 +28,14 @@ func connectOAuth(t *testing.T, base string, browser *e2etest.Browser) *mcp.Clie
 // for other scopes than the server suggests.
 func connectOAuthScoped(t *testing.T, base string, browser *e2etest.Browser, scopeFilter func([]string) []string) *mcp.ClientSession {
 	t.Helper()
+	return connectOAuthWith(t, base, browser, scopeFilter, nil, nil)
+}
+
+// connectOAuthWith is connectOAuthScoped with the client's options (an
+// elicitation handler, say) and the protocol revision it asks for.
+func connectOAuthWith(t *testing.T, base string, browser *e2etest.Browser, scopeFilter func([]string) []string,
+	opts *mcp.ClientOptions, sessOpts *mcp.ClientSessionOptions) *mcp.ClientSession {
+	t.Helper()
 	const redirect = "http://127.0.0.1:47913/callback"
 	handler, err := auth.NewAuthorizationCodeHandler(&auth.AuthorizationCodeHandlerConfig{
 		DynamicClientRegistrationConfig: &auth.DynamicClientRegistrationConfig{Metadata: &oauthex.ClientRegistrationMetadata{
@@ -50,10 +58,10 @@ func connectOAuthScoped(t *testing.T, base string, browser *e2etest.Browser, sco
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := mcp.NewClient(&mcp.Implementation{Name: "e2e-oauth", Version: "1"}, nil)
+	client := mcp.NewClient(&mcp.Implementation{Name: "e2e-oauth", Version: "1"}, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	session, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: base + "/mcp", OAuthHandler: handler}, nil)
+	session, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: base + "/mcp", OAuthHandler: handler}, sessOpts)
 	if err != nil {
 		t.Fatalf("connecting with OAuth: %v", err)
 	}

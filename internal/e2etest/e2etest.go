@@ -109,6 +109,12 @@ type Config struct {
 	// Elicit, if set, is the stdio client's elicitation handler, and the
 	// client declares URL-mode elicitation (MCP 2025-11-25) with it.
 	Elicit func(context.Context, *mcp.ElicitRequest) (*mcp.ElicitResult, error)
+	// ElicitComplete, if set, hears the stdio client's
+	// notifications/elicitation/complete.
+	ElicitComplete func(context.Context, *mcp.ElicitationCompleteNotificationRequest)
+	// ProtocolVersion is the MCP revision the stdio client asks for (the
+	// go-sdk's latest if empty).
+	ProtocolVersion string
 }
 
 // command is `drivemcp serve` with cfg's settings and the transport's own
@@ -170,10 +176,12 @@ func StartStdio(t testing.TB, cfg Config) *StdioServer {
 		opts.ElicitationHandler = cfg.Elicit
 		opts.Capabilities = &mcp.ClientCapabilities{Elicitation: &mcp.ElicitationCapabilities{URL: &mcp.URLElicitationCapabilities{}}}
 	}
+	opts.ElicitationCompleteHandler = cfg.ElicitComplete
 	client := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	session, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd, TerminateDuration: 5 * time.Second}, nil)
+	session, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd, TerminateDuration: 5 * time.Second},
+		&mcp.ClientSessionOptions{ProtocolVersion: cfg.ProtocolVersion})
 	if err != nil {
 		t.Fatalf("connecting to drivemcp: %v\nstderr:\n%s", err, stderr)
 	}

@@ -36,14 +36,11 @@ type signInNeed struct {
 	req authserver.DirectRequest
 }
 
-// elicitsURL reports whether the session's client declared URL-mode
-// elicitation.
-func elicitsURL(ss *mcp.ServerSession) bool {
-	if ss == nil {
-		return false
-	}
-	p := ss.InitializeParams()
-	return p != nil && p.Capabilities != nil && p.Capabilities.Elicitation != nil && p.Capabilities.Elicitation.URL != nil
+// elicitsURL reports whether the calling client declared URL-mode
+// elicitation. The capabilities are the request's (its _meta at 2026-07-28,
+// where a stateless session has no initialize; the session's otherwise).
+func elicitsURL(caps *mcp.ClientCapabilities) bool {
+	return caps != nil && caps.Elicitation != nil && caps.Elicitation.URL != nil
 }
 
 // signInByElicitation is the receiving middleware that asks for a sign-in
@@ -55,21 +52,25 @@ func (t *tools) signInByElicitation(next mcp.MethodHandler) mcp.MethodHandler {
 			return next(ctx, method, r)
 		}
 		ss, _ := r.GetSession().(*mcp.ServerSession)
-		if !elicitsURL(ss) {
+		if ss == nil || !elicitsURL(req.ClientCapabilities()) {
 			return next(ctx, method, r)
 		}
-		if state, ok := resumedSignIn(req); ok {
+		if state, accepted, ok := resumedSignIn(req); ok {
 			// The client came back from the link it was given (2026-07-28's
 			// multi round-trip): wait for the callback, then run the tool.
-			if !t.waitSignIn(ctx, ss, state, "") {
+			// A person who declined is not asked again: the tool's own
+			// answer says what to do, where asking again would loop until
+			// the client gives up.
+			if !accepted || !t.waitSignIn(ctx, ss, state, "") {
 				return next(ctx, method, r)
 			}
 			return t.settle(ctx, method, r, req, next)
 		}
+		rev := req.ProtocolVersion()
 		if need, ok := t.stepUpNeed(ctx, req); ok {
 			// Signed in or not, the tool runs: if the person said no, its
 			// own refusal says what to do.
-			if _, input := t.elicitSignIn(ctx, ss, need); input != nil {
+			if _, input := t.elicitSignIn(ctx, ss, rev, need); input != nil {
 				return input, nil
 			}
 		}
@@ -78,7 +79,7 @@ func (t *tools) signInByElicitation(next mcp.MethodHandler) mcp.MethodHandler {
 		if !ok {
 			return res, err
 		}
-		signedIn, input := t.elicitSignIn(ctx, ss, need)
+		signedIn, input := t.elicitSignIn(ctx, ss, rev, need)
 		if input != nil {
 			return input, nil
 		}
@@ -105,14 +106,15 @@ func (t *tools) settle(ctx context.Context, method string, r mcp.Request, req *m
 // which the client already holds in the link's state parameter.
 const signInStatePrefix = "drivemcp-signin:"
 
-// resumedSignIn reports a call retried after the person accepted the link.
-func resumedSignIn(req *mcp.CallToolRequest) (string, bool) {
-	state, ok := strings.CutPrefix(req.Params.RequestState, signInStatePrefix)
+// resumedSignIn reports a call retried after the person was shown the
+// link, and whether they accepted it.
+func resumedSignIn(req *mcp.CallToolRequest) (state string, accepted, ok bool) {
+	state, ok = strings.CutPrefix(req.Params.RequestState, signInStatePrefix)
 	if !ok || state == "" {
-		return "", false
+		return "", false, false
 	}
-	res, ok := req.Params.InputResponses[signInInput].(*mcp.ElicitResult)
-	return state, ok && res.Action == "accept"
+	res, _ := req.Params.InputResponses[signInInput].(*mcp.ElicitResult)
+	return state, res != nil && res.Action == "accept", true
 }
 
 // signInInput is the id of the sign-in among a call's input requests.
@@ -229,14 +231,14 @@ func argEmail(req *mcp.CallToolRequest) string {
 // send requests during a call (2026-07-28 and later), input is the
 // input-required result carrying the link: the client shows it and calls
 // again (resumedSignIn).
-func (t *tools) elicitSignIn(ctx context.Context, ss *mcp.ServerSession, need signInNeed) (signedIn bool, input *mcp.CallToolResult) {
+func (t *tools) elicitSignIn(ctx context.Context, ss *mcp.ServerSession, rev string, need signInNeed) (signedIn bool, input *mcp.CallToolResult) {
 	start, err := t.Auth.StartDirectLogin(ctx, need.req)
 	if err != nil {
 		t.Logger.Warn("could not start the sign-in to elicit", "err", err)
 		return false, nil
 	}
 	params := &mcp.ElicitParams{Mode: "url", Message: need.why, URL: start.URL, ElicitationID: elicitationID()}
-	if p := ss.InitializeParams(); p != nil && p.ProtocolVersion >= "2026-07-28" {
+	if revisionAtLeast(rev, sessionlessRevision) {
 		return false, &mcp.CallToolResult{InputRequests: mcp.InputRequestMap{signInInput: params}, RequestState: signInStatePrefix + start.State}
 	}
 	res, err := ss.Elicit(ctx, params)

@@ -67,3 +67,16 @@ func SSERetry(h http.Handler, after time.Duration) http.Handler {
 		h.ServeHTTP(w, r)
 	})
 }
+
+// revisionAtLeast reports whether the MCP revision v is min or later.
+// Revisions are dates (YYYY-MM-DD), so they are read as dates: a malformed
+// or empty version counts as older, never as a newer revision that would
+// change how the server talks to the client.
+func revisionAtLeast(v, min string) bool {
+	tv, err := time.Parse(time.DateOnly, v)
+	if err != nil {
+		return false
+	}
+	tm, err := time.Parse(time.DateOnly, min)
+	return err == nil && !tv.Before(tm)
+}

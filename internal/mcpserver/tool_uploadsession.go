@@ -223,6 +223,8 @@ func (u *UploadSessions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !st.Done && !cr.query {
+		r.Body = &progressBody{ReadCloser: r.Body, at: cr.first, next: cr.first + progressStep(c.Size),
+			step: progressStep(c.Size), tell: func(at int64) { u.notify(ctx, token, at, c.Size, false) }}
 		st, err = u.forward(ctx, w, r, rs, cr, st.Committed)
 		if err != nil {
 			if errors.Is(err, errTooSmallChunk) {
@@ -247,6 +249,32 @@ func (u *UploadSessions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 var errTooSmallChunk = errors.New("chunk smaller than 256 KiB")
+
+// progressStep is how many bytes a PUT carries between two progress
+// notifications: about a hundred for the whole file, at least 1 MiB, so a
+// single PUT of a large file (curl -T) is heard while it streams without
+// flooding the session.
+func progressStep(size int64) int64 {
+	return max(size/100, 1<<20)
+}
+
+// progressBody counts a PUT's bytes as they are read and tells the
+// creating session each time another step of the file has arrived.
+type progressBody struct {
+	io.ReadCloser
+	at, next, step int64 // at: the file offset read up to
+	tell           func(at int64)
+}
+
+func (b *progressBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.at += int64(n)
+	if b.at >= b.next {
+		b.next = b.at + b.step
+		b.tell(b.at)
+	}
+	return n, err
+}
 
 // forward sends what the request carries beyond what Drive has. Drive
 // takes chunks in multiples of 256 KiB except the last: a chunk that ends

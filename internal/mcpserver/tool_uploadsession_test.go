@@ -16,18 +16,28 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/drivemcp/drivemcp/internal/e2etest"
 	"github.com/drivemcp/drivemcp/internal/secrets"
 )
 
 // sessionFixture is drivemcp over HTTP with /uploads/ served by srv.
 type sessionFixture struct {
 	*fixture
-	srv   *httptest.Server
-	clock atomic.Pointer[time.Time]
+	server *mcp.Server
+	srv    *httptest.Server
+	clock  atomic.Pointer[time.Time]
 }
 
 func newSessionFixture(t *testing.T) *sessionFixture {
+	t.Helper()
+	return newSessionFixtureWith(t, nil)
+}
+
+// newSessionFixtureWith is newSessionFixture whose MCP client has opts (a
+// progress handler, say); sf.server takes more clients.
+func newSessionFixtureWith(t *testing.T, opts *mcp.ClientOptions) *sessionFixture {
 	t.Helper()
 	deps, g := fixtureDeps(t, Deps{})
 	sf := &sessionFixture{}
@@ -50,8 +60,24 @@ func newSessionFixture(t *testing.T) *sessionFixture {
 	})
 	mux.Handle("/uploads/", ups)
 	deps.UploadSessions = ups
-	sf.fixture = connectFixture(t, g, New(deps), nil)
+	sf.server = New(deps)
+	sf.fixture = &fixture{google: g, session: sf.connect(t, opts)}
 	return sf
+}
+
+// connect is another MCP client of the fixture's server.
+func (sf *sessionFixture) connect(t *testing.T, opts *mcp.ClientOptions) *mcp.ClientSession {
+	t.Helper()
+	ct, st := mcp.NewInMemoryTransports()
+	if _, err := sf.server.Connect(t.Context(), st, nil); err != nil {
+		t.Fatal(err)
+	}
+	session, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, opts).Connect(t.Context(), ct, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { session.Close() })
+	return session
 }
 
 func (sf *sessionFixture) create(t *testing.T, name string, content []byte, withMD5 string) (url, sessionID string) {
@@ -334,5 +360,96 @@ func TestUploadSession_AnotherAccountsTokenOrAForgedURLIsRefused(t *testing.T) {
 	}
 	if resp, text := put(t, url, "", bytes.NewReader(content), int64(len(content)), ""); resp == nil || resp.StatusCode != 200 {
 		t.Fatalf("the owner's PUT after the refusals: %v %s", resp, text)
+	}
+}
+
+// progressHeard is a client's progress handler that passes on what it hears.
+func progressHeard(ch chan<- *mcp.ProgressNotificationParams) *mcp.ClientOptions {
+	return &mcp.ClientOptions{ProgressNotificationHandler: func(_ context.Context, req *mcp.ProgressNotificationClientRequest) {
+		select {
+		case ch <- req.Params:
+		default: // a test that stopped listening
+		}
+	}}
+}
+
+// The session that created an upload session hears how far a PUT has got
+// while its bytes are still arriving (curl -T of a large file is one PUT,
+// which would otherwise be silent until the end), then that it is done;
+// another MCP session of the same server hears nothing of it.
+func TestUploadSession_ProgressReachesTheCreatingSessionWhileAPutStreams(t *testing.T) {
+	heard := make(chan *mcp.ProgressNotificationParams, 256)
+	sf := newSessionFixtureWith(t, progressHeard(heard))
+	overheard := make(chan *mcp.ProgressNotificationParams, 256)
+	sf.connect(t, progressHeard(overheard))
+
+	content := payload(3<<20 + 4321)
+	params := &mcp.CallToolParams{Name: "create_upload_session", Arguments: map[string]any{"user_google_email": alice, "file_name": "streamed.bin", "size": len(content)}}
+	params.SetProgressToken("upload-1")
+	res, err := sf.session.CallTool(t.Context(), params)
+	if err != nil || res.IsError {
+		t.Fatalf("create_upload_session: %v %s", err, e2etest.ResultText(res))
+	}
+	out := e2etest.Structured(t, res)
+	url, _ := out["upload_url"].(string)
+
+	// The client sends the first half and waits to hear of it before it
+	// sends the rest: the PUT is still streaming when progress arrives.
+	half := len(content) / 2
+	pr, pw := io.Pipe()
+	proceed := make(chan struct{})
+	go func() {
+		if _, err := pw.Write(content[:half]); err != nil {
+			return
+		}
+		<-proceed
+		_, _ = pw.Write(content[half:])
+		_ = pw.Close()
+	}()
+	type answer struct {
+		resp *http.Response
+		body string
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		resp, body := put(t, url, "", pr, int64(len(content)), "")
+		answered <- answer{resp, body}
+	}()
+	defer pw.Close()
+
+	wait := func(what string, ok func(*mcp.ProgressNotificationParams) bool) *mcp.ProgressNotificationParams {
+		t.Helper()
+		timeout := time.NewTimer(10 * time.Second)
+		defer timeout.Stop()
+		for {
+			select {
+			case p := <-heard:
+				if p.ProgressToken != "upload-1" || p.Total != float64(len(content)) {
+					t.Fatalf("progress %+v, want token upload-1 and total %d", p, len(content))
+				}
+				if ok(p) {
+					return p
+				}
+			case <-timeout.C:
+				t.Fatalf("no progress notification %s", what)
+			}
+		}
+	}
+	mid := wait("while the PUT streamed", func(p *mcp.ProgressNotificationParams) bool {
+		return p.Progress > 0 && p.Progress < float64(len(content))
+	})
+	if mid.Progress > float64(half) || !strings.Contains(mid.Message, "received") {
+		t.Fatalf("mid-PUT progress %+v: more than was sent (%d), or no sentence", mid, half)
+	}
+	close(proceed)
+	a := <-answered
+	if a.resp == nil || a.resp.StatusCode != 200 {
+		t.Fatalf("PUT: %v %s", a.resp, a.body)
+	}
+	wait("at the end", func(p *mcp.ProgressNotificationParams) bool { return p.Progress == float64(len(content)) })
+	select {
+	case p := <-overheard:
+		t.Fatalf("another session heard %+v", p)
+	default:
 	}
 }
