@@ -70,6 +70,7 @@ func (u *Uploader) uploadMultipart(ctx context.Context, meta FileMeta, src Sourc
 	_, _ = rand.Read(raw[:]) // crypto/rand.Read never fails
 	tag := hex.EncodeToString(raw[:])
 	lookup := false
+	reauthorized := 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return File{}, canceled(err)
@@ -97,10 +98,12 @@ func (u *Uploader) uploadMultipart(ctx context.Context, meta FileMeta, src Sourc
 		switch {
 		case err == nil:
 			return up.finish(f)
-		case errors.As(err, &api) && api.Status == http.StatusUnauthorized && !up.reauthorized:
+		case errors.As(err, &api) && api.Status == http.StatusUnauthorized && reauthorized < maxReauthorizations:
 			// The account's transport marked the token stale; a 401 made
-			// nothing, so send again once with a refreshed one.
-			up.reauthorized = true
+			// nothing, so send again with a refreshed one. Twice, as the
+			// transport replays: the token a refresh finds stored may be
+			// one another process saved and Google has ended already.
+			reauthorized++
 			up.retries++
 			continue
 		case !retryable(err):
@@ -112,6 +115,10 @@ func (u *Uploader) uploadMultipart(ctx context.Context, meta FileMeta, src Sourc
 		}
 	}
 }
+
+// maxReauthorizations bounds how often a one-request upload is sent again
+// after a 401.
+const maxReauthorizations = 2
 
 // driveBase is the Drive API base of the tag lookup.
 func (u *Uploader) driveBase() string {

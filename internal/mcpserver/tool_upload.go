@@ -630,9 +630,13 @@ func (t *tools) explainUpload(email, name, folderID string, err error) error {
 	}
 	switch {
 	case errors.As(err, &api) && (api.Status == http.StatusForbidden || api.Status == http.StatusUnauthorized):
-		return userErrorf(err, "Google refused the upload of %q: %s. The account may lack permission on the folder, or the grant lacks a Drive scope (call start_google_auth with force: true).", name, api.Message)
+		if api.Status == http.StatusUnauthorized {
+			return userErrorf(err, "Google did not accept drivemcp's access for this account while uploading %q (%s), even with a refreshed token. "+
+				"Call start_google_auth with force: true and consent again, then upload again.", name, googleSays(err))
+		}
+		return userErrorf(err, "Google refused the upload of %q: %s. The account may lack permission on the folder, or the grant lacks a Drive scope (call start_google_auth with force: true).", name, googleSays(err))
 	case errors.As(err, &api):
-		return userErrorf(err, "Google rejected the upload of %q: %s (HTTP %d).", name, api.Message, api.Status)
+		return userErrorf(err, "Google rejected the upload of %q: %s (HTTP %d).", name, googleSays(err), api.Status)
 	case errors.Is(err, drive.ErrChecksumMismatch):
 		return userErrorf(err, "The upload of %q finished but Drive's checksum differs from the local file's (%v): the file may have changed while uploading. Upload it again.", name, err)
 	case errors.Is(err, drive.ErrSourceChanged):
