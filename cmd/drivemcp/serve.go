@@ -100,7 +100,7 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		links = mcpserver.NewDownloadLinks(lo)
 		deps.DownloadLinks = links
 	}
-	mcpSrv := mcpserver.New(deps)
+	mcpSrv, fast := mcpserver.NewWithFastPath(deps)
 	m.GaugeFunc("drivemcp_mcp_sessions", "MCP sessions currently open.", func() float64 {
 		n := 0
 		for range mcpSrv.Sessions() {
@@ -120,7 +120,7 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	})
 	go cleanExpired(ctx, st, log)
 
-	a := &running{cfg: cfg, log: log, store: st, auth: auth, mcp: mcpSrv, metrics: m, drain: drain, limits: defaultLimits(), links: links}
+	a := &running{cfg: cfg, log: log, store: st, auth: auth, mcp: mcpSrv, fast: fast, metrics: m, drain: drain, limits: defaultLimits(), links: links}
 	if cfg.Demo {
 		a.banner = func() { printDemoBanner(stderr, cfg) }
 	}
@@ -137,6 +137,7 @@ type running struct {
 	store   store.Store
 	auth    *authserver.Server
 	mcp     *mcp.Server
+	fast    *mcpserver.FastPath // stateless tools/call without the SDK's per-request session
 	metrics *metrics.Metrics
 	drain   *httpguard.Drain
 	limits  limits
@@ -210,7 +211,11 @@ func (a *running) serveHTTP(ctx context.Context) error {
 		})
 	}
 	mcpHandler := streamable(true)
-	if !a.cfg.Stateless {
+	if a.cfg.Stateless {
+		// Plain tools/call requests skip the SDK's per-request session
+		// (fastcall.go); the guards below apply to them all the same.
+		mcpHandler = a.fast.HTTP(mcpHandler, mcpserver.FastPathOptions{MaxBodyBytes: bodyLimit, LocalhostProtection: loopback.IsURL(a.cfg.BaseURL)})
+	} else {
 		// The go-sdk serves the sessionless revision (2026-07-28) only
 		// statelessly; sessions stay for the older revisions.
 		sessions := mcpserver.SSERetry(streamable(false), 2*time.Second)

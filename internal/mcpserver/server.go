@@ -98,6 +98,13 @@ type tools struct {
 
 // New builds the MCP server with every drivemcp tool.
 func New(d Deps) *mcp.Server {
+	s, _ := NewWithFastPath(d)
+	return s
+}
+
+// NewWithFastPath is New, and the stateless fast path (fastcall.go) over
+// the same tools and receiving middleware.
+func NewWithFastPath(d Deps) (*mcp.Server, *FastPath) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -116,9 +123,12 @@ func New(d Deps) *mcp.Server {
 			"(OAuth login, or start_google_auth in this session); call check_drive_auth to see which account is used.",
 		Logger: sdkLogger(d.Logger),
 	})
-	s.AddReceivingMiddleware(enforceToolScopes)
+	middleware := []mcp.Middleware{enforceToolScopes}
 	if d.Drain != nil {
-		s.AddReceivingMiddleware(d.Drain.Middleware) // outermost: it answers before anything else runs
+		middleware = append(middleware, d.Drain.Middleware) // outermost: it answers before anything else runs
+	}
+	for _, m := range middleware {
+		s.AddReceivingMiddleware(m) // one at a time: each call wraps what is there
 	}
 	t.addAuthTools(s)
 	t.addUploadTools(s)
@@ -129,7 +139,7 @@ func New(d Deps) *mcp.Server {
 	if hidden := d.hiddenTools(); len(hidden) > 0 {
 		s.RemoveTools(hidden...)
 	}
-	return s
+	return s, newFastPath(t, middleware)
 }
 
 // hiddenTools are the tools the operator chose not to expose: with

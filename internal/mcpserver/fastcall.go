@@ -1,0 +1,301 @@
+package mcpserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/drivemcp/drivemcp/internal/loopback"
+	"github.com/drivemcp/drivemcp/internal/typedtool"
+)
+
+// FastPath answers the plainest stateless tools/call requests without the
+// go-sdk's per-request session: one decode of the body, then the same
+// receiving middleware (drain, scope enforcement) and the same typed
+// handler the SDK would call, and the answer the SDK would write, byte for
+// byte (TestFastPath_AnswersAsTheSDK). A stateless call through the SDK
+// builds and tears down a session, runs the call on a goroutine of its
+// JSON-RPC connection and decodes the body about nine times, allocating a
+// fresh 32 KiB buffer each time: five sixths of a check_drive_auth call's
+// CPU (bench/README.md). Every request it is not sure about — any other
+// method, a batch, `_meta`, an unknown key, a session id, an unlisted
+// protocol revision or tool, an oversized body — goes to the SDK unchanged.
+//
+// It sits inside every HTTP guard /mcp has (origin, drain, bearer token,
+// body budget, the 403 step-up): it replaces the SDK's handler, not them.
+type FastPath struct {
+	tools  map[string]mcp.ToolHandler
+	handle mcp.MethodHandler
+	served atomic.Int64
+}
+
+// fastTools are the tools the fast path may serve: handlers that never use
+// the request's session (no progress, no elicitation, no session binding
+// of their own), whose answers therefore do not depend on having one.
+var fastTools = []string{"check_drive_auth"}
+
+// fastVersions are the protocol revisions (MCP-Protocol-Version) whose
+// answers the differential test compares; requests with any other or none
+// go to the SDK.
+var fastVersions = []string{"2025-03-26", "2025-06-18", "2025-11-25"}
+
+func newFastPath(t *tools, middleware []mcp.Middleware) *FastPath {
+	f := &FastPath{tools: map[string]mcp.ToolHandler{}}
+	hidden := t.hiddenTools()
+	for _, def := range toolDefinitions {
+		if !slices.Contains(fastTools, def.Name) || slices.Contains(hidden, def.Name) {
+			continue
+		}
+		switch def.Name {
+		case "check_drive_auth":
+			_, f.tools[def.Name] = typedtool.Handler(def, t.checkDriveAuth, addToolOptions(t.Logger))
+		}
+	}
+	// The bottom of the chain is the SDK's callTool for a tool it knows:
+	// an unknown name never gets here (HTTP falls back first).
+	var h mcp.MethodHandler = func(ctx context.Context, _ string, req mcp.Request) (mcp.Result, error) {
+		call := req.(*mcp.CallToolRequest)
+		res, err := f.tools[call.Params.Name](ctx, call)
+		if err == nil && res != nil && res.Content == nil {
+			res2 := *res
+			res2.Content = []mcp.Content{} // as the SDK: never "content":null
+			res = &res2
+		}
+		return res, err
+	}
+	// AddReceivingMiddleware wraps what is there: the last added is the
+	// outermost, so wrap in the order New added them.
+	for _, m := range middleware {
+		h = m(h)
+	}
+	f.handle = h
+	return f
+}
+
+// Served is how many calls the fast path answered (tests and metrics).
+func (f *FastPath) Served() int64 { return f.served.Load() }
+
+// FastPathOptions are the SDK handler's options the fast path must honour
+// to answer as it would.
+type FastPathOptions struct {
+	// MaxBodyBytes is StreamableHTTPOptions.MaxRequestBodyBytes.
+	MaxBodyBytes int64
+	// LocalhostProtection is !StreamableHTTPOptions.DisableLocalhostProtection:
+	// the SDK refuses a request to a loopback listener whose Host is not
+	// loopback; the fast path leaves every such request to it.
+	LocalhostProtection bool
+}
+
+// HTTP serves what it can and hands the rest to sdk, a stateless
+// StreamableHTTPHandler with the same options.
+func (f *FastPath) HTTP(sdk http.Handler, o FastPathOptions) http.Handler {
+	if f == nil || len(f.tools) == 0 {
+		return sdk
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !f.eligible(r, o) {
+			sdk.ServeHTTP(w, r)
+			return
+		}
+		body, err := readUpTo(r.Body, o.MaxBodyBytes)
+		if err != nil {
+			// Too long or broken: the SDK reads the rest and answers (413 or 400).
+			r.Body = struct {
+				io.Reader
+				io.Closer
+			}{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
+			sdk.ServeHTTP(w, r)
+			return
+		}
+		call, ok := parseToolCall(body)
+		if !ok || f.tools[call.name] == nil {
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			sdk.ServeHTTP(w, r)
+			return
+		}
+		f.served.Add(1)
+		f.serve(w, r, call)
+	})
+}
+
+func (f *FastPath) eligible(r *http.Request, o FastPathOptions) bool {
+	if r.Method != http.MethodPost || r.Header.Get("Mcp-Session-Id") != "" ||
+		r.Header.Get("Content-Type") != "application/json" || !slices.Contains(fastVersions, r.Header.Get("Mcp-Protocol-Version")) {
+		return false
+	}
+	if accept := r.Header.Values("Accept"); len(accept) != 1 || !acceptsBoth(accept[0]) {
+		return false
+	}
+	if o.LocalhostProtection {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if !loopback.IsHost(host) {
+			return false // the SDK decides, depending on the listener
+		}
+	}
+	return true
+}
+
+// acceptsBoth is true for an Accept header listing exactly
+// application/json and text/event-stream, without parameters: what MCP
+// clients send. Anything fancier is the SDK's to judge.
+func acceptsBoth(v string) bool {
+	a, b, ok := strings.Cut(v, ",")
+	if !ok {
+		return false
+	}
+	a, b = strings.TrimSpace(a), strings.TrimSpace(b)
+	return (a == "application/json" && b == "text/event-stream") || (a == "text/event-stream" && b == "application/json")
+}
+
+// readUpTo reads all of r if it is at most limit bytes (limit ≤ 0: no
+// limit); otherwise it returns what it read and an error.
+func readUpTo(r io.Reader, limit int64) ([]byte, error) {
+	if limit <= 0 {
+		return io.ReadAll(r)
+	}
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err == nil && int64(len(b)) > limit {
+		err = errors.New("body over the limit")
+	}
+	return b, err
+}
+
+// toolCall is a decoded tools/call request.
+type toolCall struct {
+	id   json.RawMessage // an integer or a string literal, as sent
+	name string
+	args json.RawMessage // nil when absent
+}
+
+// parseToolCall accepts exactly {"jsonrpc":"2.0","id":…,"method":"tools/call",
+// "params":{"name":…[,"arguments":{…}]}} in any key order, each key once and
+// spelled exactly (the SDK matches keys case-sensitively), the id a plain
+// integer or a string. Anything else is the SDK's.
+func parseToolCall(body []byte) (toolCall, bool) {
+	var top struct {
+		JSONRPC *string          `json:"jsonrpc"`
+		ID      json.RawMessage  `json:"id"`
+		Method  *string          `json:"method"`
+		Params  *json.RawMessage `json:"params"`
+	}
+	if !exactKeys(body, "jsonrpc", "id", "method", "params") || json.Unmarshal(body, &top) != nil ||
+		top.JSONRPC == nil || *top.JSONRPC != "2.0" || top.Method == nil || *top.Method != "tools/call" ||
+		top.Params == nil || !plainID(top.ID) {
+		return toolCall{}, false
+	}
+	var params struct {
+		Name      *string         `json:"name"`
+		Arguments json.RawMessage `json:"arguments"`
+	}
+	p := []byte(*top.Params)
+	if !exactKeys(p, "name", "arguments") || json.Unmarshal(p, &params) != nil || params.Name == nil {
+		return toolCall{}, false
+	}
+	if params.Arguments != nil && (params.Arguments[0] != '{') {
+		return toolCall{}, false // null or not an object: the SDK's words
+	}
+	return toolCall{id: top.ID, name: *params.Name, args: params.Arguments}, true
+}
+
+// exactKeys reports whether data is one JSON object whose keys are among
+// allowed, each at most once, spelled exactly (encoding/json would match
+// "Method" to method, and keep the last of two "name"s).
+func exactKeys(data []byte, allowed ...string) bool {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return false
+	}
+	var seen [4]bool
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		k := slices.Index(allowed, t.(string))
+		if k < 0 || seen[k] {
+			return false
+		}
+		seen[k] = true
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return false
+		}
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		return false
+	}
+	_, err := dec.Token()
+	return err == io.EOF // nothing after the object
+}
+
+// plainID is an id the answer can echo as written: a string, or an
+// integer without sign tricks, fraction or exponent.
+func plainID(id json.RawMessage) bool {
+	if len(id) == 0 {
+		return false
+	}
+	if id[0] == '"' {
+		var s string
+		return json.Unmarshal(id, &s) == nil && !bytes.ContainsRune(id, '\\') // escapes: re-encoded by the SDK
+	}
+	_, err := strconv.ParseInt(string(id), 10, 64)
+	return err == nil && (len(id) == 1 || id[0] != '0') && id[0] != '+'
+}
+
+func (f *FastPath) serve(w http.ResponseWriter, r *http.Request, c toolCall) {
+	req := &mcp.CallToolRequest{
+		Params: &mcp.CallToolParamsRaw{Name: c.name, Arguments: c.args},
+		Extra:  &mcp.RequestExtra{TokenInfo: auth.TokenInfoFromContext(r.Context()), Header: r.Header},
+	}
+	res, err := f.handle(r.Context(), "tools/call", req)
+	msg := struct {
+		JSONRPC string          `json:"jsonrpc"`
+		ID      json.RawMessage `json:"id"`
+		Result  mcp.Result      `json:"result,omitempty"`
+		Error   *jsonrpc.Error  `json:"error,omitempty"`
+	}{JSONRPC: "2.0", ID: c.id}
+	if err != nil {
+		// As the SDK's JSON-RPC layer: a JSON-RPC error as it is, any other
+		// with its message and code 0.
+		var rpcErr *jsonrpc.Error
+		if !errors.As(err, &rpcErr) {
+			rpcErr = &jsonrpc.Error{Message: err.Error()}
+		} else if rpcErr != err {
+			rpcErr = &jsonrpc.Error{Code: rpcErr.Code, Message: err.Error()}
+		}
+		msg.Error = rpcErr
+	} else {
+		msg.Result = res
+	}
+	var b bytes.Buffer
+	b.WriteString("event: message\ndata: ")
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // the SDK's encoder writes <, > and & as they are
+	if err := enc.Encode(msg); err != nil {
+		http.Error(w, "encoding the answer: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	b.Truncate(b.Len() - 1) // Encode's newline
+	b.WriteString("\n\n")
+	h := w.Header()
+	h.Set("Cache-Control", "no-cache, no-transform")
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Connection", "keep-alive")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b.Bytes())
+}
