@@ -263,12 +263,20 @@ func (f *FastPath) serve(w http.ResponseWriter, r *http.Request, c toolCall) {
 		Extra:  &mcp.RequestExtra{TokenInfo: auth.TokenInfoFromContext(r.Context()), Header: r.Header},
 	}
 	res, err := f.handle(r.Context(), "tools/call", req)
-	msg := struct {
-		JSONRPC string          `json:"jsonrpc"`
-		ID      json.RawMessage `json:"id"`
-		Result  mcp.Result      `json:"result,omitempty"`
-		Error   *jsonrpc.Error  `json:"error,omitempty"`
-	}{JSONRPC: "2.0", ID: c.id}
+	// The envelope is written by hand around the result's own encoding:
+	// encoding/json would compact the bytes MarshalJSON returns once more
+	// (a sixth of the fast path's CPU), and the SDK writes them as they are.
+	var b bytes.Buffer
+	b.Grow(1024)
+	b.WriteString(`event: message` + "\n" + `data: {"jsonrpc":"2.0","id":`)
+	b.Write(c.id)
+	var data []byte
+	if err == nil {
+		if data, err = marshalResult(res); err == nil {
+			b.WriteString(`,"result":`)
+			b.Write(data)
+		}
+	}
 	if err != nil {
 		// As the SDK's JSON-RPC layer: a JSON-RPC error as it is, any other
 		// with its message and code 0.
@@ -278,24 +286,39 @@ func (f *FastPath) serve(w http.ResponseWriter, r *http.Request, c toolCall) {
 		} else if rpcErr != err {
 			rpcErr = &jsonrpc.Error{Code: rpcErr.Code, Message: err.Error()}
 		}
-		msg.Error = rpcErr
-	} else {
-		msg.Result = res
+		if data, err = marshalNoEscape(rpcErr); err != nil {
+			http.Error(w, "encoding the answer: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		b.WriteString(`,"error":`)
+		b.Write(data)
 	}
-	var b bytes.Buffer
-	b.WriteString("event: message\ndata: ")
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false) // the SDK's encoder writes <, > and & as they are
-	if err := enc.Encode(msg); err != nil {
-		http.Error(w, "encoding the answer: "+err.Error(), http.StatusInternalServerError)
-		return
-	}
-	b.Truncate(b.Len() - 1) // Encode's newline
-	b.WriteString("\n\n")
+	b.WriteString("}\n\n")
 	h := w.Header()
 	h.Set("Cache-Control", "no-cache, no-transform")
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Connection", "keep-alive")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b.Bytes())
+}
+
+// marshalResult encodes a result as the SDK does: through its own
+// MarshalJSON when it has one (CallToolResult does), as it is.
+func marshalResult(res mcp.Result) ([]byte, error) {
+	if m, ok := res.(json.Marshaler); ok {
+		return m.MarshalJSON()
+	}
+	return marshalNoEscape(res)
+}
+
+// marshalNoEscape is json.Marshal without HTML escaping, which the SDK's
+// encoder does not do either.
+func marshalNoEscape(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

@@ -115,6 +115,7 @@ func TestFastPath_AnswersAsTheSDK(t *testing.T) {
 		{"negative id", "rw", "2025-11-25", call("-42", `{}`), true},
 		{"explicit account", "rw", "2025-06-18", call("2", `{"user_google_email":"alice@example.com"}`), true},
 		{"another account", "rw", "2025-06-18", call("3", `{"user_google_email":"mallory@example.com"}`), true},
+		{"HTML in the answer", "rw", "2025-06-18", call("31", `{"user_google_email":"<b>m&m</b>@example.com"}`), true},
 		{"unknown argument", "rw", "2025-06-18", call("4", `{"bogus":1}`), true},
 		{"argument of the wrong type", "rw", "2025-06-18", call("5", `{"user_google_email":5}`), true},
 		{"read-only token", "ro", "2025-06-18", call("6", `{}`), true},
