@@ -63,7 +63,11 @@ func startInProcess(tb testing.TB, g *e2etest.Google) (*server, http.Handler) {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { logFile.Close() })
-	log := slog.New(slog.NewJSONHandler(logFile, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	level := slog.LevelInfo
+	if os.Getenv("BENCH_NO_LOG") != "" {
+		level = slog.LevelError // to measure what the line per request costs
+	}
+	log := slog.New(slog.NewJSONHandler(logFile, &slog.HandlerOptions{Level: level}))
 	m := metrics.New()
 	st := m.Store(raw)
 	transport := m.GoogleTransport(http.DefaultTransport)
@@ -85,13 +89,16 @@ func startInProcess(tb testing.TB, g *e2etest.Google) (*server, http.Handler) {
 		BaseURL: base, Keys: keys, AccessTokenCacheTTL: cacheTTL,
 	})
 	drain := httpguard.NewDrain()
-	mcpSrv := mcpserver.New(mcpserver.Deps{Resolver: resolver, Grants: grants, Auth: auth, Transport: transport,
+	mcpSrv, fast := mcpserver.NewWithFastPath(mcpserver.Deps{Resolver: resolver, Grants: grants, Auth: auth, Transport: transport,
 		Logger: log, Metrics: m, AllowedDriveScopes: []string{google.ScopeDriveFile}, Drain: drain})
 	mux := http.NewServeMux()
 	auth.Routes(mux)
 	var mcpHandler http.Handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return mcpSrv },
 		&mcp.StreamableHTTPOptions{Logger: log, SessionTimeout: 30 * time.Minute, Stateless: true,
 			MaxRequestBodyBytes: httpguard.RequestBodyLimit(mcpserver.DefaultMaxInlineBytes)})
+	if os.Getenv("BENCH_NO_FAST_PATH") == "" { // to measure what the fast path saves
+		mcpHandler = fast.HTTP(mcpHandler, mcpserver.FastPathOptions{MaxBodyBytes: httpguard.RequestBodyLimit(mcpserver.DefaultMaxInlineBytes), LocalhostProtection: true})
+	}
 	mcpHandler = auth.ProtectMCP(httpguard.RequireToolScopes(mcpHandler, httpguard.ToolScopes{Offered: auth.Scopes(), Write: mcpserver.WriteScopes(), NeedsWrite: mcpserver.NeedsWriteScope}, auth.InsufficientScope))
 	mux.Handle("/mcp", httpguard.RequireOrigin(drain.HTTP(mcpHandler), base))
 	// serve's limits; the OAuth benchmarks send each request from its own

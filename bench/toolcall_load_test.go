@@ -3,7 +3,10 @@ package bench
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -68,15 +71,17 @@ func loadSettingsFromEnv(tb testing.TB) loadSettings {
 
 // TestLoadToolCall measures authenticated tools/call throughput and
 // latency: check_drive_auth over streamable HTTP with a bearer token, at
-// each concurrency, against `drivemcp serve --stateless` (SQLite) and, in
-// the same run, against the TypeScript SDK peer (bench/peer-ts) serving the
-// same tool behind requireBearerAuth. Every request is checked. The two
-// alternate which goes first at each concurrency.
+// each concurrency, against `drivemcp serve --stateless` and `drivemcp
+// serve` with one MCP session (SQLite), and, in the same run, against the
+// bare net/http ceiling (ceiling_test.go) and the TypeScript SDK peer
+// (bench/peer-ts) serving the same tool behind requireBearerAuth. Every
+// request is checked. The arms rotate which goes first at each concurrency.
 //
-// Reported per concurrency: req/s and latency quantiles of both, the ratio
-// of drivemcp's req/s to the peer's, and each server's CPU time per
-// request. Then, at the most connections, both get the same open-loop load
-// (half what the slower sustained) for latency below saturation.
+// Reported per concurrency: req/s and latency quantiles of each, the ratio
+// of drivemcp's req/s to the ceiling's (both modes) and to the peer's, and
+// each server's CPU time per request. Then, at the most connections,
+// drivemcp and the peer get the same open-loop load (half what the slower
+// sustained) for latency below saturation, and the run's peak RSS.
 //
 // Sizes: BENCH_LOAD_CONNS (default 1,16,64) and BENCH_LOAD_SECONDS (per
 // server and concurrency, default 5). BENCH_TOOLCALL_DB=postgres runs
@@ -87,68 +92,148 @@ func TestLoadToolCall(t *testing.T) {
 	runToolCall(l, loadSettingsFromEnv(t))
 }
 
+// toolCallArm is one server under the tool-call load, with the headers
+// its requests carry.
+type toolCallArm struct {
+	s      *server
+	header http.Header
+}
+
+// load gives every request its own JSON-RPC id: a session refuses a
+// second request with the id of one still in flight. The same for every
+// arm, so each pays the same.
+func (a toolCallArm) load(conns int, d time.Duration) load {
+	head := rawRequest("POST", a.s.Host, "/mcp", a.header, nil)
+	head = head[:len(head)-2] // the blank line; Content-Length comes next
+	body := func(i int) []byte {
+		b := make([]byte, 0, len(checkDriveAuthCall)+16)
+		b = append(b, `{"jsonrpc":"2.0","id":`...)
+		b = strconv.AppendInt(b, int64(i)+1, 10)
+		return append(b, checkDriveAuthCall[len(`{"jsonrpc":"2.0","id":1`):]...)
+	}
+	return load{Addr: a.s.Host, PID: a.s.PID, Conns: conns, Duration: d, Warmup: d / 5, Requests: 10_000_000,
+		Request: func(i int) []byte {
+			bd := body(i)
+			req := make([]byte, 0, len(head)+len(bd)+32)
+			req = append(req, head...)
+			req = append(req, "Content-Length: "...)
+			req = strconv.AppendInt(req, int64(len(bd)), 10)
+			req = append(req, "\r\n\r\n"...)
+			return append(req, bd...)
+		}, Check: checkToolResult}
+}
+
 func runToolCall(b runner, set loadSettings) {
 	g := e2etest.StartGoogle(b)
 	var env []string
 	if v := os.Getenv("BENCH_DRIVEMCP_GOGC"); v != "" {
 		env = append(env, "GOGC="+v)
 	}
-	db, args := filepath.Join(b.TempDir(), "drivemcp.db"), []string{"--stateless"}
+	dbs := [2]string{filepath.Join(b.TempDir(), "stateless.db"), filepath.Join(b.TempDir(), "stateful.db")}
+	var args []string
 	if os.Getenv("BENCH_TOOLCALL_DB") == "postgres" {
-		db, args = e2etest.PostgresURL(b), append(args, "--secret-key", e2etest.SecretKey())
+		dbs[0], dbs[1], args = e2etest.PostgresURL(b), e2etest.PostgresURL(b), []string{"--secret-key", e2etest.SecretKey()}
 	}
-	ours := startDrivemcpEnv(b, g, db, env, args...)
+	stateless := startDrivemcpEnv(b, g, dbs[0], env, append([]string{"--stateless"}, args...)...)
+	stateful := startDrivemcpEnv(b, g, dbs[1], env, args...)
+	stateful.Name = "drivemcp (sessions)"
 	peer := startPeer(b)
-	tokens := map[*server]string{
-		ours: login(b, ours, register(b, ours), "bench@example.com").Access,
-		peer: login(b, peer, register(b, peer), "bench@example.com").Access,
-	}
-	// run measures both servers under the same load, alternating which
-	// goes first, and returns drivemcp's figures and the peer's.
-	run := func(b runner, first bool, conns int, rate float64) (oursRes, peerRes loadResult) {
-		order := []*server{ours, peer}
-		if !first {
-			order[0], order[1] = peer, ours
-		}
-		res := map[*server]loadResult{}
-		for _, s := range order {
-			l := toolCallLoad(s, tokens[s], conns, set.Duration)
+	ours := toolCallArm{stateless, mcpHeader(login(b, stateless, register(b, stateless), "bench@example.com").Access)}
+	withSession := toolCallArm{stateful, mcpHeader(login(b, stateful, register(b, stateful), "bench@example.com").Access)}
+	withSession.header.Set("Mcp-Session-Id", openSession(b, stateful, withSession.header))
+	theirs := toolCallArm{peer, mcpHeader(login(b, peer, register(b, peer), "bench@example.com").Access)}
+	ceilingToken := rand.Text()
+	ceiling := toolCallArm{startCeiling(b, ceilingToken, toolCallResult(b, stateless, ours.header, checkDriveAuthCall)), mcpHeader(ceilingToken)}
+	arms := []toolCallArm{ceiling, ours, withSession, theirs}
+
+	// run measures every arm under the same load, starting with arm first
+	// and going round, and returns their figures in arms' order.
+	run := func(b runner, first, conns int, rate float64) []loadResult {
+		res := make([]loadResult, len(arms))
+		for k := range arms {
+			i := (first + k) % len(arms)
+			l := arms[i].load(conns, set.Duration)
 			l.Rate = rate
 			r, err := l.Run(context.Background())
 			if err != nil {
-				b.Fatalf("%s: %v", describe(s), err)
+				b.Fatalf("%s: %v", describe(arms[i].s), err)
 			}
-			b.Logf("%s, %d connections: %s", s.Name, conns, r)
+			b.Logf("%s, %d connections: %s", arms[i].s.Name, conns, r)
 			if r.Failed > 0 || r.OK == 0 {
-				b.Fatalf("%s: %d of %d calls failed: %v", describe(s), r.Failed, r.OK+r.Failed, r.FirstErrs)
+				b.Fatalf("%s: %d of %d calls failed: %v", describe(arms[i].s), r.Failed, r.OK+r.Failed, r.FirstErrs)
 			}
-			res[s] = r
+			res[i] = r
 		}
-		return res[ours], res[peer]
+		return res
 	}
-	var last struct{ ours, peer loadResult }
+	var last []loadResult
 	for k, conns := range set.Conns {
 		b.Sub(fmt.Sprintf("conns=%d", conns), func(b runner) {
-			last.ours, last.peer = run(b, k%2 == 0, conns, 0)
-			b.Report(last.ours, last.peer)
+			last = run(b, k, conns, 0)
+			c, o, s, p := last[0], last[1], last[2], last[3]
+			b.Report(o, p)
+			b.Figure(c.RPS(), "ceiling-req/s")
+			b.Figure(o.RPS()/c.RPS(), "stateless/ceiling")
+			b.Figure(s.RPS(), "sessions-req/s")
+			b.Figure(s.RPS()/c.RPS(), "sessions/ceiling")
+			b.Figure(s.Quantile(0.99), "sessions-p99-ms")
+			b.Figure(c.Quantile(0.99), "ceiling-p99-ms")
+			b.Figure(s.CPUPerRequest(), "sessions-cpu-µs/req")
+			b.Figure(c.CPUPerRequest(), "ceiling-cpu-µs/req")
 		})
 	}
-	if last.ours.OK == 0 || last.peer.OK == 0 {
+	if last == nil {
 		return
 	}
+	// What the closed-loop runs cost in memory: the garbage collector's
+	// setting (GOGC) trades it for CPU.
+	b.Figure(float64(peakRSS(b, stateless.PID))/(1<<20), "stateless-peak-RSS-MiB")
+	b.Figure(float64(peakRSS(b, stateful.PID))/(1<<20), "sessions-peak-RSS-MiB")
+	b.Figure(float64(peakRSS(b, ceiling.s.PID))/(1<<20), "ceiling-peak-RSS-MiB")
+	b.Figure(float64(peakRSS(b, peer.PID))/(1<<20), "peer-peak-RSS-MiB")
 	// Latency at the most connections, below saturation: the closed-loop
 	// p99 above is queueing (Little's law: connections / throughput), so
-	// both servers also get the same fixed offered load, half what the
-	// slower of the two sustained.
+	// every arm also gets the same fixed offered load, half what the
+	// slowest sustained.
 	conns := set.Conns[len(set.Conns)-1]
-	rate := 0.5 * min(last.ours.RPS(), last.peer.RPS())
+	rate := 0.5 * min(last[1].RPS(), last[3].RPS())
 	b.Sub(fmt.Sprintf("conns=%d/open-loop", conns), func(b runner) {
-		o, p := run(b, true, conns, rate)
-		b.Logf("offered %.0f req/s to both", rate)
-		b.Report(o, p)
-		// What the whole run cost in memory: the garbage collector's
-		// setting (GOGC) trades it for CPU.
-		b.Logf("peak RSS over the run: drivemcp %.1f MiB, peer %.1f MiB",
-			float64(peakRSS(b, ours.PID))/(1<<20), float64(peakRSS(b, peer.PID))/(1<<20))
+		res := run(b, 0, conns, rate)
+		b.Logf("offered %.0f req/s to each", rate)
+		b.Report(res[1], res[3])
+		b.Figure(res[2].Quantile(0.99), "sessions-p99-ms")
+		b.Figure(res[0].Quantile(0.99), "ceiling-p99-ms")
 	})
+}
+
+// openSession initializes an MCP session on s and returns its id.
+func openSession(tb testing.TB, s *server, header http.Header) string {
+	tb.Helper()
+	post := func(body string, h http.Header) *http.Response {
+		req, err := http.NewRequest(http.MethodPost, s.Base+"/mcp", strings.NewReader(body))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		req.Header = h
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	h := header.Clone()
+	h.Del("Mcp-Protocol-Version")
+	resp := post(`{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}`, h)
+	id := resp.Header.Get("Mcp-Session-Id")
+	if resp.StatusCode != http.StatusOK || id == "" {
+		tb.Fatalf("%s: initialize: %s, session %q", s.Name, resp.Status, id)
+	}
+	h = header.Clone()
+	h.Set("Mcp-Session-Id", id)
+	if resp := post(`{"jsonrpc":"2.0","method":"notifications/initialized"}`, h); resp.StatusCode != http.StatusAccepted {
+		tb.Fatalf("%s: notifications/initialized: %s", s.Name, resp.Status)
+	}
+	return id
 }

@@ -24,7 +24,12 @@ import (
 var binary string
 
 // TestMain builds drivemcp for plain `go test ./...` too: TestSmoke starts it.
-func TestMain(m *testing.M) { e2etest.MainWithBinary(m, &binary) }
+// Started again as the tool-call ceiling (ceiling_test.go), it serves that
+// instead.
+func TestMain(m *testing.M) {
+	maybeServeCeiling()
+	e2etest.MainWithBinary(m, &binary)
+}
 
 // TestLoadUpload uploads one file through upload_file_to_drive (the real
 // binary over stdio, the emulator keeping files on disk) and, in the same

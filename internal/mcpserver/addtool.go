@@ -16,12 +16,17 @@ import (
 // did not answer, say): log, which may be nil, gets its words, and the
 // client a sentence with the request id (see internalError).
 func addTool[In, Out any](s *mcp.Server, log *slog.Logger, t *mcp.Tool, h mcp.ToolHandlerFor[In, Out]) {
-	typedtool.Add(s, t, h, typedtool.Options{
+	typedtool.Add(s, t, h, addToolOptions(log))
+}
+
+// addToolOptions are addTool's sentences, for the fast path too.
+func addToolOptions(log *slog.Logger) typedtool.Options {
+	return typedtool.Options{
 		ArgumentError: argumentError,
 		HandlerError: func(ctx context.Context, req *mcp.CallToolRequest, tool string, err error) error {
 			return internalError(ctx, log, req, tool, err)
 		},
-	})
+	}
 }
 
 // argumentError is the answer to arguments that do not fit a tool.

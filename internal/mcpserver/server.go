@@ -121,6 +121,13 @@ type tools struct {
 
 // New builds the MCP server with every drivemcp tool.
 func New(d Deps) *mcp.Server {
+	s, _ := NewWithFastPath(d)
+	return s
+}
+
+// NewWithFastPath is New, and the stateless fast path (fastcall.go) over
+// the same tools and receiving middleware.
+func NewWithFastPath(d Deps) (*mcp.Server, *FastPath) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -152,11 +159,15 @@ func New(d Deps) *mcp.Server {
 		UnsubscribeHandler: watch.unsubscribe,
 	})
 	watch.server = s
-	s.AddReceivingMiddleware(t.listResourcesMiddleware) // innermost: after the drain and the scope check
-	s.AddReceivingMiddleware(enforceToolScopes)
-	s.AddReceivingMiddleware(t.signInByElicitation) // around the scope check, whose refusal (a token's own scopes) is not a sign-in to ask for
+	// Innermost first: resources/list, then the scope check, then sign-in
+	// by elicitation around it (a token's own scopes are not a sign-in to
+	// ask for); the drain is outermost. The fast path runs the same chain.
+	middleware := []mcp.Middleware{t.listResourcesMiddleware, enforceToolScopes, t.signInByElicitation}
 	if d.Drain != nil {
-		s.AddReceivingMiddleware(d.Drain.Middleware) // outermost: it answers before anything else runs
+		middleware = append(middleware, d.Drain.Middleware) // outermost: it answers before anything else runs
+	}
+	for _, m := range middleware {
+		s.AddReceivingMiddleware(m) // one at a time: each call wraps what is there
 	}
 	t.addAuthTools(s)
 	t.addUploadTools(s)
@@ -169,7 +180,7 @@ func New(d Deps) *mcp.Server {
 	if hidden := d.hiddenTools(); len(hidden) > 0 {
 		s.RemoveTools(hidden...)
 	}
-	return s
+	return s, newFastPath(t, middleware)
 }
 
 // hiddenTools are the tools the operator chose not to expose: with

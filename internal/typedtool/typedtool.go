@@ -60,6 +60,21 @@ type Options struct {
 // Add panics, as mcp.AddTool does, when a schema cannot be inferred from
 // In or Out: a programming error found when the server is built.
 func Add[In, Out any](s *mcp.Server, t *mcp.Tool, h mcp.ToolHandlerFor[In, Out], opts Options) {
+	if opts.SDK {
+		mcp.AddTool(s, prepare[In, Out](t, &opts).tool, h)
+		return
+	}
+	tt, handler := Handler(t, h, opts)
+	s.AddTool(tt, handler)
+}
+
+// prepared is a tool with its schemas inferred and resolved.
+type prepared struct {
+	tool    *mcp.Tool
+	in, out toolSchema
+}
+
+func prepare[In, Out any](t *mcp.Tool, opts *Options) prepared {
 	if opts.ArgumentError == nil {
 		opts.ArgumentError = func(_ string, err error, _ bool) error { return err }
 	}
@@ -85,12 +100,17 @@ func Add[In, Out any](s *mcp.Server, t *mcp.Tool, h mcp.ToolHandlerFor[In, Out],
 		// the validator's deep recursion growing the goroutine's stack).
 		out.exact = inferred && Exact(reflect.TypeFor[Out]())
 	}
-	if opts.SDK {
-		mcp.AddTool(s, &tt, h)
-		return
-	}
+	return prepared{tool: &tt, in: in, out: out}
+}
 
-	s.AddTool(&tt, func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+// Handler is the tool (its schemas filled in) and the raw handler Add
+// registers: the same checks, decoding and encoding around h. A caller
+// outside the SDK (mcpserver's stateless fast path) calls it to answer
+// exactly as a call through the SDK would.
+func Handler[In, Out any](t *mcp.Tool, h mcp.ToolHandlerFor[In, Out], opts Options) (*mcp.Tool, mcp.ToolHandler) {
+	p := prepare[In, Out](t, &opts)
+	in, out := p.in, p.out
+	return p.tool, func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		args, err := in.check(req.Params.Arguments, true)
 		if err != nil {
 			return toolError(opts.ArgumentError(t.Name, err, true)), nil
@@ -147,7 +167,7 @@ func Add[In, Out any](s *mcp.Server, t *mcp.Tool, h mcp.ToolHandlerFor[In, Out],
 			res.Content = append(res.Content, &mcp.TextContent{Text: string(data)})
 		}
 		return res, nil
-	})
+	}
 }
 
 // decodeArgs decodes checked arguments into In. An integer written as

@@ -1,0 +1,328 @@
+package mcpserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/drivemcp/drivemcp/internal/loopback"
+	"github.com/drivemcp/drivemcp/internal/typedtool"
+)
+
+// FastPath answers the plainest stateless tools/call requests without the
+// go-sdk's per-request session: one decode of the body, then the same
+// receiving middleware (drain, scope enforcement) and the same typed
+// handler the SDK would call, and the answer the SDK would write, byte for
+// byte (TestFastPath_AnswersAsTheSDK). A stateless call through the SDK
+// builds and tears down a session, runs the call on a goroutine of its
+// JSON-RPC connection and decodes the body about nine times, allocating a
+// fresh 32 KiB buffer each time: five sixths of a check_drive_auth call's
+// CPU (bench/README.md). Every request it is not sure about — any other
+// method, a batch, `_meta`, an unknown key, a session id, an unlisted
+// protocol revision or tool, an oversized body — goes to the SDK unchanged.
+//
+// It sits inside every HTTP guard /mcp has (origin, drain, bearer token,
+// body budget, the 403 step-up): it replaces the SDK's handler, not them.
+type FastPath struct {
+	tools  map[string]mcp.ToolHandler
+	handle mcp.MethodHandler
+	served atomic.Int64
+}
+
+// fastTools are the tools the fast path may serve: handlers that never use
+// the request's session (no progress, no elicitation, no session binding
+// of their own), whose answers therefore do not depend on having one.
+var fastTools = []string{"check_drive_auth"}
+
+// fastVersions are the protocol revisions (MCP-Protocol-Version) whose
+// answers the differential test compares; requests with any other or none
+// go to the SDK.
+var fastVersions = []string{"2025-03-26", "2025-06-18", "2025-11-25"}
+
+func newFastPath(t *tools, middleware []mcp.Middleware) *FastPath {
+	f := &FastPath{tools: map[string]mcp.ToolHandler{}}
+	hidden := t.hiddenTools()
+	for _, def := range toolDefinitions {
+		if !slices.Contains(fastTools, def.Name) || slices.Contains(hidden, def.Name) {
+			continue
+		}
+		switch def.Name {
+		case "check_drive_auth":
+			_, f.tools[def.Name] = typedtool.Handler(def, t.checkDriveAuth, addToolOptions(t.Logger))
+		}
+	}
+	// The bottom of the chain is the SDK's callTool for a tool it knows:
+	// an unknown name never gets here (HTTP falls back first).
+	var h mcp.MethodHandler = func(ctx context.Context, _ string, req mcp.Request) (mcp.Result, error) {
+		call := req.(*mcp.CallToolRequest)
+		res, err := f.tools[call.Params.Name](ctx, call)
+		if err == nil && res != nil && res.Content == nil {
+			res2 := *res
+			res2.Content = []mcp.Content{} // as the SDK: never "content":null
+			res = &res2
+		}
+		return res, err
+	}
+	// AddReceivingMiddleware wraps what is there: the last added is the
+	// outermost, so wrap in the order New added them.
+	for _, m := range middleware {
+		h = m(h)
+	}
+	f.handle = h
+	return f
+}
+
+// Served is how many calls the fast path answered (tests and metrics).
+func (f *FastPath) Served() int64 { return f.served.Load() }
+
+// FastPathOptions are the SDK handler's options the fast path must honour
+// to answer as it would.
+type FastPathOptions struct {
+	// MaxBodyBytes is StreamableHTTPOptions.MaxRequestBodyBytes.
+	MaxBodyBytes int64
+	// LocalhostProtection is !StreamableHTTPOptions.DisableLocalhostProtection:
+	// the SDK refuses a request to a loopback listener whose Host is not
+	// loopback; the fast path leaves every such request to it.
+	LocalhostProtection bool
+}
+
+// HTTP serves what it can and hands the rest to sdk, a stateless
+// StreamableHTTPHandler with the same options.
+func (f *FastPath) HTTP(sdk http.Handler, o FastPathOptions) http.Handler {
+	if f == nil || len(f.tools) == 0 {
+		return sdk
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !f.eligible(r, o) {
+			sdk.ServeHTTP(w, r)
+			return
+		}
+		body, err := readUpTo(r.Body, o.MaxBodyBytes)
+		if err != nil {
+			// Too long or broken: the SDK reads the rest and answers (413 or 400).
+			r.Body = struct {
+				io.Reader
+				io.Closer
+			}{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
+			sdk.ServeHTTP(w, r)
+			return
+		}
+		call, ok := parseToolCall(body)
+		if !ok || f.tools[call.name] == nil {
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			sdk.ServeHTTP(w, r)
+			return
+		}
+		f.served.Add(1)
+		f.serve(w, r, call)
+	})
+}
+
+func (f *FastPath) eligible(r *http.Request, o FastPathOptions) bool {
+	if r.Method != http.MethodPost || r.Header.Get("Mcp-Session-Id") != "" ||
+		r.Header.Get("Content-Type") != "application/json" || !slices.Contains(fastVersions, r.Header.Get("Mcp-Protocol-Version")) {
+		return false
+	}
+	if accept := r.Header.Values("Accept"); len(accept) != 1 || !acceptsBoth(accept[0]) {
+		return false
+	}
+	if o.LocalhostProtection {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if !loopback.IsHost(host) {
+			return false // the SDK decides, depending on the listener
+		}
+	}
+	return true
+}
+
+// acceptsBoth is true for an Accept header listing exactly
+// application/json and text/event-stream, without parameters: what MCP
+// clients send. Anything fancier is the SDK's to judge.
+func acceptsBoth(v string) bool {
+	a, b, ok := strings.Cut(v, ",")
+	if !ok {
+		return false
+	}
+	a, b = strings.TrimSpace(a), strings.TrimSpace(b)
+	return (a == "application/json" && b == "text/event-stream") || (a == "text/event-stream" && b == "application/json")
+}
+
+// readUpTo reads all of r if it is at most limit bytes (limit ≤ 0: no
+// limit); otherwise it returns what it read and an error.
+func readUpTo(r io.Reader, limit int64) ([]byte, error) {
+	if limit <= 0 {
+		return io.ReadAll(r)
+	}
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err == nil && int64(len(b)) > limit {
+		err = errors.New("body over the limit")
+	}
+	return b, err
+}
+
+// toolCall is a decoded tools/call request.
+type toolCall struct {
+	id   json.RawMessage // an integer or a string literal, as sent
+	name string
+	args json.RawMessage // nil when absent
+}
+
+// parseToolCall accepts exactly {"jsonrpc":"2.0","id":…,"method":"tools/call",
+// "params":{"name":…[,"arguments":{…}]}} in any key order, each key once and
+// spelled exactly (the SDK matches keys case-sensitively, where
+// encoding/json would take "Method" for method and keep the last of two),
+// the id a plain integer or a string. Anything else is the SDK's. One pass
+// over the body: decoding it is most of what the fast path saves.
+func parseToolCall(body []byte) (toolCall, bool) {
+	var c toolCall
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var version, method string
+	ok := object(dec, func(key string) bool {
+		switch key {
+		case "jsonrpc":
+			return dec.Decode(&version) == nil && version == "2.0"
+		case "id":
+			return dec.Decode(&c.id) == nil && plainID(c.id)
+		case "method":
+			return dec.Decode(&method) == nil && method == "tools/call"
+		case "params":
+			name := false
+			return object(dec, func(key string) bool {
+				switch key {
+				case "name":
+					name = true
+					return dec.Decode(&c.name) == nil
+				case "arguments":
+					return dec.Decode(&c.args) == nil && len(c.args) > 0 && c.args[0] == '{' // null or not an object: the SDK's words
+				}
+				return false
+			}, "name", "arguments") && name
+		}
+		return false
+	}, "jsonrpc", "id", "method", "params")
+	if !ok || version == "" || method == "" || c.id == nil || c.name == "" {
+		return toolCall{}, false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return toolCall{}, false // something after the object
+	}
+	return c, true
+}
+
+// object reads one JSON object from dec, calling value for each key (which
+// must decode the value); keys must be among allowed, each at most once.
+func object(dec *json.Decoder, value func(key string) bool, allowed ...string) bool {
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return false
+	}
+	var seen [4]bool
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		key, _ := t.(string)
+		k := slices.Index(allowed, key)
+		if k < 0 || seen[k] || !value(key) {
+			return false
+		}
+		seen[k] = true
+	}
+	t, err := dec.Token()
+	return err == nil && t == json.Delim('}')
+}
+
+// plainID is an id the answer can echo as written: a string, or an
+// integer without sign tricks, fraction or exponent.
+func plainID(id json.RawMessage) bool {
+	if len(id) == 0 {
+		return false
+	}
+	if id[0] == '"' {
+		var s string
+		return json.Unmarshal(id, &s) == nil && !bytes.ContainsRune(id, '\\') // escapes: re-encoded by the SDK
+	}
+	_, err := strconv.ParseInt(string(id), 10, 64)
+	return err == nil && (len(id) == 1 || id[0] != '0') && id[0] != '+'
+}
+
+func (f *FastPath) serve(w http.ResponseWriter, r *http.Request, c toolCall) {
+	req := &mcp.CallToolRequest{
+		Params: &mcp.CallToolParamsRaw{Name: c.name, Arguments: c.args},
+		Extra:  &mcp.RequestExtra{TokenInfo: auth.TokenInfoFromContext(r.Context()), Header: r.Header},
+	}
+	res, err := f.handle(r.Context(), "tools/call", req)
+	// The envelope is written by hand around the result's own encoding:
+	// encoding/json would compact the bytes MarshalJSON returns once more
+	// (a sixth of the fast path's CPU), and the SDK writes them as they are.
+	var b bytes.Buffer
+	b.Grow(1024)
+	b.WriteString(`event: message` + "\n" + `data: {"jsonrpc":"2.0","id":`)
+	b.Write(c.id)
+	var data []byte
+	if err == nil {
+		if data, err = marshalResult(res); err == nil {
+			b.WriteString(`,"result":`)
+			b.Write(data)
+		}
+	}
+	if err != nil {
+		// As the SDK's JSON-RPC layer: a JSON-RPC error as it is, any other
+		// with its message and code 0.
+		var rpcErr *jsonrpc.Error
+		if !errors.As(err, &rpcErr) {
+			rpcErr = &jsonrpc.Error{Message: err.Error()}
+		} else if rpcErr != err {
+			rpcErr = &jsonrpc.Error{Code: rpcErr.Code, Message: err.Error()}
+		}
+		if data, err = marshalNoEscape(rpcErr); err != nil {
+			http.Error(w, "encoding the answer: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		b.WriteString(`,"error":`)
+		b.Write(data)
+	}
+	b.WriteString("}\n\n")
+	h := w.Header()
+	h.Set("Cache-Control", "no-cache, no-transform")
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Connection", "keep-alive")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b.Bytes())
+}
+
+// marshalResult encodes a result as the SDK does: through its own
+// MarshalJSON when it has one (CallToolResult does), as it is.
+func marshalResult(res mcp.Result) ([]byte, error) {
+	if m, ok := res.(json.Marshaler); ok {
+		return m.MarshalJSON()
+	}
+	return marshalNoEscape(res)
+}
+
+// marshalNoEscape is json.Marshal without HTML escaping, which the SDK's
+// encoder does not do either.
+func marshalNoEscape(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
