@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/drivemcp/drivemcp/internal/app"
 	"github.com/drivemcp/drivemcp/internal/config"
 	"github.com/drivemcp/drivemcp/internal/drive"
 	"github.com/drivemcp/drivemcp/internal/google"
@@ -61,15 +60,11 @@ func download(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(pos) == 2 {
 		path = pos[1]
 	}
-	b, err := app.Open(ctx, cfg, app.Options{})
+	b, email, err := openAccount(ctx, cfg, *account)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	email, err := uploadAccount(ctx, b, *account)
-	if err != nil {
-		return err
-	}
 	files, err := drive.NewFiles(ctx, b.Grants.HTTPClient(ctx, email, nil), b.Upstream.Endpoints().DriveBase, drive.Retry{MaxBackoff: b.Config.GoogleMaxBackoff})
 	if err != nil {
 		return err

@@ -8,7 +8,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/drivemcp/drivemcp/internal/app"
 	"github.com/drivemcp/drivemcp/internal/config"
 	"github.com/drivemcp/drivemcp/internal/drive"
 	"github.com/drivemcp/drivemcp/internal/progressbar"
@@ -50,15 +49,11 @@ func syncCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("LOCAL_DIR: %w", err)
 	}
 	defer dir.Close()
-	b, err := app.Open(ctx, cfg, app.Options{})
+	b, email, err := openAccount(ctx, cfg, *account)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	email, err := uploadAccount(ctx, b, *account)
-	if err != nil {
-		return err
-	}
 	client := b.Grants.HTTPClient(ctx, email, nil)
 	retry := drive.Retry{MaxBackoff: b.Config.GoogleMaxBackoff}
 	files, err := drive.NewFiles(ctx, client, b.Upstream.Endpoints().DriveBase, retry)

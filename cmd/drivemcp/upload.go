@@ -43,15 +43,11 @@ func upload(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return fmt.Errorf("--folder-path: %w", err)
 		}
 	}
-	b, err := app.Open(ctx, cfg, app.Options{})
+	b, email, err := openAccount(ctx, cfg, *account)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	email, err := uploadAccount(ctx, b, *account)
-	if err != nil {
-		return err
-	}
 	client := b.Grants.HTTPClient(ctx, email, nil)
 	if *folderPath != "" {
 		if *folderID, err = resolveFolderPath(ctx, b, client, *folderPath, stderr); err != nil {
@@ -85,6 +81,21 @@ func upload(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 // uploadAccount picks the account the way the tools do in trusted local
 // mode: the one named, or the only one connected.
+// openAccount opens the store and finds the account a local command acts
+// as (named, or the only one connected); the caller closes the backend.
+func openAccount(ctx context.Context, cfg *config.Config, named string) (*app.Backend, string, error) {
+	b, err := app.Open(ctx, cfg, app.Options{})
+	if err != nil {
+		return nil, "", err
+	}
+	email, err := uploadAccount(ctx, b, named)
+	if err != nil {
+		b.Close()
+		return nil, "", err
+	}
+	return b, email, nil
+}
+
 func uploadAccount(ctx context.Context, b *app.Backend, named string) (string, error) {
 	id, err := b.Resolver.Resolve(ctx, identity.Call{ExplicitEmail: named})
 	var amb *identity.AmbiguousError

@@ -61,20 +61,26 @@ func getAccount(row *sql.Row) (store.GoogleAccount, error) {
 // ListGoogleAccounts returns every account ordered by email.
 func (s *Store) ListGoogleAccounts(ctx context.Context) ([]store.GoogleAccount, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT `+accountColumns+` FROM google_accounts ORDER BY email`)
+	return collectAccounts(rows, err, "listing google accounts")
+}
+
+// collectAccounts reads every account of a query's rows (err is the
+// query's own), naming what failed as doing.
+func collectAccounts(rows *sql.Rows, err error, doing string) ([]store.GoogleAccount, error) {
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: listing google accounts: %w", err)
+		return nil, fmt.Errorf("sqlite: %s: %w", doing, err)
 	}
 	defer rows.Close()
 	var list []store.GoogleAccount
 	for rows.Next() {
 		a, err := scanAccount(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: listing google accounts: %w", err)
+			return nil, fmt.Errorf("sqlite: %s: %w", doing, err)
 		}
 		list = append(list, a)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: listing google accounts: %w", err)
+		return nil, fmt.Errorf("sqlite: %s: %w", doing, err)
 	}
 	return list, nil
 }

@@ -98,22 +98,7 @@ func (s *Store) SignInGoogleAccount(ctx context.Context, email, subject string,
 func accountsOfSubject(ctx context.Context, tx *sql.Tx, subject, email string) ([]store.GoogleAccount, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT `+accountColumns+` FROM google_accounts
 		WHERE subject = ? AND email <> ? ORDER BY updated_at DESC, email`, subject, email)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: google accounts of a subject: %w", err)
-	}
-	defer rows.Close()
-	var list []store.GoogleAccount
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: google accounts of a subject: %w", err)
-		}
-		list = append(list, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: google accounts of a subject: %w", err)
-	}
-	return list, nil
+	return collectAccounts(rows, err, "google accounts of a subject")
 }
 
 // retireAccount ends everything issued for the account at email: its tokens
