@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -16,6 +15,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/drivemcp/drivemcp/internal/safefile"
 )
 
 // Folder upload concurrency: files at once unless told otherwise, and the
@@ -98,6 +99,7 @@ type SyncReport struct {
 // Reasons a local entry is skipped.
 const (
 	SkipHidden        = "hidden (its name starts with \".\"); hidden files often hold keys and credentials"
+	SkipLinkToHidden  = "a symbolic link to a hidden file or folder (judged by where it leads); hidden files often hold keys and credentials"
 	SkipEscapingLink  = "a symbolic link that leads out of the folder being uploaded"
 	SkipFolderLink    = "a symbolic link to a folder (not followed, so a loop cannot make the upload endless)"
 	SkipNotRegular    = "not a regular file (a device, pipe or socket)"
@@ -108,6 +110,7 @@ const (
 // localDir is a directory of the local tree and what it holds.
 type localDir struct {
 	rel     string // "" for the top
+	info    fs.FileInfo
 	files   []localFile
 	subdirs []string // names, sorted
 	// driveID is the mirrored Drive folder; "" while it does not exist
@@ -120,6 +123,7 @@ type localDir struct {
 type localFile struct {
 	rel, name string
 	size      int64
+	info      fs.FileInfo // what the walk judged; syncOne opens this file or none
 }
 
 // Run mirrors the directory root into the Drive folder folderID ("root" is
@@ -298,7 +302,9 @@ func (s *FolderSync) syncOne(ctx context.Context, root *os.Root, mode IfExists, 
 	if len(j.dir.children.Folders[j.file.name]) > 0 && len(j.dir.children.Files[j.file.name]) == 0 && mode != IfExistsNew {
 		return fail(fmt.Errorf("%w: %s", ErrExists, SkipFolderClashes))
 	}
-	f, err := root.Open(j.file.rel)
+	// The file opened must be the one the walk judged: a file swapped for
+	// a link to a hidden one since then fails rather than uploads.
+	f, err := safefile.OpenSame(root, j.file.rel, j.file.info)
 	if err != nil {
 		return fail(err)
 	}
@@ -306,9 +312,6 @@ func (s *FolderSync) syncOne(ctx context.Context, root *os.Root, mode IfExists, 
 	fi, err := f.Stat()
 	if err != nil {
 		return fail(err)
-	}
-	if !fi.Mode().IsRegular() {
-		return fail(errors.New(SkipNotRegular))
 	}
 	same := j.dir.children.Files[j.file.name]
 	sum := ""
@@ -403,13 +406,20 @@ func (s *FolderSync) trashMissing(ctx context.Context, dirs []*localDir, rep *Sy
 }
 
 // walkLocal reads the tree below root: directories shallowest first, the
-// top one first. Hidden entries, links out of the tree, links to folders
-// and special files are left out and listed in rep.Skipped.
+// top one first. Hidden entries, links to hidden files (judged by where
+// they lead, as upload_file_to_drive judges them), links out of the tree,
+// links to folders and special files are left out and listed in
+// rep.Skipped. Each file keeps the FileInfo it was judged by, so syncOne
+// opens that very file or none (safefile.OpenSame).
 func walkLocal(root *os.Root, rep *SyncReport) ([]*localDir, error) {
-	dirs := []*localDir{{rel: ""}}
+	top, err := root.Stat(".")
+	if err != nil {
+		return nil, err
+	}
+	dirs := []*localDir{{rel: "", info: top}}
 	for i := 0; i < len(dirs); i++ {
 		d := dirs[i]
-		entries, err := fs.ReadDir(root.FS(), cmp.Or(d.rel, "."))
+		entries, err := readJudgedDir(root, d)
 		if err != nil {
 			if i == 0 {
 				return nil, err
@@ -418,7 +428,7 @@ func walkLocal(root *os.Root, rep *SyncReport) ([]*localDir, error) {
 			continue
 		}
 		for _, e := range entries {
-			name := e.Name()
+			name := e.name
 			rel := path.Join(d.rel, name)
 			skip := func(reason string) { rep.Skipped = append(rep.Skipped, SyncSkip{Path: rel, Reason: reason}) }
 			if strings.HasPrefix(name, ".") {
@@ -429,37 +439,78 @@ func walkLocal(root *os.Root, rep *SyncReport) ([]*localDir, error) {
 				skip(SkipBadName)
 				continue
 			}
-			mode := e.Type()
-			if mode&fs.ModeSymlink != 0 {
-				// os.Root follows a link only while it stays inside.
-				fi, err := root.Stat(rel)
-				switch {
-				case err != nil:
+			fi := e.info
+			if fi.Mode()&fs.ModeSymlink != 0 {
+				// Resolved one component at a time inside root, so a
+				// link out of the tree is not followed even to judge it.
+				target, err := safefile.ResolveIn(root, rel)
+				if err != nil {
 					skip(SkipEscapingLink)
 					continue
-				case fi.IsDir():
-					skip(SkipFolderLink)
+				}
+				if safefile.Hidden(target) {
+					skip(SkipLinkToHidden)
 					continue
 				}
-				mode = fi.Mode().Type()
-			}
-			switch {
-			case mode.IsDir():
-				d.subdirs = append(d.subdirs, name)
-				dirs = append(dirs, &localDir{rel: rel})
-			case mode.IsRegular():
-				fi, err := root.Stat(rel)
-				if err != nil {
+				if fi, err = root.Lstat(target); err != nil {
 					skip("could not be read: " + err.Error())
 					continue
 				}
-				d.files = append(d.files, localFile{rel: rel, name: name, size: fi.Size()})
+				if fi.IsDir() {
+					skip(SkipFolderLink)
+					continue
+				}
+			}
+			switch {
+			case fi.IsDir():
+				d.subdirs = append(d.subdirs, name)
+				dirs = append(dirs, &localDir{rel: rel, info: fi})
+			case fi.Mode().IsRegular():
+				d.files = append(d.files, localFile{rel: rel, name: name, size: fi.Size(), info: fi})
 			default:
 				skip(SkipNotRegular)
 			}
 		}
 	}
 	return dirs, nil
+}
+
+type judgedEntry struct {
+	name string
+	info fs.FileInfo // the entry itself, not where a link leads
+}
+
+// readJudgedDir lists d through a handle on the very directory the parent's
+// listing judged (os.SameFile), so a folder swapped for a link to a hidden
+// one (.git) between the two listings is not read under a visible name.
+func readJudgedDir(root *os.Root, d *localDir) ([]judgedEntry, error) {
+	dir, err := root.OpenRoot(cmp.Or(d.rel, "."))
+	if err != nil {
+		return nil, err
+	}
+	defer dir.Close()
+	if now, err := dir.Stat("."); err != nil || !os.SameFile(now, d.info) {
+		return nil, ErrChangedSinceWalk
+	}
+	f, err := dir.Open(".")
+	if err != nil {
+		return nil, err
+	}
+	names, err := f.Readdirnames(-1)
+	f.Close()
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(names)
+	out := make([]judgedEntry, 0, len(names))
+	for _, n := range names {
+		fi, err := dir.Lstat(n)
+		if err != nil {
+			continue // gone since the listing
+		}
+		out = append(out, judgedEntry{name: n, info: fi})
+	}
+	return out, nil
 }
 
 // syncProgress adds up the progress of files uploading at once.
@@ -501,3 +552,7 @@ func (s *syncProgress) start(size int64) (progress Progress, done func()) {
 	}
 	return progress, done
 }
+
+// ErrChangedSinceWalk is a file (or folder) that is not the one the walk
+// judged when it is opened (replaced, or a link retargeted, in between).
+var ErrChangedSinceWalk = safefile.ErrChanged

@@ -17,6 +17,7 @@ import (
 	"github.com/drivemcp/drivemcp/internal/drive"
 	"github.com/drivemcp/drivemcp/internal/identity"
 	"github.com/drivemcp/drivemcp/internal/progressbar"
+	"github.com/drivemcp/drivemcp/internal/safefile"
 )
 
 type downloadIn struct {
@@ -244,7 +245,7 @@ func checkDownloadPath(roots []string, name string) error {
 		if rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 			return errOutsideRoots
 		}
-		if hidden(rel) {
+		if safefile.Hidden(rel) {
 			return errHiddenPath
 		}
 		return nil
@@ -287,7 +288,7 @@ func openDownloadTarget(roots []string, name, fileName string, overwrite bool) (
 	if fi, err := r.Stat(rel); err == nil && fi.IsDir() {
 		rel = filepath.Join(rel, fileName) // a folder: the file goes inside it
 	}
-	if hidden(rel) || hidden(resolvedBelow(root, filepath.Dir(rel))) {
+	if safefile.Hidden(rel) || safefile.HiddenIn(r, filepath.Dir(rel)) {
 		r.Close()
 		return nil, errHiddenPath
 	}

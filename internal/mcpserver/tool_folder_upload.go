@@ -52,7 +52,7 @@ type uploadFolderOut struct {
 	BytesSent        int64           `json:"bytes_sent" jsonschema:"bytes of the files uploaded or updated"`
 	FoldersCreated   []string        `json:"folders_created" jsonschema:"local folders (below local_path) that were created in Drive; empty when all existed"`
 	Files            []folderFileOut `json:"files" jsonschema:"every file's outcome, by path"`
-	Skipped          []folderSkipOut `json:"skipped" jsonschema:"local entries left out on purpose (hidden files and folders, symbolic links out of local_path or to folders, special files); empty when none"`
+	Skipped          []folderSkipOut `json:"skipped" jsonschema:"local entries left out on purpose (hidden files and folders, symbolic links to hidden files, out of local_path or to folders, special files); empty when none"`
 	Account          string          `json:"account" jsonschema:"the Google account the tool acted as"`
 }
 

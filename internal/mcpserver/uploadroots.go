@@ -65,7 +65,7 @@ func inRoots[T any](roots []string, name string, open func(root, rel string) (T,
 		if !ok {
 			continue
 		}
-		if hidden(rel) || hidden(resolvedBelow(root, rel)) {
+		if safefile.HiddenBelow(root, rel) {
 			return zero, errHiddenPath
 		}
 		v, err := open(root, rel)
@@ -79,31 +79,6 @@ func inRoots[T any](roots []string, name string, open func(root, rel string) (T,
 		return zero, notFound
 	}
 	return zero, errOutsideRoots
-}
-
-// hidden reports whether a relative path has a component starting with ".".
-func hidden(rel string) bool {
-	for part := range strings.SplitSeq(filepath.ToSlash(rel), "/") {
-		if len(part) > 1 && part[0] == '.' && part != ".." {
-			return true
-		}
-	}
-	return false
-}
-
-// resolvedBelow is rel with symlinks resolved, relative to root, so that a
-// visible link to a hidden file is judged by where it leads ("" when it
-// cannot be resolved: os.Root then decides).
-func resolvedBelow(root, rel string) string {
-	real, err := filepath.EvalSymlinks(filepath.Join(root, rel))
-	if err != nil {
-		return ""
-	}
-	r, err := filepath.Rel(root, real)
-	if err != nil {
-		return ""
-	}
-	return r
 }
 
 // relativeTo expresses name relative to root, or says it is not below it.
