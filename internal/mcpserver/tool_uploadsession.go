@@ -218,6 +218,14 @@ func (u *UploadSessions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	// A body longer than its Content-Range says (chunked, so no
+	// Content-Length stopped it) is not read on: past the declared bytes
+	// the read fails and the connection is closed after the answer.
+	declared := int64(0)
+	if !cr.query {
+		declared = cr.last - cr.first + 1
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, declared)
 	st, err := rs.Status(ctx)
 	if err != nil {
 		u.fail(w, err)

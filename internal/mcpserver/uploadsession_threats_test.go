@@ -2,6 +2,7 @@ package mcpserver
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -72,5 +73,42 @@ func TestUploadSession_StatusQueryOnAnOldURLCannotDeleteALaterEditedFile(t *test
 		if f, ok := sf.google.File(id); !ok || f.Trashed || f.MD5 != md5Of(edited) {
 			t.Fatalf("%s on the old URL (%d %s) touched the edited file: present %v, trashed %v", cr, resp.StatusCode, text, ok, f.Trashed)
 		}
+	}
+}
+
+// countingBody is an endless request body that counts what was read of it,
+// up to limit bytes (then it ends, so a test never hangs).
+type countingBody struct {
+	read, limit int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	if b.read >= b.limit {
+		return 0, io.EOF
+	}
+	n := min(int64(len(p)), b.limit-b.read)
+	b.read += n
+	return int(n), nil
+}
+
+// Threat: a chunked PUT (no Content-Length) names a range Drive already
+// has, and the server reads and throws away whatever follows, without end:
+// one URL holder ties up a connection and the server's bandwidth for the
+// rest of the hour.
+func TestUploadSession_AChunkedBodyLongerThanItsContentRangeIsNotReadOn(t *testing.T) {
+	sf := newSessionFixture(t)
+	content := payload(600 << 10)
+	url, _ := sf.create(t, "endless.bin", content, "")
+	total := strconv.Itoa(len(content))
+	if resp, body := put(t, url, "bytes 0-262143/"+total, bytes.NewReader(content[:256<<10]), 256<<10, ""); resp == nil || resp.StatusCode != http.StatusPermanentRedirect {
+		t.Fatalf("first chunk: %v %s", resp, body)
+	}
+	endless := &countingBody{limit: 256 << 20}
+	resp, text := put(t, url, "bytes 0-262143/"+total, endless, -1, "")
+	if resp == nil || resp.StatusCode >= 500 {
+		t.Fatalf("chunked PUT: %v %s", resp, text)
+	}
+	if endless.read > 32<<20 {
+		t.Fatalf("the server read %d bytes of a body whose Content-Range names 256 KiB", endless.read)
 	}
 }
