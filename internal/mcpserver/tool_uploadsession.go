@@ -25,6 +25,12 @@ import (
 // UploadSessionTTL is how long an upload session's URL takes bytes.
 const UploadSessionTTL = time.Hour
 
+// UploadPutsPerAccount is how many PUTs to /uploads/ one account has in
+// flight at once on a replica; more are answered 429 with Retry-After, so
+// the holders of a few URLs cannot tie up the server's connections and the
+// account's Drive quota.
+const UploadPutsPerAccount = 4
+
 // UploadSessions are create_upload_session's URLs over HTTP: PUT
 // /uploads/{token} streams a client's bytes into a Drive resumable session,
 // with Google's own resumable protocol (Content-Range chunks, "bytes */N"
@@ -39,6 +45,10 @@ type UploadSessions struct {
 	// only this replica's, best effort.
 	mu       sync.Mutex
 	watchers map[string]uploadWatcher
+	puts     map[string]int // PUTs in flight, by account
+	// putsChanged, if set (tests), hears an account's PUTs in flight
+	// each time a PUT takes or gives back its slot.
+	putsChanged func(account string, inFlight int)
 }
 
 type uploadWatcher struct {
@@ -50,7 +60,7 @@ type uploadWatcher struct {
 // NewUploadSessions returns the upload sessions of one server; it takes
 // the download links' options (the same keys, grants and verifier).
 func NewUploadSessions(o DownloadLinkOptions) *UploadSessions {
-	return &UploadSessions{o: NewDownloadLinks(o).o, watchers: map[string]uploadWatcher{}}
+	return &UploadSessions{o: NewDownloadLinks(o).o, watchers: map[string]uploadWatcher{}, puts: map[string]int{}}
 }
 
 // uploadClaims are what an upload session's token seals.
@@ -107,6 +117,36 @@ func (u *UploadSessions) relay(ctx context.Context, c uploadClaims) (*drive.Rela
 	client.Timeout = 0
 	up := &drive.Uploader{Client: client, Endpoint: u.o.Grants.Upstream().Endpoints().UploadBase, Backoff: u.o.Retry.Schedule(), Sleep: u.o.Retry.Sleep}
 	return up.Relay(c.Session, c.Size)
+}
+
+// takePut takes one of the account's PUT slots; release gives it back.
+func (u *UploadSessions) takePut(account string) (release func(), ok bool) {
+	key := strings.ToLower(account)
+	u.mu.Lock()
+	if u.puts[key] >= UploadPutsPerAccount {
+		u.mu.Unlock()
+		return nil, false
+	}
+	u.puts[key]++
+	n := u.puts[key]
+	u.mu.Unlock()
+	u.heardPuts(key, n)
+	return func() {
+		u.mu.Lock()
+		u.puts[key]--
+		n := u.puts[key]
+		if n <= 0 {
+			delete(u.puts, key)
+		}
+		u.mu.Unlock()
+		u.heardPuts(key, n)
+	}, true
+}
+
+func (u *UploadSessions) heardPuts(account string, n int) {
+	if u.putsChanged != nil {
+		u.putsChanged(account, n)
+	}
 }
 
 func tokenKey(token string) string {
@@ -178,6 +218,16 @@ func (u *UploadSessions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "This upload session belongs to another Google account than the one signed in. Ask for your own with create_upload_session.", http.StatusForbidden)
 			return
 		}
+	}
+	if r.Method != http.MethodDelete {
+		release, ok := u.takePut(c.Account)
+		if !ok {
+			h.Set("Retry-After", "30")
+			http.Error(w, fmt.Sprintf("This account already has %d uploads sending bytes to this server. Wait for one to finish, "+
+				"then ask how much arrived (PUT with Content-Range: bytes */SIZE) and send the rest.", UploadPutsPerAccount), http.StatusTooManyRequests)
+			return
+		}
+		defer release()
 	}
 	// A PUT may carry gigabytes: the server's two-minute read and write
 	// deadlines become the session's own end.

@@ -27,6 +27,7 @@ type sessionFixture struct {
 	*fixture
 	server *mcp.Server
 	srv    *httptest.Server
+	ups    *UploadSessions
 	clock  atomic.Pointer[time.Time]
 }
 
@@ -59,6 +60,7 @@ func newSessionFixtureWith(t *testing.T, opts *mcp.ClientOptions) *sessionFixtur
 		},
 	})
 	mux.Handle("/uploads/", ups)
+	sf.ups = ups
 	deps.UploadSessions = ups
 	sf.server = New(deps)
 	sf.fixture = &fixture{google: g, session: sf.connect(t, opts)}

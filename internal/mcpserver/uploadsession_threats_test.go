@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -79,15 +80,17 @@ func TestUploadSession_StatusQueryOnAnOldURLCannotDeleteALaterEditedFile(t *test
 // countingBody is an endless request body that counts what was read of it,
 // up to limit bytes (then it ends, so a test never hangs).
 type countingBody struct {
-	read, limit int64
+	read  atomic.Int64 // the client's transport may still be reading when the answer arrives
+	limit int64
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
-	if b.read >= b.limit {
+	read := b.read.Load()
+	if read >= b.limit {
 		return 0, io.EOF
 	}
-	n := min(int64(len(p)), b.limit-b.read)
-	b.read += n
+	n := min(int64(len(p)), b.limit-read)
+	b.read.Add(n)
 	return int(n), nil
 }
 
@@ -108,7 +111,58 @@ func TestUploadSession_AChunkedBodyLongerThanItsContentRangeIsNotReadOn(t *testi
 	if resp == nil || resp.StatusCode >= 500 {
 		t.Fatalf("chunked PUT: %v %s", resp, text)
 	}
-	if endless.read > 32<<20 {
-		t.Fatalf("the server read %d bytes of a body whose Content-Range names 256 KiB", endless.read)
+	if read := endless.read.Load(); read > 32<<20 {
+		t.Fatalf("the server read %d bytes of a body whose Content-Range names 256 KiB", read)
+	}
+}
+
+// Threat: whoever holds a few of an account's URLs opens PUTs without end
+// (slow bodies), holding the server's connections and the account's Drive
+// quota; past UploadPutsPerAccount in flight a PUT is answered 429.
+func TestUploadSession_ManySlowPutsOfOneAccountAreCappedWith429(t *testing.T) {
+	sf := newSessionFixture(t)
+	inFlight := make(chan int, 4*UploadPutsPerAccount)
+	sf.ups.putsChanged = func(_ string, n int) { inFlight <- n }
+	waitFor := func(want int) {
+		for n := range inFlight {
+			if n == want {
+				return
+			}
+		}
+	}
+	content := payload(600 << 10)
+	total := strconv.Itoa(len(content))
+	type answer struct{ status int }
+	answers := make(chan answer, UploadPutsPerAccount)
+	var pipes []*io.PipeWriter
+	for i := range UploadPutsPerAccount {
+		url, _ := sf.create(t, "slow"+strconv.Itoa(i)+".bin", content, "")
+		pr, pw := io.Pipe()
+		pipes = append(pipes, pw)
+		t.Cleanup(func() { pw.CloseWithError(io.ErrUnexpectedEOF) }) // before the server closes, even on failure
+		go func() {
+			resp, _ := put(t, url, "bytes 0-262143/"+total, pr, 256<<10, "")
+			a := answer{}
+			if resp != nil {
+				a.status = resp.StatusCode
+			}
+			answers <- a
+		}()
+	}
+	waitFor(UploadPutsPerAccount)
+	url, _ := sf.create(t, "one-more.bin", content, "")
+	resp, text := put(t, url, "bytes */"+total, nil, 0, "")
+	if resp == nil || resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("PUT number %d of one account: %v %s (want 429 with Retry-After)", UploadPutsPerAccount+1, resp, text)
+	}
+	for _, pw := range pipes {
+		pw.CloseWithError(io.ErrUnexpectedEOF)
+	}
+	for range UploadPutsPerAccount {
+		<-answers
+	}
+	waitFor(0)
+	if resp, text := put(t, url, "bytes */"+total, nil, 0, ""); resp == nil || resp.StatusCode != http.StatusPermanentRedirect {
+		t.Fatalf("a PUT once the others ended: %v %s (want 308)", resp, text)
 	}
 }
