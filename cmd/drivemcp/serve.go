@@ -111,6 +111,11 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		// create_upload_session's URLs: the same keys seal them, and Drive's
 		// own session holds the bytes, so any replica takes any PUT.
 		uploads = mcpserver.NewUploadSessions(lo)
+		if deps.ToolHidden("create_upload_session") {
+			// URLs sealed before a restart with the same keys would go on
+			// writing for their hour after the operator turned uploads off.
+			uploads = nil
+		}
 		deps.UploadSessions = uploads
 	}
 	mcpSrv, fast := mcpserver.NewWithFastPath(deps)
@@ -205,7 +210,11 @@ func (a *running) serveHTTP(ctx context.Context) error {
 	// gigabytes); the handler moves the read and write deadlines to the
 	// session's expiry, and the stall watchdog toward Drive bounds a PUT
 	// that stops moving.
-	mux.Handle("/uploads/", a.uploads)
+	if a.uploads != nil {
+		mux.Handle("/uploads/", a.uploads)
+	} else {
+		mux.HandleFunc("/uploads/", uploadsOff)
+	}
 	bodyLimit := httpguard.RequestBodyLimit(mcpserver.DefaultMaxInlineBytes)
 	streamable := func(stateless bool) http.Handler {
 		var events mcp.EventStore
@@ -543,4 +552,13 @@ func printDemoBanner(w io.Writer, cfg *config.Config) {
 Then upload with create_drive_file, or upload_file_to_drive: %[4]s.
 
 `, cfg.BaseURL, login, stdio, readable(cfg))
+}
+
+// uploadsOff answers /uploads/ when create_upload_session is hidden
+// (--read-only, --tools, --disable-tools): a URL made before the operator
+// turned uploads off writes nothing.
+func uploadsOff(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Cache-Control", "private, no-store")
+	http.Error(w, "This server takes no uploads now (create_upload_session is turned off here), so nothing was saved. "+
+		"Upload another way, or ask the server's operator to turn upload sessions back on.", http.StatusForbidden)
 }

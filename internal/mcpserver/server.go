@@ -199,6 +199,12 @@ func (d Deps) hiddenTools() []string {
 	return out
 }
 
+// ToolHidden says whether the operator hid the named tool (--read-only,
+// --tools, --disable-tools), so the routes that serve it can close too.
+func (d Deps) ToolHidden(name string) bool {
+	return slices.Contains(d.hiddenTools(), name)
+}
+
 // UnknownTools returns the names that are not drivemcp tools, so a typo in
 // --tools or --disable-tools is refused at start instead of hiding a tool.
 func UnknownTools(names []string) []string {

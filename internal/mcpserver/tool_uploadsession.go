@@ -25,6 +25,12 @@ import (
 // UploadSessionTTL is how long an upload session's URL takes bytes.
 const UploadSessionTTL = time.Hour
 
+// UploadPutsPerAccount is how many PUTs to /uploads/ one account has in
+// flight at once on a replica; more are answered 429 with Retry-After, so
+// the holders of a few URLs cannot tie up the server's connections and the
+// account's Drive quota.
+const UploadPutsPerAccount = 4
+
 // UploadSessions are create_upload_session's URLs over HTTP: PUT
 // /uploads/{token} streams a client's bytes into a Drive resumable session,
 // with Google's own resumable protocol (Content-Range chunks, "bytes */N"
@@ -39,6 +45,10 @@ type UploadSessions struct {
 	// only this replica's, best effort.
 	mu       sync.Mutex
 	watchers map[string]uploadWatcher
+	puts     map[string]int // PUTs in flight, by account
+	// putsChanged, if set (tests), hears an account's PUTs in flight
+	// each time a PUT takes or gives back its slot.
+	putsChanged func(account string, inFlight int)
 }
 
 type uploadWatcher struct {
@@ -50,7 +60,7 @@ type uploadWatcher struct {
 // NewUploadSessions returns the upload sessions of one server; it takes
 // the download links' options (the same keys, grants and verifier).
 func NewUploadSessions(o DownloadLinkOptions) *UploadSessions {
-	return &UploadSessions{o: NewDownloadLinks(o).o, watchers: map[string]uploadWatcher{}}
+	return &UploadSessions{o: NewDownloadLinks(o).o, watchers: map[string]uploadWatcher{}, puts: map[string]int{}}
 }
 
 // uploadClaims are what an upload session's token seals.
@@ -61,7 +71,8 @@ type uploadClaims struct {
 	Size    int64    `json:"n"`
 	MD5     string   `json:"m,omitempty"` // declared by the client; checked against Drive's
 	Name    string   `json:"f"`
-	Expires int64    `json:"e"` // Unix seconds
+	Target  string   `json:"t,omitempty"` // the existing file the upload gives a new version (if_exists update); none: a new file
+	Expires int64    `json:"e"`           // Unix seconds
 }
 
 // uploadAD binds sealed tokens to this use: a download link's token does
@@ -106,6 +117,36 @@ func (u *UploadSessions) relay(ctx context.Context, c uploadClaims) (*drive.Rela
 	client.Timeout = 0
 	up := &drive.Uploader{Client: client, Endpoint: u.o.Grants.Upstream().Endpoints().UploadBase, Backoff: u.o.Retry.Schedule(), Sleep: u.o.Retry.Sleep}
 	return up.Relay(c.Session, c.Size)
+}
+
+// takePut takes one of the account's PUT slots; release gives it back.
+func (u *UploadSessions) takePut(account string) (release func(), ok bool) {
+	key := strings.ToLower(account)
+	u.mu.Lock()
+	if u.puts[key] >= UploadPutsPerAccount {
+		u.mu.Unlock()
+		return nil, false
+	}
+	u.puts[key]++
+	n := u.puts[key]
+	u.mu.Unlock()
+	u.heardPuts(key, n)
+	return func() {
+		u.mu.Lock()
+		u.puts[key]--
+		n := u.puts[key]
+		if n <= 0 {
+			delete(u.puts, key)
+		}
+		u.mu.Unlock()
+		u.heardPuts(key, n)
+	}, true
+}
+
+func (u *UploadSessions) heardPuts(account string, n int) {
+	if u.putsChanged != nil {
+		u.putsChanged(account, n)
+	}
 }
 
 func tokenKey(token string) string {
@@ -178,6 +219,16 @@ func (u *UploadSessions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if r.Method != http.MethodDelete {
+		release, ok := u.takePut(c.Account)
+		if !ok {
+			h.Set("Retry-After", "30")
+			http.Error(w, fmt.Sprintf("This account already has %d uploads sending bytes to this server. Wait for one to finish, "+
+				"then ask how much arrived (PUT with Content-Range: bytes */SIZE) and send the rest.", UploadPutsPerAccount), http.StatusTooManyRequests)
+			return
+		}
+		defer release()
+	}
 	// A PUT may carry gigabytes: the server's two-minute read and write
 	// deadlines become the session's own end.
 	rc := http.NewResponseController(w)
@@ -217,11 +268,23 @@ func (u *UploadSessions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	// A body longer than its Content-Range says (chunked, so no
+	// Content-Length stopped it) is not read on: past the declared bytes
+	// the read fails and the connection is closed after the answer.
+	declared := int64(0)
+	if !cr.query {
+		declared = cr.last - cr.first + 1
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, declared)
 	st, err := rs.Status(ctx)
 	if err != nil {
 		u.fail(w, err)
 		return
 	}
+	// Only the PUT whose bytes complete the session checks the md5: a
+	// status query, or any PUT on a finished session, finds whatever the
+	// file holds now (perhaps a later version) and must not act on it.
+	completedHere := false
 	if !st.Done && !cr.query {
 		r.Body = &progressBody{ReadCloser: r.Body, at: cr.first, next: cr.first + progressStep(c.Size),
 			step: progressStep(c.Size), tell: func(at int64) { u.notify(ctx, token, at, c.Size, false) }}
@@ -235,9 +298,10 @@ func (u *UploadSessions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			u.fail(w, err)
 			return
 		}
+		completedHere = st.Done
 	}
 	if st.Done {
-		u.finish(w, r, rs, token, c, st.File)
+		u.finish(w, r, token, c, st.File, completedHere)
 		return
 	}
 	u.notify(ctx, token, st.Committed, c.Size, false)
@@ -316,25 +380,41 @@ func (u *UploadSessions) forward(ctx context.Context, w http.ResponseWriter, r *
 	return st, nil
 }
 
-// finish checks the file Drive made against the declared md5 and answers
-// with it as Google does (200 and the file). A file whose bytes are not
-// what the client meant is deleted.
-func (u *UploadSessions) finish(w http.ResponseWriter, r *http.Request, rs *drive.RelaySession, token string, c uploadClaims, f drive.File) {
+// finish answers with the file Drive made as Google does (200 and the
+// file). When this PUT's bytes completed the session and they are not the
+// declared md5, a new file is moved to the trash (recoverable for 30 days,
+// never deleted for good) and an existing file is left as it is: its
+// earlier versions are the user's, and only the user can judge the new one.
+func (u *UploadSessions) finish(w http.ResponseWriter, r *http.Request, token string, c uploadClaims, f drive.File, completedHere bool) {
 	ctx := r.Context()
 	u.notify(ctx, token, c.Size, c.Size, true)
 	if c.MD5 != "" && !strings.EqualFold(f.MD5, c.MD5) {
-		if err := u.deleteFile(ctx, c, f.ID); err != nil {
-			u.o.Logger.Warn("upload session: deleting a file that failed its md5 check", "err", err)
+		switch {
+		case !completedHere:
+			http.Error(w, fmt.Sprintf("This upload session finished earlier; Drive's file %s now has md5 %s, not the %s declared "+
+				"(the bytes failed their check when they arrived, or the file was changed in Drive since). Nothing was changed now. "+
+				"Ask for a new session with create_upload_session to send the file again.", f.ID, f.MD5, c.MD5), http.StatusConflict)
+		case c.Target != "":
+			http.Error(w, fmt.Sprintf("The bytes received have md5 %s, not the %s declared. They became the newest version of the existing file %s (%q); "+
+				"the file and its earlier versions were kept. To undo, remove the newest version in Drive (the file's Manage versions), "+
+				"or send the right bytes with a new session (create_upload_session with if_exists update).", f.MD5, c.MD5, f.ID, c.Name), http.StatusUnprocessableEntity)
+		default:
+			msg := fmt.Sprintf("The bytes received have md5 %s, not the %s declared, so the new file %s was moved to Drive's trash (restorable there for 30 days). "+
+				"Check the file and ask for a new session with create_upload_session.", f.MD5, c.MD5, f.ID)
+			if err := u.trashFile(ctx, c, f.ID); err != nil {
+				u.o.Logger.Warn("upload session: trashing a file that failed its md5 check", "err", err)
+				msg = fmt.Sprintf("The bytes received have md5 %s, not the %s declared, and drivemcp could not move the new file %s to the trash: "+
+					"delete it in Drive, check the file and ask for a new session with create_upload_session.", f.MD5, c.MD5, f.ID)
+			}
+			http.Error(w, msg, http.StatusUnprocessableEntity)
 		}
-		http.Error(w, fmt.Sprintf("The bytes received have md5 %s, not the %s declared, so the file was removed from Drive. "+
-			"Check the file and ask for a new session with create_upload_session.", f.MD5, c.MD5), http.StatusUnprocessableEntity)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"id": f.ID, "name": f.Name, "mimeType": f.MimeType, "size": strconv.FormatInt(f.Size, 10), "md5Checksum": f.MD5, "webViewLink": f.WebViewLink})
 }
 
-func (u *UploadSessions) deleteFile(ctx context.Context, c uploadClaims, fileID string) error {
+func (u *UploadSessions) trashFile(ctx context.Context, c uploadClaims, fileID string) error {
 	client := u.o.Grants.HTTPClient(ctx, c.Account, u.o.Transport)
 	if c.Scopes != nil {
 		client = u.o.Grants.LimitedHTTPClient(ctx, c.Account, c.Scopes, u.o.Transport)
@@ -343,7 +423,8 @@ func (u *UploadSessions) deleteFile(ctx context.Context, c uploadClaims, fileID 
 	if err != nil {
 		return err
 	}
-	return files.Delete(context.WithoutCancel(ctx), fileID)
+	_, err = files.SetTrashed(context.WithoutCancel(ctx), fileID, true)
+	return err
 }
 
 // cancel ends the Drive session, best effort: an unfinished session makes
@@ -453,7 +534,7 @@ type createUploadSessionIn struct {
 	AccountArg
 	FileName   string `json:"file_name" jsonschema:"name of the new file in Drive"`
 	Size       int64  `json:"size" minimum:"0" jsonschema:"the file's exact size in bytes; bytes of any other total are refused"`
-	MD5        string `json:"md5,omitempty" jsonschema:"optional: the file's md5 in hex; when given, a file whose bytes differ is removed from Drive; default: Drive's md5 is reported"`
+	MD5        string `json:"md5,omitempty" jsonschema:"optional: the file's md5 in hex; when given, a new file whose bytes differ is moved to the trash (an existing file being updated is kept and the mismatch reported); default: Drive's md5 is reported"`
 	MimeType   string `json:"mime_type,omitempty" jsonschema:"MIME type (default: guessed from the name)"`
 	FolderID   string `json:"folder_id,omitempty" jsonschema:"Drive folder to upload into (default: root, i.e. My Drive)"`
 	FolderPath string `json:"folder_path,omitempty" jsonschema:"instead of folder_id: a folder path from My Drive such as Reports/2026; missing folders are created; default: none, the file goes into folder_id"`
@@ -565,7 +646,7 @@ func (t *tools) createUploadSession(ctx context.Context, req *mcp.CallToolReques
 		scopes = id.Scopes // the PUTs reach Drive with no more than the token that asked
 	}
 	expires := t.UploadSessions.o.Now().Add(UploadSessionTTL)
-	token, err := t.UploadSessions.mint(uploadClaims{Account: id.Email, Scopes: scopes, Session: session, Size: in.Size, MD5: md5, Name: in.FileName, Expires: expires.Unix()})
+	token, err := t.UploadSessions.mint(uploadClaims{Account: id.Email, Scopes: scopes, Session: session, Size: in.Size, MD5: md5, Name: in.FileName, Target: dest.targetID, Expires: expires.Unix()})
 	if err != nil {
 		return nil, createUploadSessionOut{}, err
 	}
@@ -617,7 +698,9 @@ func (t *tools) getUploadStatus(ctx context.Context, req *mcp.CallToolRequest, i
 		return nil, uploadStatusOut{}, t.explainUpload(id.Email, c.Name, "", err)
 	case st.Done && c.MD5 != "" && !strings.EqualFold(st.File.MD5, c.MD5):
 		out.State = "gone"
-		return text(fmt.Sprintf("The bytes of %q had md5 %s, not the %s declared, so the file was removed. Ask for a new session.", c.Name, st.File.MD5, c.MD5)), out, nil
+		return text(fmt.Sprintf("Drive's file %s (%q) has md5 %s, not the %s declared: the bytes that arrived were not the file "+
+			"(a new file was then moved to the trash; an existing file kept them as its newest version, which Manage versions in Drive removes), "+
+			"or the file was changed in Drive since. Ask for a new session to send it again.", st.File.ID, c.Name, st.File.MD5, c.MD5)), out, nil
 	case st.Done:
 		out.State, out.BytesReceived = "done", c.Size
 		out.FileID, out.MD5, out.WebViewLink = st.File.ID, st.File.MD5, st.File.WebViewLink

@@ -27,6 +27,7 @@ type sessionFixture struct {
 	*fixture
 	server *mcp.Server
 	srv    *httptest.Server
+	ups    *UploadSessions
 	clock  atomic.Pointer[time.Time]
 }
 
@@ -59,6 +60,7 @@ func newSessionFixtureWith(t *testing.T, opts *mcp.ClientOptions) *sessionFixtur
 		},
 	})
 	mux.Handle("/uploads/", ups)
+	sf.ups = ups
 	deps.UploadSessions = ups
 	sf.server = New(deps)
 	sf.fixture = &fixture{google: g, session: sf.connect(t, opts)}
@@ -307,17 +309,19 @@ func TestUploadSession_WrongSizeIsRefusedAndLeavesNoFile(t *testing.T) {
 	}
 }
 
-// A file whose bytes are not the md5 the client declared is removed.
-func TestUploadSession_WrongMD5RemovesTheFileFromDrive(t *testing.T) {
+// A new file whose bytes are not the md5 the client declared goes to the
+// trash, where the user can still restore it: never deleted for good.
+func TestUploadSession_WrongMD5MovesTheNewFileToTheTrash(t *testing.T) {
 	sf := newSessionFixture(t)
 	content := payload(400 << 10)
 	url, sid := sf.create(t, "corrupt.bin", content, md5Of([]byte("something else")))
 	resp, text := put(t, url, "", bytes.NewReader(content), int64(len(content)), "")
-	if resp == nil || resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(text, "removed") {
+	if resp == nil || resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(text, "trash") {
 		t.Fatalf("PUT: %v %s", resp, text)
 	}
-	if _, ok := sf.driveFileNamed("corrupt.bin"); ok {
-		t.Fatal("the mismatching file is still in Drive")
+	id, ok := sf.driveFileNamed("corrupt.bin")
+	if f, _ := sf.google.File(id); !ok || !f.Trashed {
+		t.Fatalf("the mismatching file is not in the trash (present %v, trashed %v)", ok, f.Trashed)
 	}
 	if st := sf.mustCall(t, "get_upload_status", map[string]any{"user_google_email": alice, "session_id": sid}); st["state"] != "gone" {
 		t.Fatalf("status: %v", st)
