@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -53,56 +52,18 @@ func (s *Store) SignInGoogleAccount(ctx context.Context, email, subject string,
 			return wrap(ctx, "google accounts of a subject", err)
 		}
 		stamped := now()
-		old, exists := store.GoogleAccount{Email: email}, false
-		switch {
-		case hereExists && (here.Subject == subject || here.Subject == "" && len(elsewhere) == 0):
-			old, exists = here, true
-		case hereExists:
-			// Another person held the address: nothing of theirs may act
-			// for the one signing in now.
-			if err := retireAccount(ctx, tx, email, stamped); err != nil {
-				return err
-			}
-			res.Replaced, res.ReplacedSubject = true, here.Subject
-			hereExists = false
-		}
-		for i, a := range elsewhere {
-			// The same person under an older address: the newest row is the
-			// account, and everything that named any of them follows it.
-			if !exists && i == 0 {
-				old, exists = a, true
-				res.MovedFrom = a.Email
-			}
-			if err := moveAccount(ctx, tx, a.Email, email); err != nil {
-				return err
-			}
-		}
-
-		a, err := update(old, exists)
-		if err != nil {
-			return err
-		}
-		if a.Email == "" {
-			a.Email = email
-		}
-		if a.Email != email {
-			return fmt.Errorf("postgres: the sign-in updater of google account %s returned account %s", email, a.Email)
-		}
-		a.Subject = subject
-		a.UpdatedAt = stamped
-		a.CreatedAt = old.CreatedAt
-		if !exists {
-			a.CreatedAt = stamped
-		}
-		a.Scopes = fromList(a.Scopes)
-		a.SealedToken = dbBytes(a.SealedToken)
-		a.LastRefreshAt = fromDB(dbTime(a.LastRefreshAt))
-		a.RefreshTokenObtainedAt = fromDB(dbTime(a.RefreshTokenObtainedAt))
-		if err := writeAccount(ctx, tx, a, hereExists); err != nil {
-			return err
-		}
-		res.Account = a
-		return nil
+		res, err = store.ApplySignIn(email, subject, store.SignInRows{Here: here, HereExists: hereExists, Elsewhere: elsewhere}, stamped,
+			store.SignInWrites{
+				Retire: func(e string) error { return retireAccount(ctx, tx, e, stamped) },
+				Move:   func(from, to string) error { return moveAccount(ctx, tx, from, to) },
+				Write:  func(a store.GoogleAccount, exists bool) error { return writeAccount(ctx, tx, a, exists) },
+			}, update, func(a *store.GoogleAccount) {
+				a.Scopes = fromList(a.Scopes)
+				a.SealedToken = dbBytes(a.SealedToken)
+				a.LastRefreshAt = fromDB(dbTime(a.LastRefreshAt))
+				a.RefreshTokenObtainedAt = fromDB(dbTime(a.RefreshTokenObtainedAt))
+			})
+		return err
 	})
 	if err != nil {
 		return store.SignIn{}, err

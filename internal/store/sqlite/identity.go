@@ -34,58 +34,20 @@ func (s *Store) SignInGoogleAccount(ctx context.Context, email, subject string,
 			return err
 		}
 		stamped := now()
-		old, exists := store.GoogleAccount{Email: email}, false
-		switch {
-		case hereExists && (here.Subject == subject || here.Subject == "" && len(elsewhere) == 0):
-			old, exists = here, true
-		case hereExists:
-			// Another person held the address: nothing of theirs may act
-			// for the one signing in now.
-			if err := retireAccount(ctx, tx, email, millis(stamped)); err != nil {
-				return err
-			}
-			res.Replaced, res.ReplacedSubject = true, here.Subject
-			hereExists = false
-		}
-		for i, a := range elsewhere {
-			// The same person under an older address: the newest row is the
-			// account, and everything that named any of them follows it.
-			if !exists && i == 0 {
-				old, exists = a, true
-				res.MovedFrom = a.Email
-			}
-			if err := moveAccount(ctx, tx, a.Email, email); err != nil {
-				return err
-			}
-		}
-
-		a, err := update(old, exists)
-		if err != nil {
-			return err
-		}
-		if a.Email == "" {
-			a.Email = email
-		}
-		if a.Email != email {
-			return fmt.Errorf("sqlite: the sign-in updater of google account %s returned account %s", email, a.Email)
-		}
-		a.Subject = subject
-		a.UpdatedAt = stamped
-		a.CreatedAt = old.CreatedAt
-		if !exists {
-			a.CreatedAt = stamped
-		}
-		if len(a.Scopes) == 0 {
-			a.Scopes = nil
-		}
-		if len(a.SealedToken) == 0 {
-			a.SealedToken = nil
-		}
-		if err := writeAccount(ctx, tx, a, hereExists); err != nil {
-			return err
-		}
-		res.Account = a
-		return nil
+		res, err = store.ApplySignIn(email, subject, store.SignInRows{Here: here, HereExists: hereExists, Elsewhere: elsewhere}, stamped,
+			store.SignInWrites{
+				Retire: func(e string) error { return retireAccount(ctx, tx, e, millis(stamped)) },
+				Move:   func(from, to string) error { return moveAccount(ctx, tx, from, to) },
+				Write:  func(a store.GoogleAccount, exists bool) error { return writeAccount(ctx, tx, a, exists) },
+			}, update, func(a *store.GoogleAccount) {
+				if len(a.Scopes) == 0 {
+					a.Scopes = nil
+				}
+				if len(a.SealedToken) == 0 {
+					a.SealedToken = nil
+				}
+			})
+		return err
 	})
 	if err != nil {
 		return store.SignIn{}, err
