@@ -105,7 +105,7 @@ func TestREADME_ConnectSnippetsStartAndSignIn(t *testing.T) {
 			}
 			// A machine of its own: on one machine the assistants share the
 			// account, and the next would already be connected.
-			s := startStdioAs(t, newUserDirs(t).env("DRIVEMCP_GOOGLE_ENDPOINT="+g.URL), argv[0], argv[1:]...)
+			s, _ := startStdioAs(t, newUserDirs(t).env("DRIVEMCP_GOOGLE_ENDPOINT="+g.URL), argv[0], argv[1:]...)
 			email := name + "@example.com" // one emulated Google: a new user per machine
 			link, _ := startAuth(t, s, email)
 			signIn(t, link, email)

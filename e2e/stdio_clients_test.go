@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -37,14 +38,66 @@ func (u userDirs) env(extra ...string) []string {
 
 // syncBuffer collects a process's stderr while it runs.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	written chan struct{} // closed and replaced on every write
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.written != nil {
+		close(s.written)
+		s.written = nil
+	}
 	return s.b.Write(p)
+}
+
+// changed returns the buffer's text and a channel closed at the next write.
+func (s *syncBuffer) changed() (string, <-chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.written == nil {
+		s.written = make(chan struct{})
+	}
+	return s.b.String(), s.written
+}
+
+// waitLogged waits, on the processes' own writes rather than on a clock,
+// until one of bufs holds a line containing every part, or fails the test
+// after 20 s.
+func waitLogged(t *testing.T, bufs []*syncBuffer, parts ...string) {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		var wake []<-chan struct{}
+		for _, b := range bufs {
+			text, ch := b.changed()
+			for line := range strings.SplitSeq(text, "\n") {
+				if containsAll(line, parts) {
+					return
+				}
+			}
+			wake = append(wake, ch)
+		}
+		cases := make([]reflect.SelectCase, 0, len(wake)+1)
+		for _, ch := range wake {
+			cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
+		}
+		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(timeout)})
+		if chosen, _, _ := reflect.Select(cases); chosen == len(wake) {
+			t.Fatalf("no process logged %q", parts)
+		}
+	}
+}
+
+func containsAll(s string, parts []string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *syncBuffer) String() string {
@@ -55,7 +108,7 @@ func (s *syncBuffer) String() string {
 
 // startStdioAs starts exactly `command args…` as an assistant would, with
 // env, and connects the go-sdk client to it.
-func startStdioAs(t *testing.T, env []string, command string, args ...string) *mcp.ClientSession {
+func startStdioAs(t *testing.T, env []string, command string, args ...string) (*mcp.ClientSession, *syncBuffer) {
 	t.Helper()
 	cmd := exec.Command(command, args...)
 	cmd.Env = env
@@ -74,7 +127,7 @@ func startStdioAs(t *testing.T, env []string, command string, args ...string) *m
 			t.Logf("stderr of %s:\n%s", strings.Join(args, " "), stderr)
 		}
 	})
-	return s
+	return s, stderr
 }
 
 // startAuth calls start_google_auth and returns its link and text.
@@ -116,18 +169,16 @@ func actingAs(t *testing.T, s *mcp.ClientSession) string {
 	return email
 }
 
-// waitClosed waits until nothing accepts connections on addr: the callback
-// listener exists only while a sign-in is pending.
-func waitClosed(t *testing.T, addr string) {
+// waitClosed waits until the process serving addr's callback says it closed
+// the listener (it exists only while a sign-in is pending), then checks that
+// nothing accepts connections there.
+func waitClosed(t *testing.T, addr string, bufs ...*syncBuffer) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err != nil {
-			return
-		}
+	waitLogged(t, bufs, "callback listener closed", addr)
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 		c.Close()
+		t.Fatalf("%s still accepts connections after its listener closed", addr)
 	}
-	t.Fatalf("%s still listens after every sign-in completed", addr)
 }
 
 // Claude Desktop and VS Code both run `drivemcp serve --stdio` for one user
@@ -143,8 +194,8 @@ func TestStdio_TwoClientsWebClient_BothStartAndSignInThroughOneListener(t *testi
 	user := newUserDirs(t)
 	args := []string{"serve", "--stdio", "--google-endpoint", g.URL, "--google-client-id", client, "--google-client-secret", "web-secret",
 		"--callback-addr", callback, "--log-level", "debug"}
-	desktop := startStdioAs(t, user.env(), binary, args...)
-	vscode := startStdioAs(t, user.env(), binary, args...)
+	desktop, desktopLog := startStdioAs(t, user.env(), binary, args...)
+	vscode, vscodeLog := startStdioAs(t, user.env(), binary, args...)
 
 	aliceLink, aliceText := startAuth(t, desktop, "alice@example.com")
 	if got := redirectURIOf(t, aliceLink).Host; got != callback {
@@ -163,7 +214,7 @@ func TestStdio_TwoClientsWebClient_BothStartAndSignInThroughOneListener(t *testi
 	if got := actingAs(t, desktop); got != "alice@example.com" {
 		t.Fatalf("the first process acts as %q after its sign-in, want alice@example.com", got)
 	}
-	waitClosed(t, callback)
+	waitClosed(t, callback, desktopLog, vscodeLog)
 }
 
 // The same two assistants with a Desktop app client: each sign-in listens on
@@ -182,8 +233,8 @@ func TestStdio_TwoClientsDesktopClient_EachSignsInOnItsOwnEphemeralPort(t *testi
 		t.Fatal(err)
 	}
 	args := []string{"serve", "--stdio", "--google-endpoint", g.URL, "--google-client-secrets", secrets, "--log-level", "debug"}
-	desktop := startStdioAs(t, user.env(), binary, args...)
-	vscode := startStdioAs(t, user.env(), binary, args...)
+	desktop, desktopLog := startStdioAs(t, user.env(), binary, args...)
+	vscode, vscodeLog := startStdioAs(t, user.env(), binary, args...)
 
 	aliceLink, _ := startAuth(t, desktop, "alice@example.com")
 	bobLink, _ := startAuth(t, vscode, "bob@example.com")
@@ -199,8 +250,8 @@ func TestStdio_TwoClientsDesktopClient_EachSignsInOnItsOwnEphemeralPort(t *testi
 	if got := actingAs(t, vscode); got != "bob@example.com" {
 		t.Fatalf("second process acts as %q, want bob@example.com", got)
 	}
-	waitClosed(t, a.Host)
-	waitClosed(t, b.Host)
+	waitClosed(t, a.Host, desktopLog)
+	waitClosed(t, b.Host, vscodeLog)
 }
 
 // The banner's own stdio snippet, `serve --stdio --demo`, with HOME and
@@ -212,7 +263,7 @@ func TestStdioDemo_LeavesTheRealDataFolderUntouchedAndRestartAsksToSignInAgain(t
 	user := newUserDirs(t)
 	root := t.TempDir()
 	args := []string{"serve", "--stdio", "--demo", "--upload-root", root}
-	s := startStdioAs(t, user.env(), binary, args...)
+	s, _ := startStdioAs(t, user.env(), binary, args...)
 	link, _ := startAuth(t, s, "alice@example.com")
 	signIn(t, link, "alice@example.com")
 	if got := actingAs(t, s); got != "alice@example.com" {
@@ -228,7 +279,7 @@ func TestStdioDemo_LeavesTheRealDataFolderUntouchedAndRestartAsksToSignInAgain(t
 		t.Fatalf("the demo database is not in its own folder: %v", err)
 	}
 
-	again := startStdioAs(t, user.env(), binary, args...)
+	again, _ := startStdioAs(t, user.env(), binary, args...)
 	res := e2etest.MustCall(t, again, "check_drive_auth", nil)
 	if e2etest.Structured(t, res)["authenticated"] != false || !strings.Contains(e2etest.ResultText(res), "start_google_auth") {
 		t.Fatalf("a restarted demo should ask to sign in again, got: %s", e2etest.ResultText(res))

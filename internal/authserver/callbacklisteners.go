@@ -258,6 +258,7 @@ func (l *callbackListeners) shutdown(ln *cbListener) {
 	if ln.http.Shutdown(ctx) != nil {
 		_ = ln.http.Close()
 	}
+	l.srv.log.Info("callback listener closed", "redirect_uri", ln.redirect)
 	if l.opts.OnListen != nil {
 		l.opts.OnListen(ln.redirect, false)
 	}
