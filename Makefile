@@ -11,7 +11,7 @@ RACE_PKGS := ./internal/accesspolicy/... ./internal/authserver/... ./internal/go
 
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: build demo test vet bench load clean chromium node
+.PHONY: build demo test vet bench load clean chromium node curl
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/drivemcp
@@ -36,6 +36,10 @@ vet:
 chromium:
 	@test -x /usr/bin/chromium || { $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver; }
 
+# The upload-session tests PUT files the way a user would, with curl.
+curl:
+	@command -v curl >/dev/null || { $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends curl ca-certificates; }
+
 # The TypeScript SDK client and the MCP conformance suite run on Node; their
 # pinned npm packages are installed by the tests themselves (npm ci).
 node:
@@ -46,7 +50,7 @@ node:
 # does not (then they skip).
 PG_DEFAULT_URL := postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 
-test: vet chromium node
+test: vet chromium node curl
 	@if [ -z "$$DRIVEMCP_TEST_POSTGRES_URL" ]; then \
 	  if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432; then \
 	    echo "make test: PostgreSQL answers on 127.0.0.1:5432; its tests use $(PG_DEFAULT_URL)"; \
