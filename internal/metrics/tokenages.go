@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +23,25 @@ var refreshTokenAgeBuckets = func() []float64 {
 type tokenAgeCollector struct {
 	desc *prometheus.Desc
 	ages func() []time.Duration
+
+	// The ages are read from the store (every account's row) at most once
+	// a minute: scrapes come every few seconds, and a minute is nothing
+	// against day-wide buckets.
+	mu     sync.Mutex
+	read   time.Time
+	cached []time.Duration
+}
+
+// tokenAgeReread is how long one reading of the ages serves scrapes.
+const tokenAgeReread = time.Minute
+
+func (c *tokenAgeCollector) current() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.read.IsZero() || time.Since(c.read) >= tokenAgeReread {
+		c.cached, c.read = c.ages(), time.Now()
+	}
+	return c.cached
 }
 
 func (c *tokenAgeCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
@@ -29,7 +49,7 @@ func (c *tokenAgeCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc 
 func (c *tokenAgeCollector) Collect(ch chan<- prometheus.Metric) {
 	counts := make(map[float64]uint64, len(refreshTokenAgeBuckets))
 	var sum float64
-	ages := c.ages()
+	ages := c.current()
 	for _, a := range ages {
 		s := a.Seconds()
 		sum += s
