@@ -46,11 +46,12 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		}
 	}
 	log := newLogger(stderr, cfg.LogLevel)
-	if cfg.Stateless && !cfg.Stdio && os.Getenv("GOGC") == "" {
-		// Stateless tool calls take the fast path (mcpserver/fastcall.go),
-		// which makes 18 KB of garbage per call where the go-sdk makes
-		// 317 KB: GOGC=400 costs no CPU measurable in bench/ there and keeps
-		// the peak RSS under 64 connections near 60 MiB instead of 80-90.
+	if !cfg.Stdio && os.Getenv("GOGC") == "" {
+		// Tool calls over HTTP take the fast path (mcpserver/fastcall.go,
+		// with or without sessions), which makes 18 KB of garbage per call
+		// where the go-sdk makes 317 KB: GOGC=400 costs no CPU measurable
+		// in bench/ there and keeps the peak RSS under 64 connections near
+		// 60 MiB instead of 80-90.
 		debug.SetGCPercent(400)
 	}
 
@@ -202,6 +203,9 @@ func defaultLimits() limits {
 	}
 }
 
+// sessionTimeout ends an MCP session no request has used for this long.
+const sessionTimeout = 30 * time.Minute
+
 func (a *running) serveHTTP(ctx context.Context) error {
 	mux := a.commonRoutes()
 	a.auth.Routes(mux)
@@ -216,18 +220,10 @@ func (a *running) serveHTTP(ctx context.Context) error {
 		mux.HandleFunc("/uploads/", uploadsOff)
 	}
 	bodyLimit := httpguard.RequestBodyLimit(mcpserver.DefaultMaxInlineBytes)
-	streamable := func(stateless bool) http.Handler {
-		var events mcp.EventStore
-		if !stateless {
-			// Sessions keep their recent events in this process so a client
-			// whose stream breaks resumes it (SEP-1699); the go-sdk then opens
-			// each stream with a priming event. Stateless answers cannot be
-			// resumed (any replica may get the retry).
-			events = mcp.NewMemoryEventStore(nil)
-		}
+	streamable := func(stateless bool, events mcp.EventStore) http.Handler {
 		return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return a.mcp }, &mcp.StreamableHTTPOptions{
 			Logger:              a.log,
-			SessionTimeout:      30 * time.Minute,
+			SessionTimeout:      sessionTimeout,
 			Stateless:           stateless,
 			EventStore:          events,
 			MaxRequestBodyBytes: bodyLimit,
@@ -238,15 +234,21 @@ func (a *running) serveHTTP(ctx context.Context) error {
 			DisableLocalhostProtection: !loopback.IsURL(a.cfg.BaseURL),
 		})
 	}
-	mcpHandler := streamable(true)
-	if a.cfg.Stateless {
-		// Plain tools/call requests skip the SDK's per-request session
-		// (fastcall.go); the guards below apply to them all the same.
-		mcpHandler = a.fast.HTTP(mcpHandler, mcpserver.FastPathOptions{MaxBodyBytes: bodyLimit, LocalhostProtection: loopback.IsURL(a.cfg.BaseURL)})
-	} else {
+	// Plain tools/call requests skip the SDK's per-request session and its
+	// JSON-RPC connection (fastcall.go, fastsession.go); the guards below
+	// apply to them all the same.
+	fastOpts := mcpserver.FastPathOptions{MaxBodyBytes: bodyLimit, LocalhostProtection: loopback.IsURL(a.cfg.BaseURL), SessionTimeout: sessionTimeout}
+	// Stateless answers cannot be resumed (any replica may get the retry).
+	mcpHandler := a.fast.HTTP(streamable(true, nil), fastOpts)
+	if !a.cfg.Stateless {
+		// Sessions keep their recent events in this process so a client
+		// whose stream breaks resumes it (SEP-1699); the go-sdk then opens
+		// each stream with a priming event. The fast path stores its
+		// answers there too, and learns there when a session ends.
+		events := a.fast.Events(mcp.NewMemoryEventStore(nil))
+		sessions := mcpserver.SSERetry(a.fast.SessionsHTTP(streamable(false, events), fastOpts), 2*time.Second)
 		// The go-sdk serves the sessionless revision (2026-07-28) only
 		// statelessly; sessions stay for the older revisions.
-		sessions := mcpserver.SSERetry(streamable(false), 2*time.Second)
 		mcpHandler = mcpserver.ByRevision(httpguard.NewSessionLimit(a.mcp, a.limits.sessionsPerAccount).HTTP(sessions), mcpHandler)
 	}
 	// The budget is taken after the bearer check (a request without a

@@ -6,12 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -39,6 +42,17 @@ type FastPath struct {
 	tools  map[string]mcp.ToolHandler
 	handle mcp.MethodHandler
 	served atomic.Int64
+	log    *slog.Logger
+	now    func() time.Time // tests move the clock
+	// readyHook, if set, is told of each session taken (tests wait on it).
+	readyHook func(id string)
+
+	// Sessions (fastsession.go): those it may answer for, and the event
+	// store the SDK's stateful handler uses.
+	mu       sync.RWMutex
+	sessions map[string]*fastSession
+	pending  map[string]string // sessions opened, not yet initialized: their user
+	events   mcp.EventStore
 }
 
 // fastTools are the tools the fast path may serve: handlers that never use
@@ -52,7 +66,7 @@ var fastTools = []string{"check_drive_auth"}
 var fastVersions = []string{"2025-03-26", "2025-06-18", "2025-11-25"}
 
 func newFastPath(t *tools, middleware []mcp.Middleware) *FastPath {
-	f := &FastPath{tools: map[string]mcp.ToolHandler{}}
+	f := &FastPath{tools: map[string]mcp.ToolHandler{}, log: t.Logger, now: time.Now, sessions: map[string]*fastSession{}, pending: map[string]string{}}
 	hidden := t.hiddenTools()
 	for _, def := range toolDefinitions {
 		if !slices.Contains(fastTools, def.Name) || slices.Contains(hidden, def.Name) {
@@ -96,6 +110,8 @@ type FastPathOptions struct {
 	// the SDK refuses a request to a loopback listener whose Host is not
 	// loopback; the fast path leaves every such request to it.
 	LocalhostProtection bool
+	// SessionTimeout is StreamableHTTPOptions.SessionTimeout (SessionsHTTP).
+	SessionTimeout time.Duration
 }
 
 // HTTP serves what it can and hands the rest to sdk, a stateless
@@ -105,33 +121,45 @@ func (f *FastPath) HTTP(sdk http.Handler, o FastPathOptions) http.Handler {
 		return sdk
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !f.eligible(r, o) {
+		if r.Header.Get("Mcp-Session-Id") != "" || !f.eligibleRequest(r, o) {
 			sdk.ServeHTTP(w, r)
 			return
 		}
-		body, err := readUpTo(r.Body, o.MaxBodyBytes)
-		if err != nil {
-			// Too long or broken: the SDK reads the rest and answers (413 or 400).
-			r.Body = struct {
-				io.Reader
-				io.Closer
-			}{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
-			sdk.ServeHTTP(w, r)
-			return
-		}
-		call, ok := parseToolCall(body)
-		if !ok || f.tools[call.name] == nil {
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			sdk.ServeHTTP(w, r)
-			return
-		}
-		f.served.Add(1)
-		f.serve(w, r, call)
+		f.take(w, r, o, func() { sdk.ServeHTTP(w, r) }, func(c toolCall) {
+			f.served.Add(1)
+			f.serve(w, r, c)
+		})
 	})
 }
 
-func (f *FastPath) eligible(r *http.Request, o FastPathOptions) bool {
-	if r.Method != http.MethodPost || r.Header.Get("Mcp-Session-Id") != "" ||
+// take reads and parses a request's body and calls serve with the call,
+// or, when the fast path is not sure about it, fallback with the body put
+// back as it came.
+func (f *FastPath) take(w http.ResponseWriter, r *http.Request, o FastPathOptions, fallback func(), serve func(toolCall)) {
+	body, err := readUpTo(r.Body, o.MaxBodyBytes)
+	if err != nil {
+		// Too long or broken: the SDK reads the rest and answers (413 or 400).
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
+		fallback()
+		return
+	}
+	call, ok := parseToolCall(body)
+	if !ok || f.tools[call.name] == nil {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		fallback()
+		return
+	}
+	serve(call)
+}
+
+// eligibleRequest is true for the plainest POST, by its headers: JSON,
+// accepting JSON and an event stream, a listed protocol revision, a Host
+// the SDK's rebinding check would pass.
+func (f *FastPath) eligibleRequest(r *http.Request, o FastPathOptions) bool {
+	if r.Method != http.MethodPost ||
 		r.Header.Get("Content-Type") != "application/json" || !slices.Contains(fastVersions, r.Header.Get("Mcp-Protocol-Version")) {
 		return false
 	}
@@ -262,9 +290,23 @@ func plainID(id json.RawMessage) bool {
 }
 
 func (f *FastPath) serve(w http.ResponseWriter, r *http.Request, c toolCall) {
+	data, err := f.answer(r, c, nil)
+	if err != nil {
+		http.Error(w, "encoding the answer: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	writeEvents(w, event{name: "message", data: data})
+}
+
+// answer runs the call through the receiving middleware and the tool's
+// handler, as the SDK's session would, and encodes the JSON-RPC message
+// the SDK would write: its result, or its error. ss is the call's MCP
+// session (nil statelessly).
+func (f *FastPath) answer(r *http.Request, c toolCall, ss *mcp.ServerSession) ([]byte, error) {
 	req := &mcp.CallToolRequest{
-		Params: &mcp.CallToolParamsRaw{Name: c.name, Arguments: c.args},
-		Extra:  &mcp.RequestExtra{TokenInfo: auth.TokenInfoFromContext(r.Context()), Header: r.Header},
+		Session: ss,
+		Params:  &mcp.CallToolParamsRaw{Name: c.name, Arguments: c.args},
+		Extra:   &mcp.RequestExtra{TokenInfo: auth.TokenInfoFromContext(r.Context()), Header: r.Header},
 	}
 	res, err := f.handle(r.Context(), "tools/call", req)
 	// The envelope is written by hand around the result's own encoding:
@@ -272,7 +314,7 @@ func (f *FastPath) serve(w http.ResponseWriter, r *http.Request, c toolCall) {
 	// (a sixth of the fast path's CPU), and the SDK writes them as they are.
 	var b bytes.Buffer
 	b.Grow(1024)
-	b.WriteString(`event: message` + "\n" + `data: {"jsonrpc":"2.0","id":`)
+	b.WriteString(`{"jsonrpc":"2.0","id":`)
 	b.Write(c.id)
 	var data []byte
 	if err == nil {
@@ -291,13 +333,36 @@ func (f *FastPath) serve(w http.ResponseWriter, r *http.Request, c toolCall) {
 			rpcErr = &jsonrpc.Error{Code: rpcErr.Code, Message: err.Error()}
 		}
 		if data, err = marshalNoEscape(rpcErr); err != nil {
-			http.Error(w, "encoding the answer: "+err.Error(), http.StatusInternalServerError)
-			return
+			return nil, err
 		}
 		b.WriteString(`,"error":`)
 		b.Write(data)
 	}
-	b.WriteString("}\n\n")
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// event is one server-sent event as the go-sdk writes it.
+type event struct {
+	name, id string
+	data     []byte
+}
+
+// writeEvents answers 200 with the SDK's event-stream headers and events,
+// in one write: the SDK flushes after each event, but nothing happens
+// between them here.
+func writeEvents(w http.ResponseWriter, events ...event) {
+	var b bytes.Buffer
+	for _, e := range events {
+		b.Grow(len(e.data) + len(e.id) + 40)
+		b.WriteString("event: " + e.name + "\n")
+		if e.id != "" {
+			b.WriteString("id: " + e.id + "\n")
+		}
+		b.WriteString("data: ")
+		b.Write(e.data)
+		b.WriteString("\n\n")
+	}
 	h := w.Header()
 	h.Set("Cache-Control", "no-cache, no-transform")
 	h.Set("Content-Type", "text/event-stream")

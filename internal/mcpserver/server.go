@@ -151,12 +151,14 @@ func NewWithFastPath(d Deps) (*mcp.Server, *FastPath) {
 	}
 	t := &tools{Deps: d, slots: drive.NewUploadSlots(d.MaxUploadsPerAccount, d.UploadQueue, d.UploadQueueWait)}
 	watch := newResourceWatch(t, d.ResourcePollInterval, d.ResourceTicker)
+	var fast *FastPath // made below, before any session can exist
 	s := mcp.NewServer(&mcp.Implementation{Name: "drivemcp", Title: "Google Drive for MCP", Version: d.Version}, &mcp.ServerOptions{
 		Instructions: "Upload to and manage the user's Google Drive. Tools find the Google account on their own " +
 			"(OAuth login, or start_google_auth in this session); call check_drive_auth to see which account is used.",
 		Logger:             sdkLogger(d.Logger),
 		SubscribeHandler:   watch.subscribe,
 		UnsubscribeHandler: watch.unsubscribe,
+		InitializedHandler: func(ctx context.Context, req *mcp.InitializedRequest) { fast.sessionReady(ctx, req) },
 	})
 	watch.server = s
 	// Innermost first: resources/list, then the scope check, then sign-in
@@ -180,7 +182,8 @@ func NewWithFastPath(d Deps) (*mcp.Server, *FastPath) {
 	if hidden := d.hiddenTools(); len(hidden) > 0 {
 		s.RemoveTools(hidden...)
 	}
-	return s, newFastPath(t, middleware)
+	fast = newFastPath(t, middleware)
+	return s, fast
 }
 
 // hiddenTools are the tools the operator chose not to expose: with
