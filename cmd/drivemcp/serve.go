@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/drivemcp/drivemcp/internal/app"
+	"github.com/drivemcp/drivemcp/internal/eventstore"
 	"github.com/drivemcp/drivemcp/internal/httpguard"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -244,8 +245,11 @@ func (a *running) serveHTTP(ctx context.Context) error {
 		// Sessions keep their recent events in this process so a client
 		// whose stream breaks resumes it (SEP-1699); the go-sdk then opens
 		// each stream with a priming event. The fast path stores its
-		// answers there too, and learns there when a session ends.
-		events := a.fast.Events(mcp.NewMemoryEventStore(nil))
+		// answers there too, and learns there when a session ends. Not the
+		// go-sdk's MemoryEventStore: it keeps every stream a session ever
+		// opened until the session closes, so one busy session grows the
+		// heap with every call (internal/eventstore).
+		events := a.fast.Events(eventstore.New(eventstore.Options{}))
 		sessions := mcpserver.SSERetry(a.fast.SessionsHTTP(streamable(false, events), fastOpts), 2*time.Second)
 		// The go-sdk serves the sessionless revision (2026-07-28) only
 		// statelessly; sessions stay for the older revisions.
