@@ -60,3 +60,73 @@ func metricValue(text, series string) float64 {
 	v, _ := strconv.ParseFloat(m[1], 64)
 	return v
 }
+
+// An assistant on an MCP session (revision 2025-11-25, stateful serve)
+// gets its plain calls answered by the fast path — the operator sees them
+// counted — can resume a broken answer's stream from the events kept for
+// it, and when it disconnects its session is gone at once: the session's
+// id no longer reaches a tool through either path.
+func TestMetrics_SessionCallsTakeTheFastPathAndEndWithTheSession(t *testing.T) {
+	g := e2etest.StartGoogle(t)
+	srv := e2etest.StartHTTP(t, e2etest.Config{Binary: binary, DB: filepath.Join(t.TempDir(), "db"), Google: g})
+	c := hostileToken(t, srv.BaseURL, "fiona@example.com", "drive.file")
+	bearer := map[string]string{"Authorization": "Bearer " + c.access}
+	status, header, body := c.post(t, bearer,
+		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"fast","version":"1"}}}`)
+	if status != 200 || header.Get("Mcp-Session-Id") == "" {
+		t.Fatalf("initialize: %d %s", status, body)
+	}
+	session := withHeader(bearer, "Mcp-Session-Id", header.Get("Mcp-Session-Id"), "MCP-Protocol-Version", "2025-11-25")
+	if status, _, body := c.post(t, session, `{"jsonrpc":"2.0","method":"notifications/initialized"}`); status != 202 {
+		t.Fatalf("initialized: %d %s", status, body)
+	}
+	const calls = 6
+	var last string
+	for i := range calls {
+		status, _, body := c.post(t, session, rawToolCall(10+i, "check_drive_auth", map[string]any{}))
+		if status != 200 || !strings.Contains(body, "fiona@example.com") {
+			t.Fatalf("call %d: %d %s", i, status, body)
+		}
+		last = body
+	}
+	scrape := func() string {
+		t.Helper()
+		resp, err := http.Get(srv.BaseURL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		return string(raw)
+	}
+	text := scrape()
+	// The first call may beat the SDK's handling of notifications/initialized
+	// (then the SDK answers it); every later one finds the session known.
+	if v := metricValue(text, "drivemcp_mcp_fast_path_calls_total"); v < calls-1 {
+		t.Errorf("fast path answered %v of %d calls on the session, want ≥ %d", v, calls, calls-1)
+	}
+	if v := metricValue(text, "drivemcp_mcp_session_event_bytes"); v <= 0 {
+		t.Errorf("session event bytes = %v, want the calls' events kept for resumption", v)
+	}
+
+	// The last answer's stream, resumed after its priming event, replays the answer.
+	prime := regexp.MustCompile(`(?m)^id: (\S+_0)$`).FindStringSubmatch(last)
+	if prime == nil {
+		t.Fatalf("no priming event in %q", last)
+	}
+	status, _, replay := c.do(t, http.MethodGet, withHeader(session, "Last-Event-ID", prime[1]), "")
+	answer := last[strings.Index(last, "event: message"):]
+	if status != 200 || !strings.Contains(replay, answer) {
+		t.Errorf("resuming the stream: %d %q, want the answer %q again", status, replay, answer)
+	}
+
+	if status, _, body := c.do(t, http.MethodDelete, session, ""); status != http.StatusNoContent {
+		t.Fatalf("DELETE: %d %s", status, body)
+	}
+	if v := metricValue(scrape(), "drivemcp_mcp_sessions"); v != 0 {
+		t.Errorf("%v sessions open after the client disconnected, want 0", v)
+	}
+	if status, _, body := c.post(t, session, rawToolCall(99, "check_drive_auth", map[string]any{})); status != http.StatusNotFound {
+		t.Errorf("a call on the closed session got %d %s, want 404", status, body)
+	}
+}

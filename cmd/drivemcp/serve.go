@@ -128,6 +128,9 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		}
 		return float64(n)
 	})
+	m.CounterFunc("drivemcp_mcp_fast_path_calls_total", "Tool calls answered without the go-sdk's per-call session machinery (mcpserver's fast path), with or without MCP sessions.", func() float64 {
+		return float64(fast.Served())
+	})
 	m.RefreshTokenAges(func() []time.Duration {
 		// Read at each scrape, bounded so a slow store cannot hang /metrics.
 		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -249,7 +252,11 @@ func (a *running) serveHTTP(ctx context.Context) error {
 		// go-sdk's MemoryEventStore: it keeps every stream a session ever
 		// opened until the session closes, so one busy session grows the
 		// heap with every call (internal/eventstore).
-		events := a.fast.Events(eventstore.New(eventstore.Options{}))
+		store := eventstore.New(eventstore.Options{})
+		a.metrics.GaugeFunc("drivemcp_mcp_session_event_bytes", "Bytes the MCP sessions' resumable events take in memory (bounded).", func() float64 {
+			return float64(store.Stats().Bytes)
+		})
+		events := a.fast.Events(store)
 		sessions := mcpserver.SSERetry(a.fast.SessionsHTTP(streamable(false, events), fastOpts), 2*time.Second)
 		// The go-sdk serves the sessionless revision (2026-07-28) only
 		// statelessly; sessions stay for the older revisions.

@@ -92,6 +92,15 @@ func (m *Metrics) GaugeFunc(name, help string, f func() float64) {
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
 }
 
+// CounterFunc registers a counter read when scraped, for counts kept
+// elsewhere (e.g. tool calls the fast path answered).
+func (m *Metrics) CounterFunc(name, help string, f func() float64) {
+	if m == nil {
+		return
+	}
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f))
+}
+
 // HTTPRequest records one served request.
 func (m *Metrics) HTTPRequest(route, method string, code int, d time.Duration) {
 	if m == nil {
