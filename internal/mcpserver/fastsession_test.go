@@ -283,7 +283,6 @@ func sessionHeader(token, session string) http.Header {
 	return h
 }
 
-
 func del(t *testing.T, url string, header http.Header) answer {
 	t.Helper()
 	return do(t, http.MethodDelete, url, header, "")
