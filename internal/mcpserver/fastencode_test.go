@@ -80,7 +80,7 @@ func TestFastEncode_ResultsAsMarshalJSON(t *testing.T) {
 	}
 
 	// Shapes at the edges.
-	text := func(s ...string) []mcp.Content {
+	texts := func(s ...string) []mcp.Content {
 		var c []mcp.Content
 		for _, s := range s {
 			c = append(c, &mcp.TextContent{Text: s})
@@ -95,18 +95,18 @@ func TestFastEncode_ResultsAsMarshalJSON(t *testing.T) {
 	cases = append(cases,
 		tc{"no content", &mcp.CallToolResult{}, true},
 		tc{"empty content", &mcp.CallToolResult{Content: []mcp.Content{}}, true},
-		tc{"several texts", &mcp.CallToolResult{Content: text(awkward...), IsError: true}, true},
+		tc{"several texts", &mcp.CallToolResult{Content: texts(awkward...), IsError: true}, true},
 		tc{"structured content only", &mcp.CallToolResult{StructuredContent: output}, true},
-		tc{"empty metadata", &mcp.CallToolResult{Meta: mcp.Meta{}, Content: text("a")}, true},
+		tc{"empty metadata", &mcp.CallToolResult{Meta: mcp.Meta{}, Content: texts("a")}, true},
 
-		tc{"metadata", &mcp.CallToolResult{Meta: mcp.Meta{"k": "<v>"}, Content: text("a")}, false},
+		tc{"metadata", &mcp.CallToolResult{Meta: mcp.Meta{"k": "<v>"}, Content: texts("a")}, false},
 		tc{"annotated text", &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "a", Annotations: &mcp.Annotations{Priority: 1}}}}, false},
 		tc{"text metadata", &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "a", Meta: mcp.Meta{"k": 1}}}}, false},
 		tc{"image", &mcp.CallToolResult{Content: []mcp.Content{&mcp.ImageContent{Data: []byte("<>"), MIMEType: "image/png"}}}, false},
-		tc{"raw structured content", &mcp.CallToolResult{Content: text("a"), StructuredContent: json.RawMessage(`{ "a" : "<b>" }`)}, false},
-		tc{"map structured content", &mcp.CallToolResult{Content: text("a"), StructuredContent: map[string]any{"a": "<b>"}}, false},
+		tc{"raw structured content", &mcp.CallToolResult{Content: texts("a"), StructuredContent: json.RawMessage(`{ "a" : "<b>" }`)}, false},
+		tc{"map structured content", &mcp.CallToolResult{Content: texts("a"), StructuredContent: map[string]any{"a": "<b>"}}, false},
 		tc{"input requests", &mcp.CallToolResult{InputRequests: mcp.InputRequestMap{}}, false},
-		tc{"request state", &mcp.CallToolResult{Content: text("a"), RequestState: "s"}, false},
+		tc{"request state", &mcp.CallToolResult{Content: texts("a"), RequestState: "s"}, false},
 		tc{"result type", &typed, false},
 	)
 
