@@ -278,7 +278,8 @@ func (f *FastPath) serveSession(w http.ResponseWriter, r *http.Request, c toolCa
 		out = append(out, event{name: "prime", id: stream + "_0"})
 		index++
 	}
-	data, err := f.answer(r, c, s.ss)
+	// Not from the pool: the event store keeps these bytes.
+	data, err := f.answer(make([]byte, 0, 1024), r, c, s.ss)
 	if err != nil {
 		http.Error(w, "encoding the answer: "+err.Error(), http.StatusInternalServerError)
 		return
