@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -208,85 +207,6 @@ type toolCall struct {
 	id   json.RawMessage // an integer or a string literal, as sent
 	name string
 	args json.RawMessage // nil when absent
-}
-
-// parseToolCall accepts exactly {"jsonrpc":"2.0","id":…,"method":"tools/call",
-// "params":{"name":…[,"arguments":{…}]}} in any key order, each key once and
-// spelled exactly (the SDK matches keys case-sensitively, where
-// encoding/json would take "Method" for method and keep the last of two),
-// the id a plain integer or a string. Anything else is the SDK's. One pass
-// over the body: decoding it is most of what the fast path saves.
-func parseToolCall(body []byte) (toolCall, bool) {
-	var c toolCall
-	dec := json.NewDecoder(bytes.NewReader(body))
-	var version, method string
-	ok := object(dec, func(key string) bool {
-		switch key {
-		case "jsonrpc":
-			return dec.Decode(&version) == nil && version == "2.0"
-		case "id":
-			return dec.Decode(&c.id) == nil && plainID(c.id)
-		case "method":
-			return dec.Decode(&method) == nil && method == "tools/call"
-		case "params":
-			name := false
-			return object(dec, func(key string) bool {
-				switch key {
-				case "name":
-					name = true
-					return dec.Decode(&c.name) == nil
-				case "arguments":
-					return dec.Decode(&c.args) == nil && len(c.args) > 0 && c.args[0] == '{' // null or not an object: the SDK's words
-				}
-				return false
-			}, "name", "arguments") && name
-		}
-		return false
-	}, "jsonrpc", "id", "method", "params")
-	if !ok || version == "" || method == "" || c.id == nil || c.name == "" {
-		return toolCall{}, false
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return toolCall{}, false // something after the object
-	}
-	return c, true
-}
-
-// object reads one JSON object from dec, calling value for each key (which
-// must decode the value); keys must be among allowed, each at most once.
-func object(dec *json.Decoder, value func(key string) bool, allowed ...string) bool {
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return false
-	}
-	var seen [4]bool
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return false
-		}
-		key, _ := t.(string)
-		k := slices.Index(allowed, key)
-		if k < 0 || seen[k] || !value(key) {
-			return false
-		}
-		seen[k] = true
-	}
-	t, err := dec.Token()
-	return err == nil && t == json.Delim('}')
-}
-
-// plainID is an id the answer can echo as written: a string, or an
-// integer without sign tricks, fraction or exponent.
-func plainID(id json.RawMessage) bool {
-	if len(id) == 0 {
-		return false
-	}
-	if id[0] == '"' {
-		var s string
-		return json.Unmarshal(id, &s) == nil && !bytes.ContainsRune(id, '\\') // escapes: re-encoded by the SDK
-	}
-	_, err := strconv.ParseInt(string(id), 10, 64)
-	return err == nil && (len(id) == 1 || id[0] != '0') && id[0] != '+'
 }
 
 func (f *FastPath) serve(w http.ResponseWriter, r *http.Request, c toolCall) {
