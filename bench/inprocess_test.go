@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	"github.com/drivemcp/drivemcp/internal/googleemu"
 	"github.com/drivemcp/drivemcp/internal/httpguard"
 	"github.com/drivemcp/drivemcp/internal/identity"
+	"github.com/drivemcp/drivemcp/internal/logsink"
 	"github.com/drivemcp/drivemcp/internal/mcpserver"
 	"github.com/drivemcp/drivemcp/internal/metrics"
 	"github.com/drivemcp/drivemcp/internal/ratelimit"
@@ -67,7 +69,15 @@ func startInProcess(tb testing.TB, g *e2etest.Google) (*server, http.Handler) {
 	if os.Getenv("BENCH_NO_LOG") != "" {
 		level = slog.LevelError // to measure what the line per request costs
 	}
-	log := slog.New(slog.NewJSONHandler(logFile, &slog.HandlerOptions{Level: level}))
+	// Through the sink serve puts in front of stderr (BENCH_LOG_DIRECT=1:
+	// a write per line, to measure what the sink saves).
+	var logOut io.Writer = logFile
+	if os.Getenv("BENCH_LOG_DIRECT") == "" {
+		sink := logsink.New(logFile, logsink.Options{})
+		tb.Cleanup(func() { sink.Close() })
+		logOut = sink
+	}
+	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}))
 	m := metrics.New()
 	st := m.Store(raw)
 	transport := m.GoogleTransport(http.DefaultTransport)

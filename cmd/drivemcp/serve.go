@@ -27,6 +27,7 @@ import (
 	"github.com/drivemcp/drivemcp/internal/googleemu"
 	"github.com/drivemcp/drivemcp/internal/loopback"
 	"github.com/drivemcp/drivemcp/internal/mcpserver"
+	"github.com/drivemcp/drivemcp/internal/logsink"
 	"github.com/drivemcp/drivemcp/internal/metrics"
 	"github.com/drivemcp/drivemcp/internal/ratelimit"
 	"github.com/drivemcp/drivemcp/internal/reqlog"
@@ -46,7 +47,14 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 			return fmt.Errorf("%s names no drivemcp tool: %s; README.md lists the tools", cfg.Ref(l.flag), strings.Join(unknown, ", "))
 		}
 	}
-	log := newLogger(stderr, cfg.LogLevel)
+	// Everything serve writes to stderr (the log, a line per HTTP request;
+	// the demo banner) goes through one sink, in order, written off the
+	// requests that log (internal/logsink); Close on every way out.
+	tty := isTerminalWriter(stderr)
+	sink := logsink.New(stderr, logsink.Options{})
+	defer sink.Close()
+	stderr = sink
+	log := newLogger(stderr, tty, cfg.LogLevel)
 	if !cfg.Stdio && os.Getenv("GOGC") == "" {
 		// Tool calls over HTTP take the fast path (mcpserver/fastcall.go,
 		// with or without sessions), which makes 18 KB of garbage per call
@@ -445,14 +453,20 @@ func cleanExpired(ctx context.Context, st store.Store, log *slog.Logger) {
 	}
 }
 
-func newLogger(w io.Writer, level string) *slog.Logger {
+func newLogger(w io.Writer, text bool, level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
 	opts := &slog.HandlerOptions{Level: l}
-	if f, ok := w.(*os.File); ok && isTerminal(f) {
+	if text {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// isTerminalWriter: a person reads it (text lines), not a log collector (JSON).
+func isTerminalWriter(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isTerminal(f)
 }
 
 func isTerminal(f *os.File) bool {
