@@ -60,7 +60,7 @@ type Writer struct {
 	wake   chan struct{} // a batch has begun (capacity 1)
 	urgent chan struct{} // write now: FlushAt reached, or Flush (capacity 1)
 	stop   chan struct{}
-	done chan struct{}
+	done   chan struct{}
 }
 
 // New starts a Writer in front of out.

@@ -91,7 +91,6 @@ func plainIDReference(id json.RawMessage) bool {
 	return err == nil && (len(id) == 1 || id[0] != '0') && id[0] != '+'
 }
 
-
 // toolCallBody is a tools/call for name with the given id and, unless
 // empty, arguments.
 func toolCallBody(id, name, args string) string {
