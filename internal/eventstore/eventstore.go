@@ -180,10 +180,22 @@ func New(opts Options) *Store {
 
 // Open implements [mcp.EventStore.Open]. A new stream starts at index 0; a
 // stream that already exists is left as it is.
+//
+// Only the standalone stream (ID "") makes a session: the go-sdk opens it
+// when the session connects (go-sdk v1.8.0, StreamableServerTransport.Connect),
+// before any call's stream. A call's stream for a session the store does
+// not hold is late — its POST was looked up before a DELETE closed the
+// session, and read its body after — and is not kept: recreating the
+// session would hold it until the process exits (one more for every such
+// round an authenticated client plays). Nil is returned all the same, so
+// the SDK answers as it would have; the events are not stored.
 func (s *Store) Open(_ context.Context, sessionID, streamID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sess := s.sessions[sessionID]
+	if sess == nil && streamID != "" {
+		return nil
+	}
 	if sess == nil {
 		sess = &session{id: sessionID, streams: make(map[string]*stream)}
 		sess.lru.init(func(st *stream) *links { return &st.local })

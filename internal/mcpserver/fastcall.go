@@ -10,10 +10,12 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -124,7 +126,7 @@ func (f *FastPath) HTTP(sdk http.Handler, o FastPathOptions) http.Handler {
 			sdk.ServeHTTP(w, r)
 			return
 		}
-		f.take(w, r, o, func() { sdk.ServeHTTP(w, r) }, func(c toolCall) {
+		f.take(w, r, o, func(*toolCall) { sdk.ServeHTTP(w, r) }, func(c toolCall) {
 			f.served.Add(1)
 			f.serve(w, r, c)
 		})
@@ -133,8 +135,8 @@ func (f *FastPath) HTTP(sdk http.Handler, o FastPathOptions) http.Handler {
 
 // take reads and parses a request's body and calls serve with the call,
 // or, when the fast path is not sure about it, fallback with the body put
-// back as it came.
-func (f *FastPath) take(w http.ResponseWriter, r *http.Request, o FastPathOptions, fallback func(), serve func(toolCall)) {
+// back as it came (and the call, if the body was one).
+func (f *FastPath) take(w http.ResponseWriter, r *http.Request, o FastPathOptions, fallback func(*toolCall), serve func(toolCall)) {
 	body, err := readUpTo(r.Body, o.MaxBodyBytes)
 	if err != nil {
 		// Too long or broken: the SDK reads the rest and answers (413 or 400).
@@ -142,13 +144,18 @@ func (f *FastPath) take(w http.ResponseWriter, r *http.Request, o FastPathOption
 			io.Reader
 			io.Closer
 		}{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
-		fallback()
+		fallback(nil)
 		return
 	}
 	call, ok := parseToolCall(body)
-	if !ok || f.tools[call.name] == nil {
+	if !ok {
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		fallback()
+		fallback(nil)
+		return
+	}
+	if f.tools[call.name] == nil || !sdkEchoesID(call.id) {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		fallback(&call)
 		return
 	}
 	serve(call)
@@ -187,6 +194,27 @@ func acceptsBoth(v string) bool {
 	}
 	a, b = strings.TrimSpace(a), strings.TrimSpace(b)
 	return (a == "application/json" && b == "text/event-stream") || (a == "text/event-stream" && b == "application/json")
+}
+
+// sdkEchoesID is true for an id the SDK writes back byte for byte as it
+// came: it decodes a number as a float64 (so -0 becomes 0 and integers
+// beyond 2^53 change) and encodes strings again (invalid UTF-8 replaced,
+// U+2028 and U+2029 escaped). The fast path echoes ids as sent, so it
+// leaves the others to the SDK.
+func sdkEchoesID(id []byte) bool {
+	if len(id) == 0 {
+		return false
+	}
+	if id[0] == '"' {
+		// (Escapes never get here: plainID leaves them to the SDK.)
+		return utf8.Valid(id) && !bytes.ContainsRune(id, '\u2028') && !bytes.ContainsRune(id, '\u2029')
+	}
+	if string(id) == "-0" {
+		return false
+	}
+	n, err := strconv.ParseInt(string(id), 10, 64)
+	const exact = 1 << 53 // float64 holds every integer up to here
+	return err == nil && n >= -exact && n <= exact
 }
 
 // readUpTo reads all of r if it is at most limit bytes (limit ≤ 0: no

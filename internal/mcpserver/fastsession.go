@@ -40,9 +40,17 @@ import (
 //
 // What it must not skip: the SDK's idle timer, which restarts when a POST
 // it serves ends. A session whose calls all took the fast path would time
-// out while in use; so a session's request goes to the SDK whenever the
-// SDK last served one of its POSTs more than half the idle timeout ago
-// (once every 15 minutes of steady use with the 30-minute timeout).
+// out while in use; so a session's call goes through the SDK whenever the
+// SDK last served one of its POSTs more than sdkTouchEvery ago (a
+// thirtieth of the timeout: once a minute of steady use with serve's 30),
+// which bounds how much sooner than the SDK alone an idle session ends.
+//
+// And what it cannot see: a call the SDK is serving whose body the fast
+// path did not parse (say a tools/list, or a request with _meta) may share
+// its id with a fast-path call; the SDK would refuse the second as a
+// duplicate, the fast path answers it. Each answer still goes to the POST
+// that asked, so nothing is misrouted. Calls it did parse (other tools)
+// are checked both ways.
 
 // fastSession is a session the fast path may answer for.
 type fastSession struct {
@@ -52,6 +60,8 @@ type fastSession struct {
 	mu       sync.Mutex
 	touched  time.Time           // when the SDK last served a POST of the session
 	inFlight map[string]struct{} // ids of fast-path calls under way (as sent)
+	sdkIDs   map[string]int      // ids of calls the fast path parsed and the SDK is serving
+	closed   bool                // the SDK closed it, or is closing it
 }
 
 // opening records the user of the request that opens a session, as the
@@ -114,7 +124,7 @@ func (f *FastPath) sessionReady(_ context.Context, req *mcp.InitializedRequest) 
 		return
 	}
 	delete(f.pending, id)
-	f.sessions[id] = &fastSession{ss: req.Session, user: user, touched: f.now(), inFlight: map[string]struct{}{}}
+	f.sessions[id] = &fastSession{ss: req.Session, user: user, touched: f.now(), inFlight: map[string]struct{}{}, sdkIDs: map[string]int{}}
 	if f.readyHook != nil {
 		f.readyHook(id)
 	}
@@ -123,9 +133,15 @@ func (f *FastPath) sessionReady(_ context.Context, req *mcp.InitializedRequest) 
 // forget drops a session the SDK has closed.
 func (f *FastPath) forget(id string) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	s := f.sessions[id]
 	delete(f.sessions, id)
 	delete(f.pending, id) // opened, never initialized
+	f.mu.Unlock()
+	if s != nil {
+		s.mu.Lock()
+		s.closed = true // for calls that looked it up before
+		s.mu.Unlock()
+	}
 }
 
 // session returns the table's entry for a request, or nil.
@@ -181,11 +197,10 @@ func (f *FastPath) SessionsHTTP(sdk http.Handler, o FastPathOptions) http.Handle
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("Mcp-Session-Id")
-		if id == "" && r.Method == http.MethodPost {
-			sdk.ServeHTTP(f.opening(w, r), r)
-			return
-		}
-		if id == "" || r.Method != http.MethodPost {
+		if id == "" {
+			if r.Method == http.MethodPost {
+				w = f.opening(w, r)
+			}
 			sdk.ServeHTTP(w, r)
 			return
 		}
@@ -198,36 +213,76 @@ func (f *FastPath) SessionsHTTP(sdk http.Handler, o FastPathOptions) http.Handle
 			sdk.ServeHTTP(w, r) // not ours to judge: 404, 403, or served
 			return
 		}
-		if !f.freshEnough(s, o.SessionTimeout) || !f.eligibleOnSession(r, o) {
-			f.viaSDK(sdk, w, r, s)
+		switch r.Method {
+		case http.MethodDelete:
+			// The session's user ends it: from now on its calls are the
+			// SDK's, which holds them while the session closes (its Close
+			// waits for the calls in flight) and then refuses them.
+			f.forget(id)
+			sdk.ServeHTTP(w, r)
+			return
+		case http.MethodPost:
+		default:
+			sdk.ServeHTTP(w, r)
 			return
 		}
-		f.take(w, r, o, func() { f.viaSDK(sdk, w, r, s) }, func(c toolCall) {
-			f.served.Add(1)
+		// Headers the SDK accepts before it looks the session up: only
+		// then does a POST restart the SDK's idle timer.
+		reachesSession := f.eligibleRequest(r, o)
+		if !reachesSession || !f.freshEnough(s, o.SessionTimeout) || !f.eligibleOnSession(r, o) {
+			f.viaSDK(sdk, w, r, s, reachesSession, nil)
+			return
+		}
+		f.take(w, r, o, func(c *toolCall) { f.viaSDK(sdk, w, r, s, true, c) }, func(c toolCall) {
 			f.serveSession(w, r, c, id, s)
 		})
 	})
 }
 
-// viaSDK hands a session's POST to the SDK, which restarts the session's
-// idle timer when the POST ends.
-func (f *FastPath) viaSDK(sdk http.Handler, w http.ResponseWriter, r *http.Request, s *fastSession) {
+// viaSDK hands a session's POST to the SDK. A POST that reaches the
+// session restarts its idle timer when it ends, which the fast path then
+// counts from. c is the call when the fast path parsed one (a tool it
+// does not serve): its id is in flight on the SDK until it returns.
+func (f *FastPath) viaSDK(sdk http.Handler, w http.ResponseWriter, r *http.Request, s *fastSession, reachesSession bool, c *toolCall) {
+	var key string
+	if c != nil {
+		key = idKey(c.id)
+		s.mu.Lock()
+		s.sdkIDs[key]++
+		s.mu.Unlock()
+	}
 	sdk.ServeHTTP(w, r)
 	now := f.now()
 	s.mu.Lock()
-	s.touched = now
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	if reachesSession {
+		s.touched = now
+	}
+	if c != nil {
+		if s.sdkIDs[key]--; s.sdkIDs[key] <= 0 {
+			delete(s.sdkIDs, key)
+		}
+	}
 }
 
-// freshEnough is true while the SDK's idle timer of the session has more
-// than half its time left.
+// sdkTouchEvery is how long after the SDK last served one of a session's
+// POSTs the fast path still answers its calls: then a call goes through
+// the SDK, which restarts the session's idle timer. A session used only
+// through the fast path therefore ends between timeout - timeout/30 and
+// timeout after its last call (29 to 30 minutes with serve's 30), where
+// the SDK alone would end it at exactly timeout; and one call in a minute
+// of steady use pays the SDK's price.
+func sdkTouchEvery(timeout time.Duration) time.Duration { return timeout / 30 }
+
+// freshEnough is true while the SDK last restarted the session's idle
+// timer less than sdkTouchEvery ago.
 func (f *FastPath) freshEnough(s *fastSession, timeout time.Duration) bool {
 	if timeout <= 0 {
 		return true // no idle timeout to keep running
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return f.now().Sub(s.touched) < timeout/2
+	return f.now().Sub(s.touched) < sdkTouchEvery(timeout)
 }
 
 // eligibleOnSession is eligible for a session's request: the same plain
@@ -240,23 +295,38 @@ func (f *FastPath) eligibleOnSession(r *http.Request, o FastPathOptions) bool {
 	return f.eligibleRequest(r, o)
 }
 
+// idKey is a call id as the duplicate checks compare it: the bytes sent,
+// which for the ids the fast path takes (sdkEchoesID) is one spelling per
+// id the SDK holds equal.
+func idKey(id []byte) string { return string(id) }
+
 // serveSession answers a call on a session as the SDK's stateful
 // transport does (streamableServerConn.servePOST and Write in go-sdk
 // v1.8.0): the call's stream opened in the event store under a fresh id,
 // a priming event from revision 2025-11-25, then the answer, each stored
 // before it is written, numbered <stream>_<index>.
 func (f *FastPath) serveSession(w http.ResponseWriter, r *http.Request, c toolCall, sessionID string, s *fastSession) {
-	key := string(c.id)
+	key := idKey(c.id)
 	s.mu.Lock()
+	closed := s.closed
 	_, dup := s.inFlight[key]
-	if !dup {
+	dup = dup || s.sdkIDs[key] > 0
+	if !dup && !closed {
 		s.inFlight[key] = struct{}{}
 	}
 	s.mu.Unlock()
+	if closed {
+		// Its body came after the session ended (DELETE, idle timeout):
+		// answered as the SDK answers such a call, which it looked up
+		// when the headers came — the stream opened, nothing delivered.
+		f.writeClosed(w, r, sessionID)
+		return
+	}
 	if dup {
 		writeDuplicateID(w, c.id)
 		return
 	}
+	f.served.Add(1)
 	defer func() {
 		s.mu.Lock()
 		delete(s.inFlight, key)
@@ -292,6 +362,20 @@ func (f *FastPath) serveSession(w http.ResponseWriter, r *http.Request, c toolCa
 	writeEvents(w, out...)
 }
 
+// writeClosed answers a call on a session that closed while its body was
+// read as the SDK's transport does: a priming event from 2025-11-25 (the
+// stream was opened), then the response ends with nothing delivered.
+func (f *FastPath) writeClosed(w http.ResponseWriter, r *http.Request, sessionID string) {
+	stream := rand.Text()
+	_ = f.events.Open(r.Context(), sessionID, stream) // a closed session's: not kept
+	if revisionAtLeast(r.Header.Get("Mcp-Protocol-Version"), "2025-11-25") {
+		_ = f.events.Append(r.Context(), sessionID, stream, nil)
+		writeEvents(w, event{name: "prime", id: stream + "_0"})
+		return
+	}
+	writeEvents(w)
+}
+
 // writeDuplicateID refuses a call whose id is in flight on the session,
 // in the SDK's words: 400, a JSON-RPC error of code -32600.
 func writeDuplicateID(w http.ResponseWriter, id []byte) {
@@ -300,6 +384,10 @@ func writeDuplicateID(w http.ResponseWriter, id []byte) {
 		raw = unquoted // ids are plain (plainID): no escapes to undo
 	}
 	msg, _ := marshalNoEscape("duplicate in-flight request ID " + raw)
+	// The SDK has set its stream's headers by then; the error replaces
+	// only the content type.
+	w.Header().Set("Cache-Control", "no-cache, no-transform")
+	w.Header().Set("Connection", "keep-alive")
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusBadRequest)
 	_, _ = w.Write([]byte(`{"jsonrpc":"2.0","id":` + string(id) + `,"error":{"code":-32600,"message":` + string(msg) + `}}`))

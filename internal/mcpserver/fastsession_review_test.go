@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -123,20 +124,24 @@ func TestFastPathSessions_IdleGapUnderTheTimeoutAfterAFastCallDoesNotEndTheSessi
 				session := s.open(t)
 				defer s.do(http.MethodDelete, session, "")
 
-				time.Sleep(testSessionTimeout/2 - time.Minute)
-				before := s.path.Served()
-				if a := s.do(http.MethodPost, session, checkAuthCall("1")); a.status != http.StatusOK {
-					t.Fatalf("first call: %+v", a)
+				// Steady use for a quarter of an hour, a call every 50 s:
+				// mostly through the fast path.
+				const calls = 17
+				for i := range calls {
+					time.Sleep(50 * time.Second)
+					if a := s.do(http.MethodPost, session, checkAuthCall(strconv.Itoa(i+1))); a.status != http.StatusOK {
+						t.Fatalf("call %d: %+v", i, a)
+					}
 				}
-				if !sdkOnly && s.path.Served() == before {
-					t.Fatal("the first call did not take the fast path; the test shows nothing")
+				if served := s.path.Served(); !sdkOnly && served < calls/2 {
+					t.Fatalf("the fast path answered %d of %d calls; the test shows nothing", served, calls)
 				}
-				// Idle for a little more than half the timeout: less than
-				// the timeout since the last call.
-				time.Sleep(testSessionTimeout/2 + 2*time.Minute)
-				if a := s.do(http.MethodPost, session, checkAuthCall("2")); a.status != http.StatusOK {
-					t.Errorf("a call %v after the previous one (timeout %v) found the session gone: %+v",
-						testSessionTimeout/2+2*time.Minute, testSessionTimeout, a)
+				// Then idle for nine tenths of the timeout: the session must
+				// still be there (the fast path's slack is a thirtieth).
+				gap := testSessionTimeout * 9 / 10
+				time.Sleep(gap)
+				if a := s.do(http.MethodPost, session, checkAuthCall("99")); a.status != http.StatusOK {
+					t.Errorf("a call %v after the previous one (timeout %v) found the session gone: %+v", gap, testSessionTimeout, a)
 				}
 			})
 		})
@@ -155,7 +160,7 @@ func TestFastPathSessions_SDKRefusalBeforeTheSessionDoesNotCountAsSDKUse(t *test
 	deps, _ := fixtureDeps(t, Deps{})
 	p := newSessionPair(t, deps)
 	session := p.open(t, p.fast, "")
-	later := p.now.Load().Add(testSessionTimeout/2 + time.Second)
+	later := p.now.Load().Add(sdkTouchEvery(testSessionTimeout) + time.Second)
 	p.now.Store(&later)
 
 	h := sessionHeader("", session)
@@ -219,8 +224,9 @@ func lateBodyAfterDELETE(t *testing.T, s *storeServer, session string) answer {
 func TestFastPathSessions_CallWhoseBodyArrivesAfterDELETEIsNotServed(t *testing.T) {
 	deps, _ := fixtureDeps(t, Deps{})
 	sdk, fast := newStoreServer(t, deps, true), newStoreServer(t, deps, false)
-	want := lateBodyAfterDELETE(t, sdk, sdk.open(t))
-	got := lateBodyAfterDELETE(t, fast, fast.open(t))
+	sdkSession, fastSession := sdk.open(t), fast.open(t)
+	want := normal(lateBodyAfterDELETE(t, sdk, sdkSession), sdkSession)
+	got := normal(lateBodyAfterDELETE(t, fast, fastSession), fastSession)
 	if fast.path.Served() != 0 || got.status != want.status || got.body != want.body {
 		t.Errorf("a call on a deleted session: the fast path served %d and answered\n%+v\nthe SDK answered\n%+v", fast.path.Served(), got, want)
 	}

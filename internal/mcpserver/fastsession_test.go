@@ -249,8 +249,8 @@ func TestFastPathSessions_NotBeforeInitialized(t *testing.T) {
 
 // The SDK ends a session its idle timer runs out on, and only a POST the
 // SDK serves restarts that timer. A session used only through the fast
-// path must not time out while in use: once the SDK last saw it half the
-// timeout ago, the next call goes through the SDK.
+// path must not time out while in use: once the SDK last saw it
+// sdkTouchEvery ago, the next call goes through the SDK.
 func TestFastPathSessions_KeepTheSDKsIdleTimerRunning(t *testing.T) {
 	deps, _ := fixtureDeps(t, Deps{})
 	p := newSessionPair(t, deps)
@@ -267,10 +267,10 @@ func TestFastPathSessions_KeepTheSDKsIdleTimerRunning(t *testing.T) {
 	if !served() {
 		t.Fatal("a fresh session's call did not take the fast path")
 	}
-	later := p.now.Load().Add(testSessionTimeout/2 + time.Second)
+	later := p.now.Load().Add(sdkTouchEvery(testSessionTimeout) + time.Second)
 	p.now.Store(&later)
 	if served() {
-		t.Error("half the idle timeout after the SDK last saw the session, the fast path still answered: the SDK's timer was not restarted")
+		t.Error("sdkTouchEvery after the SDK last saw the session, the fast path still answered: the SDK's timer was not restarted")
 	}
 	if !served() {
 		t.Error("right after the SDK served a call, the next did not take the fast path")
