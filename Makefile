@@ -7,7 +7,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 # Packages with real concurrency (refresh single-flight, store locks,
 # uploader retries, the emulator): run under the race detector.
-RACE_PKGS := ./internal/accesspolicy/... ./internal/authserver/... ./internal/google/... ./internal/drive/... ./internal/googleemu/... ./internal/httpguard/... ./internal/identity/... ./internal/mcpserver/... ./internal/netguard/... ./internal/ratelimit/... ./internal/reqlog/... ./internal/secrets/... ./internal/store/... ./internal/ttlcache/...
+RACE_PKGS := ./internal/accesspolicy/... ./internal/authserver/... ./internal/google/... ./internal/drive/... ./internal/eventstore/... ./internal/googleemu/... ./internal/httpguard/... ./internal/identity/... ./internal/logsink/... ./internal/mcpserver/... ./internal/netguard/... ./internal/ratelimit/... ./internal/reqlog/... ./internal/secrets/... ./internal/store/... ./internal/ttlcache/...
 
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
