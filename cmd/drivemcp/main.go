@@ -93,8 +93,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // GOGC=800 costs 15-25 % less CPU per call than 400 in bench/, for a peak
 // RSS of ~90 MiB instead of ~60 under 64 connections flat out (an upload
 // stays at ~29 MiB either way). The soft limit keeps the heap bounded when
-// requests do carry a lot (inline files). GOGC and GOMEMLIMIT in the
-// environment still win.
+// requests do carry a lot (inline files). serve over HTTP lowers it to 400
+// (serve.go): the fast path makes little garbage there, stdio still goes
+// through the go-sdk. GOGC and GOMEMLIMIT in the environment still win.
 func tuneGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(800)
