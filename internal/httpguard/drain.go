@@ -29,8 +29,11 @@ type Drain struct {
 	abortCall context.CancelCauseFunc
 	// A call's answer is written after its handler returns; these tell
 	// when the answers are out (see HTTP and Writer).
-	posts atomic.Int64
-	out   *quietWriter
+	posts     atomic.Int64
+	stopping  atomic.Bool   // Stop has begun (posts reaching 0 then matters)
+	postsOnce sync.Once     // closes postsIdle
+	postsIdle chan struct{} // closed once stopping and no POST is being answered
+	out       *quietWriter
 }
 
 // errShuttingDown is the cause of a call cancelled by the drain deadline.
@@ -39,7 +42,7 @@ var errShuttingDown = errors.New("the server is shutting down")
 // NewDrain returns a Drain that lets every call through until Stop.
 func NewDrain() *Drain {
 	abort, cancel := context.WithCancelCause(context.Background())
-	return &Drain{idle: make(chan struct{}), abort: abort, abortCall: cancel}
+	return &Drain{idle: make(chan struct{}), postsIdle: make(chan struct{}), abort: abort, abortCall: cancel}
 }
 
 // Middleware counts tool calls in flight and, once the drain has begun,
@@ -83,7 +86,11 @@ func (d *Drain) HTTP(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
 			d.posts.Add(1)
-			defer d.posts.Add(-1)
+			defer func() {
+				if d.posts.Add(-1) == 0 && d.stopping.Load() {
+					d.postsOnce.Do(func() { close(d.postsIdle) })
+				}
+			}()
 		}
 		h.ServeHTTP(w, r)
 	})
@@ -103,6 +110,12 @@ func (d *Drain) Writer(w io.Writer) io.Writer {
 // it cancels the calls and waits a few seconds more for them to return. It
 // reports how many calls were cancelled. Stop is called once.
 func (d *Drain) Stop(ctx context.Context) (cancelled int) {
+	// Either the last POST sees stopping and closes postsIdle, or this sees
+	// no POST left (sequentially consistent atomics: one of the two).
+	d.stopping.Store(true)
+	if d.posts.Load() == 0 {
+		d.postsOnce.Do(func() { close(d.postsIdle) })
+	}
 	defer d.waitAnswers()
 	d.mu.Lock()
 	d.draining = true
@@ -129,8 +142,11 @@ func (d *Drain) Stop(ctx context.Context) (cancelled int) {
 // waitAnswers waits, a few seconds at most, for the answers of the calls
 // that returned to be written.
 func (d *Drain) waitAnswers() {
-	for deadline := time.Now().Add(5 * time.Second); d.posts.Load() > 0 && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
+	wait := time.NewTimer(5 * time.Second)
+	defer wait.Stop()
+	select {
+	case <-d.postsIdle:
+	case <-wait.C:
 	}
 	if d.out != nil {
 		d.out.waitQuiet(100*time.Millisecond, 2*time.Second)
@@ -155,12 +171,30 @@ func (w *quietWriter) Write(p []byte) (int, error) {
 
 // waitQuiet returns once nothing has been written for quiet since it was
 // called, or after max. An answer is written within microseconds of its
-// handler's return, so quiet needs only to be long against that.
+// handler's return, so quiet needs only to be long against that. It wakes
+// when the quiet period could have ended, not on a fixed tick.
 func (w *quietWriter) waitQuiet(quiet, max time.Duration) {
 	start := time.Now()
-	for deadline := start.Add(max); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if time.Since(start) >= quiet && w.writing.Load() == 0 && time.Since(time.Unix(0, w.last.Load())) >= quiet {
+	deadline := start.Add(max)
+	timer := time.NewTimer(quiet)
+	defer timer.Stop()
+	for {
+		now := time.Now()
+		next := start.Add(quiet)
+		if last := time.Unix(0, w.last.Load()).Add(quiet); last.After(next) {
+			next = last
+		}
+		writing := w.writing.Load() > 0
+		if !writing && !now.Before(next) || !now.Before(deadline) {
 			return
 		}
+		if writing || !next.After(now) {
+			next = now.Add(quiet / 10) // a write under way: look again soon
+		}
+		if next.After(deadline) {
+			next = deadline
+		}
+		timer.Reset(next.Sub(now))
+		<-timer.C
 	}
 }
