@@ -421,6 +421,9 @@ func (a *running) newHTTPServer(h http.Handler) *http.Server {
 		ReadTimeout:       a.limits.bodyTimeout,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
+		// net/http's own lines (a panicking handler, Accept errors) go
+		// through serve's logger and its sink, in order with the rest.
+		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelError),
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -183,7 +184,8 @@ func (l *callbackListeners) listenLocked(addr string) (*cbListener, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/oauth2callback", h)
-	cb.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute}
+	cb.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute,
+		ErrorLog: slog.NewLogLogger(l.srv.log.Handler(), slog.LevelError)} // net/http's own lines, in the server's log
 	l.listeners[cb.redirect] = cb
 	go func() { _ = cb.http.Serve(nl) }()
 	l.srv.log.Info("listening for the Google callback", "redirect_uri", cb.redirect)

@@ -110,12 +110,6 @@ func (d *Drain) Writer(w io.Writer) io.Writer {
 // it cancels the calls and waits a few seconds more for them to return. It
 // reports how many calls were cancelled. Stop is called once.
 func (d *Drain) Stop(ctx context.Context) (cancelled int) {
-	// Either the last POST sees stopping and closes postsIdle, or this sees
-	// no POST left (sequentially consistent atomics: one of the two).
-	d.stopping.Store(true)
-	if d.posts.Load() == 0 {
-		d.postsOnce.Do(func() { close(d.postsIdle) })
-	}
 	defer d.waitAnswers()
 	d.mu.Lock()
 	d.draining = true
@@ -123,6 +117,14 @@ func (d *Drain) Stop(ctx context.Context) (cancelled int) {
 		close(d.idle)
 	}
 	d.mu.Unlock()
+	// After draining is set: a call let in before it came on a POST that
+	// was counted before, so this sees it. Either the last POST sees
+	// stopping and closes postsIdle, or this sees no POST left
+	// (sequentially consistent atomics: one of the two).
+	d.stopping.Store(true)
+	if d.posts.Load() == 0 {
+		d.postsOnce.Do(func() { close(d.postsIdle) })
+	}
 	select {
 	case <-d.idle:
 		return 0

@@ -57,10 +57,11 @@ type Writer struct {
 
 	onWait func() // tests: a writer is about to wait for room
 
-	wake   chan struct{} // a batch has begun (capacity 1)
-	urgent chan struct{} // write now: FlushAt reached, or Flush (capacity 1)
-	stop   chan struct{}
-	done   chan struct{}
+	wake     chan struct{} // a batch has begun (capacity 1)
+	urgent   chan struct{} // write now: FlushAt reached, or Flush (capacity 1)
+	stop     chan struct{}
+	stopOnce sync.Once // Close may be called from two goroutines
+	done     chan struct{}
 }
 
 // New starts a Writer in front of out.
@@ -131,11 +132,7 @@ func (w *Writer) Flush() {
 // Close writes what is waiting and stops the goroutine; later writes go
 // straight to out. It does not close out.
 func (w *Writer) Close() error {
-	select {
-	case <-w.stop:
-	default:
-		close(w.stop)
-	}
+	w.stopOnce.Do(func() { close(w.stop) })
 	<-w.done
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -370,10 +370,12 @@ func scanPlainID(b []byte, i int) (int, bool) {
 	return i, true
 }
 
-// maxDepth is encoding/json's nesting limit (its scanner's
-// maxNestingDepth), counted from the value it reads: the arguments object
-// is at depth 1.
-const maxDepth = 10000
+// maxDepth is the deepest arguments object the go-sdk decodes, counted
+// from the arguments object itself (depth 1): its decoder refuses a
+// message nested more than 1000 deep (400 "exceeded maximum nesting
+// depth"), and the arguments sit inside the message and its params.
+// encoding/json alone would take 10000.
+const maxDepth = 1000 - 2
 
 // scanValue checks the JSON value at b[i] as encoding/json's scanner does —
 // syntax and nesting depth, not the UTF-8 in strings — and returns the

@@ -3,6 +3,7 @@ package mcpserver
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"iter"
 	"net/http"
@@ -49,8 +50,9 @@ import (
 // path did not parse (say a tools/list, or a request with _meta) may share
 // its id with a fast-path call; the SDK would refuse the second as a
 // duplicate, the fast path answers it. Each answer still goes to the POST
-// that asked, so nothing is misrouted. Calls it did parse (other tools)
-// are checked both ways.
+// that asked, so nothing is misrouted. Calls it did parse (other tools,
+// ids it leaves to the SDK) are checked both ways, ids compared as the
+// SDK compares them (idKey).
 
 // fastSession is a session the fast path may answer for.
 type fastSession struct {
@@ -295,10 +297,24 @@ func (f *FastPath) eligibleOnSession(r *http.Request, o FastPathOptions) bool {
 	return f.eligibleRequest(r, o)
 }
 
-// idKey is a call id as the duplicate checks compare it: the bytes sent,
-// which for the ids the fast path takes (sdkEchoesID) is one spelling per
-// id the SDK holds equal.
-func idKey(id []byte) string { return string(id) }
+// idKey is a call id as the duplicate checks compare it: as the SDK
+// decodes it, which holds -0 and 0 equal, integers beyond 2^53 equal to
+// their float64, and a string's invalid bytes equal to U+FFFD. (The ids
+// the fast path serves itself are their own key; those it passed to the
+// SDK may be spelled otherwise.)
+func idKey(id []byte) string {
+	if len(id) > 0 && id[0] == '"' {
+		var s string
+		if json.Unmarshal(id, &s) == nil { // invalid UTF-8 → U+FFFD, as the SDK
+			return "s" + s
+		}
+		return "r" + string(id)
+	}
+	if f, err := strconv.ParseFloat(string(id), 64); err == nil {
+		return "n" + strconv.FormatInt(int64(f), 10)
+	}
+	return "r" + string(id)
+}
 
 // serveSession answers a call on a session as the SDK's stateful
 // transport does (streamableServerConn.servePOST and Write in go-sdk

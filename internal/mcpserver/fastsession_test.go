@@ -195,7 +195,7 @@ func TestFastPathSessions_AnswerAsTheSDK(t *testing.T) {
 	// A call id in flight on the session is refused as the SDK refuses it.
 	t.Run("duplicate id in flight", func(t *testing.T) {
 		session := p.open(t, p.fast, "rw")
-		p.path.session(session).inFlight["77"] = struct{}{}
+		p.path.session(session).inFlight[idKey([]byte("77"))] = struct{}{}
 		got := post(t, p.fast, sessionHeader("rw", session), call("77", `{}`))
 		want := `{"jsonrpc":"2.0","id":77,"error":{"code":-32600,"message":"duplicate in-flight request ID 77"}}`
 		if got.status != http.StatusBadRequest || got.contentType != "application/json" || got.body != want {
