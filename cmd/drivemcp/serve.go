@@ -415,6 +415,10 @@ func (a *running) commonRoutes() *http.ServeMux {
 // to Google) are not cut off. There is no server-wide WriteTimeout for the
 // same reason; writeDeadlines sets one for every other route.
 func (a *running) newHTTPServer(h http.Handler) *http.Server {
+	log := a.log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return &http.Server{
 		Handler:           writeDeadlines(h, a.limits.writeTimeout),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -423,7 +427,7 @@ func (a *running) newHTTPServer(h http.Handler) *http.Server {
 		MaxHeaderBytes:    64 << 10,
 		// net/http's own lines (a panicking handler, Accept errors) go
 		// through serve's logger and its sink, in order with the rest.
-		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelError),
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError),
 	}
 }
 
