@@ -148,7 +148,7 @@ func (f *FastPath) take(w http.ResponseWriter, r *http.Request, o FastPathOption
 		return
 	}
 	call, ok := parseToolCall(body)
-	if !ok {
+	if !ok || nesting(call.args)+2 > sdkMaxDepth {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		fallback(nil)
 		return
@@ -163,10 +163,16 @@ func (f *FastPath) take(w http.ResponseWriter, r *http.Request, o FastPathOption
 
 // eligibleRequest is true for the plainest POST, by its headers: JSON,
 // accepting JSON and an event stream, a listed protocol revision, a Host
-// the SDK's rebinding check would pass.
+// the SDK's rebinding check would pass, no Last-Event-ID (the SDK refuses
+// it on a POST).
 func (f *FastPath) eligibleRequest(r *http.Request, o FastPathOptions) bool {
-	if r.Method != http.MethodPost ||
-		r.Header.Get("Content-Type") != "application/json" || !slices.Contains(fastVersions, r.Header.Get("Mcp-Protocol-Version")) {
+	return slices.Contains(fastVersions, r.Header.Get("Mcp-Protocol-Version")) && f.eligibleHeaders(r, o)
+}
+
+// eligibleHeaders is eligibleRequest but for the protocol revision, which
+// the caller checks.
+func (f *FastPath) eligibleHeaders(r *http.Request, o FastPathOptions) bool {
+	if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" || len(r.Header.Values("Last-Event-ID")) > 0 {
 		return false
 	}
 	if accept := r.Header.Values("Accept"); len(accept) != 1 || !acceptsBoth(accept[0]) {
@@ -215,6 +221,35 @@ func sdkEchoesID(id []byte) bool {
 	n, err := strconv.ParseInt(string(id), 10, 64)
 	const exact = 1 << 53 // float64 holds every integer up to here
 	return err == nil && n >= -exact && n <= exact
+}
+
+// sdkMaxDepth is how deep the go-sdk's JSON decoder lets a message nest
+// (its internal/json defaultMaxDepth), counted from the body: it refuses a
+// deeper body as malformed where encoding/json, whose limit is ten times
+// that, would decode it.
+const sdkMaxDepth = 1000
+
+// nesting is how deep the JSON value v nests: 0 for a scalar, 1 for an
+// object or array of scalars. v is one scanValue accepted.
+func nesting(v []byte) int {
+	depth, most := 0, 0
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '{', '[':
+			if depth++; depth > most {
+				most = depth
+			}
+		case '}', ']':
+			depth--
+		case '"':
+			for i++; v[i] != '"'; i++ {
+				if v[i] == '\\' {
+					i++ // the escaped byte, a quote perhaps
+				}
+			}
+		}
+	}
+	return most
 }
 
 // readUpTo reads all of r if it is at most limit bytes (limit ≤ 0: no
