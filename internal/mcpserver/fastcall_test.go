@@ -21,6 +21,7 @@ import (
 type fastPair struct {
 	sdk, fast string
 	path      *FastPath
+	server    *mcp.Server
 }
 
 func newFastPair(t *testing.T, deps Deps) fastPair {
@@ -46,9 +47,10 @@ func newFastPair(t *testing.T, deps Deps) fastPair {
 		return srv.URL
 	}
 	return fastPair{
-		sdk:  wrap(sdk),
-		fast: wrap(fp.HTTP(sdk, FastPathOptions{MaxBodyBytes: limit, LocalhostProtection: true})),
-		path: fp,
+		sdk:    wrap(sdk),
+		fast:   wrap(fp.HTTP(sdk, FastPathOptions{MaxBodyBytes: limit, LocalhostProtection: true})),
+		path:   fp,
+		server: s,
 	}
 }
 
