@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // parseToolCallMetaCorpus is parseToolCallCorpus and 2026-07-28 calls:
@@ -144,8 +146,8 @@ func TestCheckSessionlessMeta(t *testing.T) {
 				t.Errorf("%s, remembered: ok %v (meta %v), want %v (meta %v)", c.meta, ok, again, c.ok, meta)
 			}
 		}
-		if known.has([]byte(c.meta)) != c.ok {
-			t.Errorf("%s: remembered %v, want %v", c.meta, !c.ok, c.ok)
+		if _, ok := known.get([]byte(c.meta)); ok != c.ok {
+			t.Errorf("%s: remembered %v, want %v", c.meta, ok, c.ok)
 		}
 	}
 }
@@ -154,19 +156,43 @@ func TestCheckSessionlessMeta(t *testing.T) {
 // ones (or huge ones) makes the fast path check each, not hold them all.
 func TestKnownMeta_IsBounded(t *testing.T) {
 	var k knownMeta
+	known := func(raw string) bool { _, ok := k.get([]byte(raw)); return ok }
 	for i := range knownMetaSize {
-		k.add(fmt.Appendf(nil, "{%d}", i))
+		k.add(fmt.Appendf(nil, "{%d}", i), mcp.Meta{})
 	}
-	if !k.has([]byte("{0}")) || len(k.good) != knownMetaSize {
+	if !known("{0}") || len(k.good) != knownMetaSize {
 		t.Fatalf("%d objects remembered, want %d", len(k.good), knownMetaSize)
 	}
-	k.add([]byte("{new}"))
-	if k.has([]byte("{0}")) || !k.has([]byte("{new}")) || len(k.good) != 1 {
+	k.add([]byte("{new}"), mcp.Meta{})
+	if known("{0}") || !known("{new}") || len(k.good) != 1 {
 		t.Errorf("full: %d objects remembered, want only the newest", len(k.good))
 	}
-	big := []byte(`{"a":"` + strings.Repeat("x", knownMetaBytes) + `"}`)
-	k.add(big)
-	if k.has(big) {
+	big := `{"a":"` + strings.Repeat("x", knownMetaBytes) + `"}`
+	k.add([]byte(big), mcp.Meta{})
+	if known(big) {
 		t.Error("an object over the size limit was remembered")
+	}
+}
+
+// Each call gets its own _meta: a tool changing the one it was given
+// (SetProgressToken writes into it) changes neither the remembered one
+// nor the next call's.
+func TestKnownMeta_EachCallGetsItsOwnCopy(t *testing.T) {
+	var k knownMeta
+	raw := []byte(goClientMeta)
+	first, ok := checkSessionlessMeta(raw, &k)
+	if !ok {
+		t.Fatal("refused")
+	}
+	want := fmt.Sprint(first)
+	first["progressToken"] = 1
+	first[mcp.MetaKeyClientCapabilities].(map[string]any)["roots"].(map[string]any)["listChanged"] = false
+	for range 2 {
+		again, ok := checkSessionlessMeta(raw, &k)
+		if !ok || fmt.Sprint(again) != want {
+			t.Fatalf("the next call got %v, want %s", again, want)
+		}
+		again["x"] = 1
+		again[mcp.MetaKeyClientInfo].(map[string]any)["name"] = "changed"
 	}
 }
