@@ -164,17 +164,20 @@ func TestLoadToolCallInProcess(t *testing.T) {
 // nothing else.
 //
 //	go test -run '^$' -bench ToolCallHandler -benchmem -cpuprofile cpu.out ./bench/
+//
+// BENCH_REVISION sets the call's protocol revision (2025-06-18 unless
+// set); at 2026-07-28 it is the call the go-sdk client sends by default.
 func BenchmarkToolCallHandler(b *testing.B) {
 	skipUnlessProfiling(b)
 	g := e2etest.StartGoogle(b)
 	s, h := startInProcess(b, g)
 	token := login(b, s, register(b, s), "bench@example.com").Access
-	header := mcpHeader(token)
+	header, call := revisionCall(token, os.Getenv("BENCH_REVISION"))
 	b.ReportAllocs()
 	cpu0 := ownCPU()
 	b.ResetTimer()
 	for range b.N {
-		req := httptest.NewRequest(http.MethodPost, s.Base+"/mcp", bytes.NewReader(checkDriveAuthCall))
+		req := httptest.NewRequest(http.MethodPost, s.Base+"/mcp", bytes.NewReader(call))
 		req.Header = header.Clone()
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
@@ -186,6 +189,27 @@ func BenchmarkToolCallHandler(b *testing.B) {
 	// CPU time, unlike ns/op, does not count the time other processes on a
 	// shared machine held the cores; it does count the garbage collector's.
 	b.ReportMetric(float64((ownCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+}
+
+// revisionCall is the headers and body of a check_drive_auth call at the
+// protocol revision (mcpHeader's when empty). From 2026-07-28 on, a call
+// names its method and tool in headers and carries the revision and the
+// client's capabilities in _meta, as the go-sdk client (v1.8.0) sends it.
+func revisionCall(token, revision string) (http.Header, []byte) {
+	header := mcpHeader(token)
+	if revision == "" {
+		return header, checkDriveAuthCall
+	}
+	header.Set("Mcp-Protocol-Version", revision)
+	if revision < "2026-07-28" {
+		return header, checkDriveAuthCall
+	}
+	header.Set("Mcp-Method", "tools/call")
+	header.Set("Mcp-Name", "check_drive_auth")
+	return header, []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"_meta":{` +
+		`"io.modelcontextprotocol/clientCapabilities":{"roots":{"listChanged":true}},` +
+		`"io.modelcontextprotocol/clientInfo":{"name":"bench","version":"1"},` +
+		`"io.modelcontextprotocol/protocolVersion":"` + revision + `"},"name":"check_drive_auth","arguments":{}}}`)
 }
 
 // skipUnlessProfiling keeps the profiling harnesses out of `make load`

@@ -34,17 +34,27 @@ import (
 // JSON-RPC connection and decodes the body about nine times, allocating a
 // fresh 32 KiB buffer each time: five sixths of a check_drive_auth call's
 // CPU (bench/README.md). Every request it is not sure about — any other
-// method, a batch, `_meta`, an unknown key, a session id, an unlisted
-// protocol revision or tool, an oversized body — goes to the SDK unchanged.
+// method, a batch, `_meta` (but for revision 2026-07-28's own,
+// fastsessionless.go), an unknown key, a session id, an unlisted protocol
+// revision or tool, an oversized body — goes to the SDK unchanged.
 //
 // It sits inside every HTTP guard /mcp has (origin, drain, bearer token,
 // body budget, the 403 step-up): it replaces the SDK's handler, not them.
 type FastPath struct {
 	tools  map[string]mcp.ToolHandler
 	handle mcp.MethodHandler
-	served atomic.Int64
-	log    *slog.Logger
-	now    func() time.Time // tests move the clock
+	// impl is the server's Implementation, serverInfo the _meta object
+	// naming it that the SDK puts in every 2026-07-28 result.
+	impl       *mcp.Implementation
+	serverInfo []byte
+	// headerBound are the tools binding an argument to a header
+	// (x-mcp-header), which the SDK checks at 2026-07-28: not served then.
+	headerBound map[string]bool
+	// goodMeta are 2026-07-28 _meta objects known to pass the SDK's checks.
+	goodMeta knownMeta
+	served   atomic.Int64
+	log      *slog.Logger
+	now      func() time.Time // tests move the clock
 	// readyHook, if set, is told of each session taken (tests wait on it).
 	readyHook func(id string)
 
@@ -61,22 +71,27 @@ type FastPath struct {
 // of their own), whose answers therefore do not depend on having one.
 var fastTools = []string{"check_drive_auth"}
 
-// fastVersions are the protocol revisions (MCP-Protocol-Version) whose
-// answers the differential test compares; requests with any other or none
-// go to the SDK.
+// fastVersions are the protocol revisions (MCP-Protocol-Version) with
+// sessions whose answers the differential test compares; requests with
+// any other or none go to the SDK, but for the sessionless revision
+// 2026-07-28 (fastsessionless.go).
 var fastVersions = []string{"2025-03-26", "2025-06-18", "2025-11-25"}
 
-func newFastPath(t *tools, middleware []mcp.Middleware) *FastPath {
-	f := &FastPath{tools: map[string]mcp.ToolHandler{}, log: t.Logger, now: time.Now, sessions: map[string]*fastSession{}, pending: map[string]string{}}
+func newFastPath(t *tools, impl *mcp.Implementation, middleware []mcp.Middleware) *FastPath {
+	f := &FastPath{tools: map[string]mcp.ToolHandler{}, impl: impl, headerBound: map[string]bool{}, log: t.Logger, now: time.Now, sessions: map[string]*fastSession{}, pending: map[string]string{}}
+	f.serverInfo = serverInfoMeta(impl)
 	hidden := t.hiddenTools()
 	for _, def := range toolDefinitions {
 		if !slices.Contains(fastTools, def.Name) || slices.Contains(hidden, def.Name) {
 			continue
 		}
+		var tool *mcp.Tool
 		switch def.Name {
 		case "check_drive_auth":
-			_, f.tools[def.Name] = typedtool.Handler(def, t.checkDriveAuth, addToolOptions(t.Logger))
+			tool, f.tools[def.Name] = typedtool.Handler(def, t.checkDriveAuth, addToolOptions(t.Logger))
 		}
+		schema, err := json.Marshal(tool.InputSchema)
+		f.headerBound[def.Name] = err != nil || bytes.Contains(schema, []byte("x-mcp-header"))
 	}
 	// The bottom of the chain is the SDK's callTool for a tool it knows:
 	// an unknown name never gets here (HTTP falls back first).
@@ -87,6 +102,9 @@ func newFastPath(t *tools, middleware []mcp.Middleware) *FastPath {
 			res2 := *res
 			res2.Content = []mcp.Content{} // as the SDK: never "content":null
 			res = &res2
+		}
+		if err == nil && res != nil && call.Params.Meta != nil {
+			toolReturned(ctx, res) // a 2026-07-28 call's
 		}
 		return res, err
 	}
@@ -122,21 +140,38 @@ func (f *FastPath) HTTP(sdk http.Handler, o FastPathOptions) http.Handler {
 		return sdk
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Mcp-Session-Id") != "" || !f.eligibleRequest(r, o) {
+		if r.Header.Get("Mcp-Session-Id") != "" {
 			sdk.ServeHTTP(w, r)
 			return
 		}
-		f.take(w, r, o, func(*toolCall) { sdk.ServeHTTP(w, r) }, func(c toolCall) {
-			f.served.Add(1)
-			f.serve(w, r, c)
-		})
+		fallback := func(*toolCall) { sdk.ServeHTTP(w, r) }
+		switch v := r.Header.Get("Mcp-Protocol-Version"); {
+		case v == sessionlessRevision && f.sessionlessHeaders(r, o):
+			f.takeAs(r, o, true, fallback, func(c toolCall) {
+				f.served.Add(1)
+				f.serveSessionless(w, r, c)
+			})
+		case slices.Contains(fastVersions, v) && f.eligibleHeaders(r, o):
+			f.take(w, r, o, fallback, func(c toolCall) {
+				f.served.Add(1)
+				f.serve(w, r, c)
+			})
+		default:
+			sdk.ServeHTTP(w, r)
+		}
 	})
 }
 
 // take reads and parses a request's body and calls serve with the call,
 // or, when the fast path is not sure about it, fallback with the body put
 // back as it came (and the call, if the body was one).
-func (f *FastPath) take(w http.ResponseWriter, r *http.Request, o FastPathOptions, fallback func(*toolCall), serve func(toolCall)) {
+func (f *FastPath) take(_ http.ResponseWriter, r *http.Request, o FastPathOptions, fallback func(*toolCall), serve func(toolCall)) {
+	f.takeAs(r, o, false, fallback, serve)
+}
+
+// takeAs is take for a request at revision 2026-07-28 if sessionless (its
+// _meta parsed, then checked by sessionlessCall), at an older one if not.
+func (f *FastPath) takeAs(r *http.Request, o FastPathOptions, sessionless bool, fallback func(*toolCall), serve func(toolCall)) {
 	body, err := readUpTo(r.Body, o.MaxBodyBytes)
 	if err != nil {
 		// Too long or broken: the SDK reads the rest and answers (413 or 400).
@@ -147,13 +182,19 @@ func (f *FastPath) take(w http.ResponseWriter, r *http.Request, o FastPathOption
 		fallback(nil)
 		return
 	}
-	call, ok := parseToolCall(body)
-	if !ok {
+	var call toolCall
+	var ok bool
+	if sessionless {
+		call, ok = parseToolCallMeta(body)
+	} else {
+		call, ok = parseToolCall(body)
+	}
+	if !ok { // (arguments or _meta nested deeper than the SDK decodes: not ok, maxDepth)
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		fallback(nil)
 		return
 	}
-	if f.tools[call.name] == nil || !sdkEchoesID(call.id) {
+	if f.tools[call.name] == nil || !sdkEchoesID(call.id) || sessionless && !f.sessionlessCall(r, &call) {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		fallback(&call)
 		return
@@ -163,10 +204,16 @@ func (f *FastPath) take(w http.ResponseWriter, r *http.Request, o FastPathOption
 
 // eligibleRequest is true for the plainest POST, by its headers: JSON,
 // accepting JSON and an event stream, a listed protocol revision, a Host
-// the SDK's rebinding check would pass.
+// the SDK's rebinding check would pass, no Last-Event-ID (the SDK refuses
+// it on a POST).
 func (f *FastPath) eligibleRequest(r *http.Request, o FastPathOptions) bool {
-	if r.Method != http.MethodPost ||
-		r.Header.Get("Content-Type") != "application/json" || !slices.Contains(fastVersions, r.Header.Get("Mcp-Protocol-Version")) {
+	return slices.Contains(fastVersions, r.Header.Get("Mcp-Protocol-Version")) && f.eligibleHeaders(r, o)
+}
+
+// eligibleHeaders is eligibleRequest but for the protocol revision, which
+// the caller checks.
+func (f *FastPath) eligibleHeaders(r *http.Request, o FastPathOptions) bool {
+	if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" || len(r.Header.Values("Last-Event-ID")) > 0 {
 		return false
 	}
 	if accept := r.Header.Values("Accept"); len(accept) != 1 || !acceptsBoth(accept[0]) {
@@ -235,6 +282,11 @@ type toolCall struct {
 	id   json.RawMessage // an integer or a string literal, as sent
 	name string
 	args json.RawMessage // nil when absent
+	// rawMeta is params._meta as sent (parseToolCallMeta only), meta the
+	// same decoded once checkSessionlessMeta has accepted it: only calls
+	// at revision 2026-07-28 have them.
+	rawMeta json.RawMessage
+	meta    mcp.Meta
 }
 
 func (f *FastPath) serve(w http.ResponseWriter, r *http.Request, c toolCall) {
@@ -256,12 +308,24 @@ func (f *FastPath) serve(w http.ResponseWriter, r *http.Request, c toolCall) {
 // message the SDK would write: its result, or its error. ss is the call's
 // MCP session (nil statelessly).
 func (f *FastPath) answer(dst []byte, r *http.Request, c toolCall, ss *mcp.ServerSession) ([]byte, error) {
+	b, _, err := f.respond(dst, r, c, ss)
+	return b, err
+}
+
+// respond is answer, also returning the code of the JSON-RPC error it
+// answered with (0 for a result).
+func (f *FastPath) respond(dst []byte, r *http.Request, c toolCall, ss *mcp.ServerSession) (_ []byte, code int64, _ error) {
 	req := &mcp.CallToolRequest{
 		Session: ss,
-		Params:  &mcp.CallToolParamsRaw{Name: c.name, Arguments: c.args},
+		Params:  &mcp.CallToolParamsRaw{Meta: c.meta, Name: c.name, Arguments: c.args},
 		Extra:   &mcp.RequestExtra{TokenInfo: auth.TokenInfoFromContext(r.Context()), Header: r.Header},
 	}
-	res, err := f.handle(r.Context(), "tools/call", req)
+	ctx := r.Context()
+	var toolResult *mcp.CallToolResult
+	if c.meta != nil {
+		ctx = context.WithValue(ctx, sessionlessKey{}, &toolResult)
+	}
+	res, err := f.handle(ctx, "tools/call", req)
 	// The envelope is written by hand around the result's own encoding:
 	// encoding/json would compact the bytes MarshalJSON returns once more
 	// (a sixth of the fast path's CPU), and the SDK writes them as they are.
@@ -269,27 +333,38 @@ func (f *FastPath) answer(dst []byte, r *http.Request, c toolCall, ss *mcp.Serve
 	b = append(b, c.id...)
 	if err == nil {
 		n := len(b)
-		if b, err = marshalResult(append(b, `,"result":`...), res); err != nil {
+		b = append(b, `,"result":`...)
+		if c.meta != nil {
+			tr, _ := res.(*mcp.CallToolResult)
+			b, err = f.appendSessionlessResult(b, res, tr != nil && tr == toolResult)
+		} else {
+			b, err = marshalResult(b, res)
+		}
+		if err != nil {
 			b = b[:n]
 		}
 	}
 	if err != nil {
 		// As the SDK's JSON-RPC layer: a JSON-RPC error as it is, any other
-		// with its message and code 0.
+		// with its message and code 0; but one with the code for an unknown
+		// method (it compares codes) is its own "method not found".
 		var rpcErr *jsonrpc.Error
-		if !errors.As(err, &rpcErr) {
+		if errors.Is(err, &jsonrpc.Error{Code: jsonrpc.CodeMethodNotFound}) {
+			rpcErr = &jsonrpc.Error{Code: jsonrpc.CodeMethodNotFound, Message: `method not found: "tools/call"`}
+		} else if !errors.As(err, &rpcErr) {
 			rpcErr = &jsonrpc.Error{Message: err.Error()}
 		} else if rpcErr != err {
 			rpcErr = &jsonrpc.Error{Code: rpcErr.Code, Message: err.Error()}
 		}
 		data, err := marshalNoEscape(rpcErr)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		b = append(b, `,"error":`...)
 		b = append(b, data...)
+		code = rpcErr.Code
 	}
-	return append(b, '}'), nil
+	return append(b, '}'), code, nil
 }
 
 // event is one server-sent event as the go-sdk writes it.

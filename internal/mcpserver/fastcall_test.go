@@ -21,6 +21,7 @@ import (
 type fastPair struct {
 	sdk, fast string
 	path      *FastPath
+	server    *mcp.Server
 }
 
 func newFastPair(t *testing.T, deps Deps) fastPair {
@@ -46,9 +47,10 @@ func newFastPair(t *testing.T, deps Deps) fastPair {
 		return srv.URL
 	}
 	return fastPair{
-		sdk:  wrap(sdk),
-		fast: wrap(fp.HTTP(sdk, FastPathOptions{MaxBodyBytes: limit, LocalhostProtection: true})),
-		path: fp,
+		sdk:    wrap(sdk),
+		fast:   wrap(fp.HTTP(sdk, FastPathOptions{MaxBodyBytes: limit, LocalhostProtection: true})),
+		path:   fp,
+		server: s,
 	}
 }
 
@@ -129,6 +131,10 @@ func TestFastPath_AnswersAsTheSDK(t *testing.T) {
 		{"wrong jsonrpc", "rw", "2025-06-18", `{"jsonrpc":"1.0","id":24,"method":"tools/call","params":{"name":"check_drive_auth"}}`, false},
 		{"trailing data", "rw", "2025-06-18", call("25", `{}`) + `{}`, false},
 		{"not JSON", "rw", "2025-06-18", `{"jsonrpc":`, false},
+		// encoding/json takes 10000 levels, the SDK's decoder 1000 (counted
+		// from the body: the arguments object is at level 3).
+		{"arguments at the SDK's nesting limit", "rw", "2025-06-18", call("32", nestedArgs(998, true)), true},
+		{"arguments past the SDK's nesting limit", "rw", "2025-06-18", call("33", nestedArgs(999, true)), false},
 		{"body over the limit", "rw", "2025-06-18", call("26", `{"user_google_email":"`+strings.Repeat("a", 5<<10)+`"}`), false},
 		{"no token", "", "2025-06-18", call("27", `{}`), false},
 		{"unknown token", "nope", "2025-06-18", call("28", `{}`), false},
@@ -154,6 +160,7 @@ func TestFastPath_AnswersAsTheSDK(t *testing.T) {
 		"text/plain":      {"Content-Type": {"text/plain"}},
 		"charset":         {"Content-Type": {"application/json; charset=utf-8"}},
 		"session id":      {"Mcp-Session-Id": {"abc"}},
+		"Last-Event-ID":   {"Last-Event-Id": {"x_1"}},
 	} {
 		t.Run("header "+name, func(t *testing.T) {
 			header := func() http.Header {

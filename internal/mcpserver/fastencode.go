@@ -23,11 +23,25 @@ import (
 // ok is false, and dst unchanged, for any other (metadata, other
 // contents, annotations, input requests…).
 func appendToolResult(dst []byte, r *mcp.CallToolResult) (_ []byte, ok bool) {
+	return appendToolResultAs(dst, r, nil, false)
+}
+
+// appendToolResultAs is appendToolResult for a result the SDK sends with
+// metadata of its own: meta, if not nil, is the encoded object it sets as
+// the result's _meta (r's own must be empty), and complete the result type
+// "complete" it sets at revision 2026-07-28 (r's own must be unset).
+func appendToolResultAs(dst []byte, r *mcp.CallToolResult, meta []byte, complete bool) (_ []byte, ok bool) {
 	if r == nil || len(r.Meta) > 0 || r.InputRequests != nil || r.RequestState != "" || !resultTypeUnset(r) {
 		return dst, false
 	}
 	start := len(dst)
-	dst = append(dst, `{"content":`...)
+	dst = append(dst, '{')
+	if meta != nil {
+		dst = append(dst, `"_meta":`...)
+		dst = append(dst, meta...)
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `"content":`...)
 	if r.Content == nil {
 		dst = append(dst, "null"...)
 	} else {
@@ -56,6 +70,9 @@ func appendToolResult(dst []byte, r *mcp.CallToolResult) (_ []byte, ok bool) {
 	}
 	if r.IsError {
 		dst = append(dst, `,"isError":true`...)
+	}
+	if complete {
+		dst = append(dst, `,"resultType":"complete"`...)
 	}
 	return append(dst, '}'), true
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -108,6 +109,7 @@ func TestFastEncode_ResultsAsMarshalJSON(t *testing.T) {
 		tc{"input requests", &mcp.CallToolResult{InputRequests: mcp.InputRequestMap{}}, false},
 		tc{"request state", &mcp.CallToolResult{Content: texts("a"), RequestState: "s"}, false},
 		tc{"result type", &typed, false},
+		tc{"server named already", &mcp.CallToolResult{Meta: mcp.Meta{mcp.MetaKeyServerInfo: "me", "k": 1}, Content: texts("a")}, false},
 	)
 
 	for _, c := range cases {
@@ -138,8 +140,57 @@ func TestFastEncode_ResultsAsMarshalJSON(t *testing.T) {
 			if !ok && !bytes.Equal(own, prefix) {
 				t.Fatalf("appendToolResult refused it but left %q", own)
 			}
+
+			// At 2026-07-28: the server named in _meta, and the result
+			// type when the tool made the result.
+			for _, complete := range []bool{false, true} {
+				got, err := f2026.appendSessionlessResult(slices.Clone(prefix), c.res, complete)
+				if c.res.InputRequests != nil || !resultTypeUnset(c.res) {
+					if !errors.Is(err, errUnexpectedResult) {
+						t.Errorf("complete %v: an input request or a result type of its own was encoded: %s, %v", complete, got, err)
+					}
+					continue
+				}
+				want := sdkSessionlessResult(t, c.res, f2026.impl, complete)
+				if err != nil || !bytes.HasPrefix(got, prefix) || !bytes.Equal(got[len(prefix):], want) {
+					t.Errorf("complete %v: fast path wrote\n%s (%v)\nthe SDK\n%s%s", complete, got, err, prefix, want)
+				}
+			}
 		})
 	}
+}
+
+// f2026 is a fast path whose server has an awkward name.
+var f2026 = func() *FastPath {
+	impl := &mcp.Implementation{Name: "drive<mcp>", Title: "Drive & \u2028 ü \xff", Version: "1.2.3-<rc>"}
+	return &FastPath{impl: impl, serverInfo: serverInfoMeta(impl)}
+}()
+
+// sdkSessionlessResult is the SDK's encoding of res at 2026-07-28: its
+// session names the server in the result's _meta (annotateServerInfo)
+// and, if complete, its tools/call handler sets the result type, which
+// only the SDK can set; decoding a result that has it is the way in.
+func sdkSessionlessResult(t *testing.T, res *mcp.CallToolResult, impl *mcp.Implementation, complete bool) []byte {
+	t.Helper()
+	var r mcp.CallToolResult
+	if complete {
+		if err := json.Unmarshal([]byte(`{"content":[],"resultType":"complete"}`), &r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.Meta, r.Content, r.StructuredContent, r.IsError, r.InputRequests, r.RequestState =
+		maps.Clone(res.Meta), res.Content, res.StructuredContent, res.IsError, res.InputRequests, res.RequestState
+	if _, ok := r.Meta[mcp.MetaKeyServerInfo]; !ok {
+		if r.Meta == nil {
+			r.Meta = mcp.Meta{}
+		}
+		r.Meta[mcp.MetaKeyServerInfo] = impl
+	}
+	b, err := r.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // appendToolResult writes every field of CallToolResult and TextContent

@@ -28,6 +28,19 @@ import (
 // capacity is cut to their length, so that appending to them cannot write
 // into the body.
 func parseToolCall(body []byte) (toolCall, bool) {
+	return parseCall(body, false)
+}
+
+// parseToolCallMeta is parseToolCall for revision 2026-07-28, whose calls
+// carry their protocol version and the client's capabilities in
+// params._meta: it also takes a _meta object (any content), which it
+// returns, as the raw bytes of its value, in the call's rawMeta. What that
+// object holds is checkSessionlessMeta's to judge.
+func parseToolCallMeta(body []byte) (toolCall, bool) {
+	return parseCall(body, true)
+}
+
+func parseCall(body []byte, meta bool) (toolCall, bool) {
 	var c toolCall
 	const (
 		keyJSONRPC = 1 << iota
@@ -76,7 +89,7 @@ func parseToolCall(body []byte) (toolCall, bool) {
 		case keyMethod:
 			i, ok = stringValueIs(body, i, "tools/call")
 		case keyParams:
-			i, ok = parseParams(body, i, &c)
+			i, ok = parseParams(body, i, &c, meta)
 		}
 		if !ok {
 			return toolCall{}, false
@@ -99,13 +112,13 @@ func parseToolCall(body []byte) (toolCall, bool) {
 }
 
 // parseParams reads the params object at body[i] into c: a name (a
-// non-empty string) and at most an arguments object, nothing else. It
-// returns the index after the object.
-func parseParams(body []byte, i int, c *toolCall) (int, bool) {
+// non-empty string), at most an arguments object and, if meta, at most a
+// _meta object, nothing else. It returns the index after the object.
+func parseParams(body []byte, i int, c *toolCall, meta bool) (int, bool) {
 	if i >= len(body) || body[i] != '{' {
 		return 0, false
 	}
-	var name, args bool
+	var name, args, seenMeta bool
 	i = skipSpace(body, i+1)
 	for {
 		end, esc, ok := scanString(body, i)
@@ -132,6 +145,15 @@ func parseParams(body []byte, i int, c *toolCall) (int, bool) {
 				return 0, false
 			}
 			c.args = body[i:end:end]
+		case meta && !seenMeta && stringIs(key, esc, "_meta"):
+			seenMeta = true
+			if i >= len(body) || body[i] != '{' {
+				return 0, false
+			}
+			if end, ok = scanValue(body, i); !ok {
+				return 0, false
+			}
+			c.rawMeta = body[i:end:end]
 		default:
 			return 0, false
 		}

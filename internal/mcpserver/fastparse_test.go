@@ -19,6 +19,20 @@ import (
 // encoding/json would take "Method" for method and keep the last of two),
 // the id a plain integer or a string. Anything else is the SDK's.
 func parseToolCallReference(body []byte) (toolCall, bool) {
+	return parseReference(body, false)
+}
+
+// parseToolCallMetaReference is parseToolCallReference that also takes a
+// _meta object among the params, the oracle of parseToolCallMeta.
+func parseToolCallMetaReference(body []byte) (toolCall, bool) {
+	return parseReference(body, true)
+}
+
+func parseReference(body []byte, meta bool) (toolCall, bool) {
+	params := []string{"name", "arguments"}
+	if meta {
+		params = append(params, "_meta")
+	}
 	var c toolCall
 	dec := json.NewDecoder(bytes.NewReader(body))
 	var version, method string
@@ -40,9 +54,12 @@ func parseToolCallReference(body []byte) (toolCall, bool) {
 				case "arguments":
 					return dec.Decode(&c.args) == nil && len(c.args) > 0 && c.args[0] == '{' && // null or not an object: the SDK's words
 						nestingReference(c.args) <= maxDepth // deeper: the SDK's decoder refuses the message
+				case "_meta":
+					return dec.Decode(&c.rawMeta) == nil && len(c.rawMeta) > 0 && c.rawMeta[0] == '{' &&
+						nestingReference(c.rawMeta) <= maxDepth
 				}
 				return false
-			}, "name", "arguments") && name
+			}, params...) && name
 		}
 		return false
 	}, "jsonrpc", "id", "method", "params")
@@ -305,7 +322,8 @@ func parseToolCallCorpus() []string {
 // name, and arguments absent in both or present in both.
 func sameToolCall(got toolCall, gotOK bool, want toolCall, wantOK bool) bool {
 	return gotOK == wantOK && bytes.Equal(got.id, want.id) && (got.id == nil) == (want.id == nil) &&
-		got.name == want.name && bytes.Equal(got.args, want.args) && (got.args == nil) == (want.args == nil)
+		got.name == want.name && bytes.Equal(got.args, want.args) && (got.args == nil) == (want.args == nil) &&
+		bytes.Equal(got.rawMeta, want.rawMeta) && (got.rawMeta == nil) == (want.rawMeta == nil)
 }
 
 func checkParseToolCall(t *testing.T, body []byte) {

@@ -146,6 +146,7 @@ func TestFastPathSessions_AnswerAsTheSDK(t *testing.T) {
 			{name: "_meta", token: token, version: "2025-11-25", body: `{"jsonrpc":"2.0","id":13,"method":"tools/call","params":{"_meta":{"progressToken":1},"name":"check_drive_auth"}}`},
 			{name: "Last-Event-ID on a POST", token: token, version: "2025-11-25", body: call("14", `{}`), header: http.Header{"Last-Event-Id": {"x_1"}}},
 			{name: "not JSON", token: token, version: "2025-11-25", body: `{"jsonrpc":`},
+			{name: "arguments past the SDK's nesting limit", token: token, version: "2025-11-25", body: call("15", nestedArgs(999, true))},
 		}
 		if token != "" {
 			corpus = append(corpus,

@@ -152,7 +152,8 @@ func NewWithFastPath(d Deps) (*mcp.Server, *FastPath) {
 	t := &tools{Deps: d, slots: drive.NewUploadSlots(d.MaxUploadsPerAccount, d.UploadQueue, d.UploadQueueWait)}
 	watch := newResourceWatch(t, d.ResourcePollInterval, d.ResourceTicker)
 	var fast *FastPath // made below, before any session can exist
-	s := mcp.NewServer(&mcp.Implementation{Name: "drivemcp", Title: "Google Drive for MCP", Version: d.Version}, &mcp.ServerOptions{
+	impl := &mcp.Implementation{Name: "drivemcp", Title: "Google Drive for MCP", Version: d.Version}
+	s := mcp.NewServer(impl, &mcp.ServerOptions{
 		Instructions: "Upload to and manage the user's Google Drive. Tools find the Google account on their own " +
 			"(OAuth login, or start_google_auth in this session); call check_drive_auth to see which account is used.",
 		Logger:             sdkLogger(d.Logger),
@@ -182,7 +183,7 @@ func NewWithFastPath(d Deps) (*mcp.Server, *FastPath) {
 	if hidden := d.hiddenTools(); len(hidden) > 0 {
 		s.RemoveTools(hidden...)
 	}
-	fast = newFastPath(t, middleware)
+	fast = newFastPath(t, impl, middleware)
 	return s, fast
 }
 

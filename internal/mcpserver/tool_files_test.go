@@ -42,7 +42,7 @@ func newFixture(t *testing.T, deps Deps, driveScopes ...string) *fixture {
 
 // fixtureDeps fills deps with a store, grants and an identity resolver, with
 // alice@example.com signed in to the emulator with driveScopes.
-func fixtureDeps(t *testing.T, deps Deps, driveScopes ...string) (Deps, *e2etest.Google) {
+func fixtureDeps(t testing.TB, deps Deps, driveScopes ...string) (Deps, *e2etest.Google) {
 	t.Helper()
 	if len(driveScopes) == 0 {
 		driveScopes = []string{google.ScopeDriveFile}
@@ -90,7 +90,7 @@ func connectFixture(t *testing.T, g *e2etest.Google, server *mcp.Server, ct mcp.
 
 // noLookups is the fixture's fileUrl resolver: fixtures fetch only from
 // loopback literals, so any name lookup is a test that reached for DNS.
-type noLookups struct{ t *testing.T }
+type noLookups struct{ t testing.TB }
 
 func (r noLookups) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
 	r.t.Errorf("fileUrl looked up %q; tests must not resolve names (set Deps.URLResolver)", host)
@@ -98,7 +98,7 @@ func (r noLookups) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr,
 }
 
 // signIn consents at the emulator and stores the grant, as the callback does.
-func signIn(t *testing.T, up *google.Upstream, grants *google.Grants, email string, scopes []string) {
+func signIn(t testing.TB, up *google.Upstream, grants *google.Grants, email string, scopes []string) {
 	t.Helper()
 	verifier := oauth2.GenerateVerifier()
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
