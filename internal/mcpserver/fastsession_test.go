@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/drivemcp/drivemcp/internal/eventstore"
 	"github.com/drivemcp/drivemcp/internal/httpguard"
 )
 
@@ -306,4 +308,58 @@ func do(t *testing.T, method, url string, header http.Header, body string) answe
 		t.Fatal(err)
 	}
 	return answer{resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Cache-Control"), string(b), resp.Header.Get("Mcp-Session-Id")}
+}
+
+// One check_drive_auth call on a session through the fast path, wired as
+// serve wires it (SSERetry, the bounded event store), next to the same
+// call without a session: what a session adds to a fast call.
+func BenchmarkFastPathSession(b *testing.B) {
+	deps, _ := fixtureDeps(b, Deps{Drain: httpguard.NewDrain()})
+	s, fp := NewWithFastPath(deps)
+	ready := make(chan string, 1)
+	fp.readyHook = func(id string) { ready <- id }
+	const limit = 4 << 20
+	o := FastPathOptions{MaxBodyBytes: limit, LocalhostProtection: true, SessionTimeout: testSessionTimeout}
+	stateful := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, &mcp.StreamableHTTPOptions{
+		SessionTimeout: testSessionTimeout, EventStore: fp.Events(eventstore.New(eventstore.Options{})), MaxRequestBodyBytes: limit})
+	sessions := SSERetry(fp.SessionsHTTP(stateful, o), 2*time.Second)
+	stateless := fp.HTTP(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s },
+		&mcp.StreamableHTTPOptions{Stateless: true, MaxRequestBodyBytes: limit}), o)
+	serve := func(h http.Handler, header http.Header, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1/mcp", strings.NewReader(body))
+		req.Header = header
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	init := serve(sessions, fastHeader("", ""), `{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"b","version":"1"}}}`)
+	id := init.Header().Get("Mcp-Session-Id")
+	if rec := serve(sessions, sessionHeader("", id), `{"jsonrpc":"2.0","method":"notifications/initialized"}`); rec.Code != http.StatusAccepted {
+		b.Fatalf("initialized: %d", rec.Code)
+	}
+	<-ready
+	for _, c := range []struct {
+		name   string
+		h      http.Handler
+		header http.Header
+	}{
+		{"session", sessions, sessionHeader("", id)},
+		{"stateless", stateless, fastHeader("", "2025-11-25")},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			before := fp.Served()
+			n := 0
+			for b.Loop() {
+				n++
+				rec := serve(c.h, c.header.Clone(), `{"jsonrpc":"2.0","id":`+strconv.Itoa(n)+`,"method":"tools/call","params":{"name":"check_drive_auth","arguments":{}}}`)
+				if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"authenticated":true`) {
+					b.Fatalf("status %d: %.300s", rec.Code, rec.Body.String())
+				}
+			}
+			if fp.Served()-before < int64(n)*9/10 {
+				b.Fatalf("the fast path served %d of %d", fp.Served()-before, n)
+			}
+		})
+	}
 }

@@ -186,6 +186,11 @@ func TestAddTool_AnswersAsTheSDKDoes(t *testing.T) {
 		{"a default fills an omitted argument", `{"name":"echo","arguments":{"name":"a"}}`, `"color":"blue"`},
 		{"absent arguments are {}", `{"name":"noargs"}`, `"color":"blue"`},
 		{"absent arguments still miss what is required", `{"name":"echo"}`, doNotFit + `validating root: required: missing properties: ["name"]` + fixIt},
+		// {} is judged once per tool (Handler): the same verdict every time.
+		{"empty arguments get defaults", `{"name":"noargs","arguments":{}}`, `"color":"blue"`},
+		{"empty arguments get defaults, again", `{"name":"noargs","arguments":{}}`, `"color":"blue"`},
+		{"empty arguments miss what is required", `{"name":"echo","arguments":{}}`, doNotFit + `validating root: required: missing properties: ["name"]` + fixIt},
+		{"empty arguments miss what is required, again", `{"name":"echo","arguments":{}}`, doNotFit + `validating root: required: missing properties: ["name"]` + fixIt},
 		{"a required argument is missing", `{"name":"echo","arguments":{"count":1}}`, `missing properties: ["name"]`},
 		{"an argument of the wrong type", `{"name":"echo","arguments":{"name":5}}`, `validating /properties/name: type: 5 has type "integer", want "string"`},
 		{"an unknown argument", `{"name":"echo","arguments":{"name":"a","extra":1}}`, `unexpected additional properties ["extra"]`},
