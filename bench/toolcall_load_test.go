@@ -191,6 +191,12 @@ func runToolCall(b runner, set loadSettings) {
 	b.Figure(float64(peakRSS(b, stateful.PID))/(1<<20), "sessions-peak-RSS-MiB")
 	b.Figure(float64(peakRSS(b, ceiling.s.PID))/(1<<20), "ceiling-peak-RSS-MiB")
 	b.Figure(float64(peakRSS(b, peer.PID))/(1<<20), "peer-peak-RSS-MiB")
+	// What share of all calls the fast path answered, with and without a
+	// session (the rest went through the go-sdk): read from /metrics.
+	for _, arm := range []*server{stateless, stateful} {
+		fast, posts := metricOf(b, arm, "drivemcp_mcp_fast_path_calls_total"), metricOf(b, arm, `drivemcp_http_requests_total{code="200",method="POST",route="/mcp"}`)
+		b.Figure(fast/posts, strings.ReplaceAll(arm.Name, " ", "")+"-fast-path-share")
+	}
 	// Latency at the most connections, below saturation: the closed-loop
 	// p99 above is queueing (Little's law: connections / throughput), so
 	// every arm also gets the same fixed offered load, half what the
@@ -204,6 +210,27 @@ func runToolCall(b runner, set loadSettings) {
 		b.Figure(res[2].Quantile(0.99), "sessions-p99-ms")
 		b.Figure(res[0].Quantile(0.99), "ceiling-p99-ms")
 	})
+}
+
+// metricOf reads one series' value from s's /metrics.
+func metricOf(tb testing.TB, s *server, series string) float64 {
+	tb.Helper()
+	resp, err := http.Get(s.Base + "/metrics")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	for line := range strings.SplitSeq(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err == nil {
+				return f
+			}
+		}
+	}
+	tb.Fatalf("%s: no %s in /metrics", s.Name, series)
+	return 0
 }
 
 // openSession initializes an MCP session on s and returns its id.
