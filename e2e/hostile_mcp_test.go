@@ -130,6 +130,22 @@ func (c *hostileClient) do(t *testing.T, method string, header map[string]string
 	return resp.StatusCode, resp.Header, string(raw)
 }
 
+// openSession initializes an MCP session at version, as a client does,
+// and returns header with the session's id and version added.
+func (c *hostileClient) openSession(t *testing.T, header map[string]string, version string) map[string]string {
+	t.Helper()
+	status, h, body := c.post(t, header,
+		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"`+version+`","capabilities":{},"clientInfo":{"name":"e2e","version":"1"}}}`)
+	if status != 200 || h.Get("Mcp-Session-Id") == "" {
+		t.Fatalf("initialize: %d %s", status, body)
+	}
+	session := withHeader(header, "Mcp-Session-Id", h.Get("Mcp-Session-Id"), "MCP-Protocol-Version", version)
+	if status, _, body := c.post(t, session, `{"jsonrpc":"2.0","method":"notifications/initialized"}`); status != 202 {
+		t.Fatalf("initialized: %d %s", status, body)
+	}
+	return session
+}
+
 func withHeader(base map[string]string, kv ...string) map[string]string {
 	out := map[string]string{}
 	for k, v := range base {

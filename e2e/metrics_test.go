@@ -70,16 +70,7 @@ func TestMetrics_SessionCallsTakeTheFastPathAndEndWithTheSession(t *testing.T) {
 	g := e2etest.StartGoogle(t)
 	srv := e2etest.StartHTTP(t, e2etest.Config{Binary: binary, DB: filepath.Join(t.TempDir(), "db"), Google: g})
 	c := hostileToken(t, srv.BaseURL, "fiona@example.com", "drive.file")
-	bearer := map[string]string{"Authorization": "Bearer " + c.access}
-	status, header, body := c.post(t, bearer,
-		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"fast","version":"1"}}}`)
-	if status != 200 || header.Get("Mcp-Session-Id") == "" {
-		t.Fatalf("initialize: %d %s", status, body)
-	}
-	session := withHeader(bearer, "Mcp-Session-Id", header.Get("Mcp-Session-Id"), "MCP-Protocol-Version", "2025-11-25")
-	if status, _, body := c.post(t, session, `{"jsonrpc":"2.0","method":"notifications/initialized"}`); status != 202 {
-		t.Fatalf("initialized: %d %s", status, body)
-	}
+	session := c.openSession(t, map[string]string{"Authorization": "Bearer " + c.access}, "2025-11-25")
 	const calls = 6
 	var last string
 	for i := range calls {
@@ -89,17 +80,7 @@ func TestMetrics_SessionCallsTakeTheFastPathAndEndWithTheSession(t *testing.T) {
 		}
 		last = body
 	}
-	scrape := func() string {
-		t.Helper()
-		resp, err := http.Get(srv.BaseURL + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
-		return string(raw)
-	}
-	text := scrape()
+	text := metricsOf(t, srv)
 	// The first call may beat the SDK's handling of notifications/initialized
 	// (then the SDK answers it); every later one finds the session known.
 	if v := metricValue(text, "drivemcp_mcp_fast_path_calls_total"); v < calls-1 {
@@ -123,7 +104,7 @@ func TestMetrics_SessionCallsTakeTheFastPathAndEndWithTheSession(t *testing.T) {
 	if status, _, body := c.do(t, http.MethodDelete, session, ""); status != http.StatusNoContent {
 		t.Fatalf("DELETE: %d %s", status, body)
 	}
-	if v := metricValue(scrape(), "drivemcp_mcp_sessions"); v != 0 {
+	if v := metricValue(metricsOf(t, srv), "drivemcp_mcp_sessions"); v != 0 {
 		t.Errorf("%v sessions open after the client disconnected, want 0", v)
 	}
 	if status, _, body := c.post(t, session, rawToolCall(99, "check_drive_auth", map[string]any{})); status != http.StatusNotFound {

@@ -119,17 +119,8 @@ func TestMCP_SSEStreamOpensWithPrimingEventAndRetry(t *testing.T) {
 	g := e2etest.StartGoogle(t)
 	srv := e2etest.StartHTTP(t, e2etest.Config{Binary: binary, DB: filepath.Join(t.TempDir(), "db"), Google: g})
 	c := hostileToken(t, srv.BaseURL, "priming@example.com", "drive.file")
-	bearer := map[string]string{"Authorization": "Bearer " + c.access}
-	status, header, body := c.post(t, bearer,
-		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"sse","version":"1"}}}`)
-	if status != 200 || header.Get("Mcp-Session-Id") == "" {
-		t.Fatalf("initialize: %d %s", status, body)
-	}
-	session := withHeader(bearer, "Mcp-Session-Id", header.Get("Mcp-Session-Id"), "MCP-Protocol-Version", "2025-11-25")
-	if status, _, body := c.post(t, session, `{"jsonrpc":"2.0","method":"notifications/initialized"}`); status != 202 {
-		t.Fatalf("initialized: %d %s", status, body)
-	}
-	status, header, body = c.post(t, session, rawToolCall(2, "check_drive_auth", map[string]any{}))
+	session := c.openSession(t, map[string]string{"Authorization": "Bearer " + c.access}, "2025-11-25")
+	status, header, body := c.post(t, session, rawToolCall(2, "check_drive_auth", map[string]any{}))
 	if status != 200 || !strings.HasPrefix(header.Get("Content-Type"), "text/event-stream") {
 		t.Fatalf("tools/call: %d %s %s", status, header.Get("Content-Type"), body)
 	}
