@@ -67,10 +67,15 @@ func TestParseToolCallMeta_MatchesReference(t *testing.T) {
 		}
 		accepted++
 		for n := range len(body) {
-			checkParseToolCallMeta(t, []byte(body[:n]))
+			if !raceDetector || n%16 == 0 {
+				checkParseToolCallMeta(t, []byte(body[:n]))
+			}
 		}
 		b := []byte(body)
 		for i := range b {
+			if raceDetector && i%16 != 0 {
+				continue // every position without the race detector
+			}
 			orig := b[i]
 			for _, c := range []byte(" \t\n\x00\"\\{}[]:,0-1eE.atnu/_\x7f\xff") {
 				b[i] = c
