@@ -18,6 +18,7 @@ import (
 
 	"github.com/drivemcp/drivemcp/internal/authserver"
 	"github.com/drivemcp/drivemcp/internal/e2etest"
+	"github.com/drivemcp/drivemcp/internal/eventstore"
 	"github.com/drivemcp/drivemcp/internal/google"
 	"github.com/drivemcp/drivemcp/internal/googleemu"
 	"github.com/drivemcp/drivemcp/internal/httpguard"
@@ -106,8 +107,18 @@ func startInProcess(tb testing.TB, g *e2etest.Google) (*server, http.Handler) {
 	var mcpHandler http.Handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return mcpSrv },
 		&mcp.StreamableHTTPOptions{Logger: log, SessionTimeout: 30 * time.Minute, Stateless: true,
 			MaxRequestBodyBytes: httpguard.RequestBodyLimit(mcpserver.DefaultMaxInlineBytes)})
+	fastOpts := mcpserver.FastPathOptions{MaxBodyBytes: httpguard.RequestBodyLimit(mcpserver.DefaultMaxInlineBytes), LocalhostProtection: true, SessionTimeout: 30 * time.Minute}
 	if os.Getenv("BENCH_NO_FAST_PATH") == "" { // to measure what the fast path saves
-		mcpHandler = fast.HTTP(mcpHandler, mcpserver.FastPathOptions{MaxBodyBytes: httpguard.RequestBodyLimit(mcpserver.DefaultMaxInlineBytes), LocalhostProtection: true})
+		mcpHandler = fast.HTTP(mcpHandler, fastOpts)
+	}
+	if os.Getenv("BENCH_SESSIONS") != "" {
+		// serve without --stateless: sessions for the older revisions, as
+		// cmd/drivemcp/serve.go wires them.
+		stateful := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return mcpSrv },
+			&mcp.StreamableHTTPOptions{Logger: log, SessionTimeout: 30 * time.Minute,
+				EventStore: fast.Events(eventstore.New(eventstore.Options{})), MaxRequestBodyBytes: httpguard.RequestBodyLimit(mcpserver.DefaultMaxInlineBytes)})
+		sessions := mcpserver.SSERetry(fast.SessionsHTTP(stateful, fastOpts), 2*time.Second)
+		mcpHandler = mcpserver.ByRevision(httpguard.NewSessionLimit(mcpSrv, 0).HTTP(sessions), mcpHandler)
 	}
 	mcpHandler = auth.ProtectMCP(httpguard.RequireToolScopes(mcpHandler, httpguard.ToolScopes{Offered: auth.Scopes(), Write: mcpserver.WriteScopes(), NeedsWrite: mcpserver.NeedsWriteScope}, auth.InsufficientScope))
 	mux.Handle("/mcp", httpguard.RequireOrigin(drain.HTTP(mcpHandler), base))
@@ -141,9 +152,13 @@ func TestLoadToolCallInProcess(t *testing.T) {
 	g := e2etest.StartGoogle(t)
 	s, _ := startInProcess(t, g)
 	token := login(t, s, register(t, s), "bench@example.com").Access
+	arm := toolCallArm{s, mcpHeader(token)}
+	if os.Getenv("BENCH_SESSIONS") != "" { // every call on one MCP session
+		arm.header.Set("Mcp-Session-Id", openSession(t, s, arm.header))
+	}
 	for _, conns := range set.Conns {
 		l.Sub(fmt.Sprintf("conns=%d", conns), func(b runner) {
-			r, err := toolCallLoad(s, token, conns, set.Duration).Run(context.Background())
+			r, err := arm.load(conns, set.Duration).Run(context.Background())
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -68,6 +68,19 @@ type loadResult struct {
 
 func (r loadResult) RPS() float64 { return float64(r.OK) / r.Elapsed.Seconds() }
 
+// add is r and o together, as one run of both's length.
+func (r loadResult) add(o loadResult) loadResult {
+	r.OK += o.OK
+	r.Failed += o.Failed
+	r.Elapsed += o.Elapsed
+	r.ServerCPU += o.ServerCPU
+	r.LoadCPU += o.LoadCPU
+	r.Latencies = append(slices.Clone(r.Latencies), o.Latencies...)
+	slices.Sort(r.Latencies)
+	r.FirstErrs = append(r.FirstErrs, o.FirstErrs...)
+	return r
+}
+
 // CPUPerRequest is the server's CPU time per successful request, in µs.
 func (r loadResult) CPUPerRequest() float64 {
 	return float64(r.ServerCPU.Microseconds()) / float64(max(r.OK, 1))

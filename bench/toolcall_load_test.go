@@ -147,11 +147,23 @@ func runToolCall(b runner, set loadSettings) {
 	arms := []toolCallArm{ceiling, ours, withSession, theirs}
 
 	// run measures every arm under the same load, starting with arm first
-	// and going round, and returns their figures in arms' order.
+	// and going round, and returns their figures in arms' order. Closed
+	// loop, it goes round twice, the second time backwards (A B C D D C B
+	// A), and adds each arm's two runs up: on this shared machine whatever
+	// drifts during a round (another job, the peer's collector after its
+	// turn) then falls on every arm alike, not on the one that comes first.
 	run := func(b runner, first, conns int, rate float64) []loadResult {
 		res := make([]loadResult, len(arms))
+		order := make([]int, 0, 2*len(arms))
 		for k := range arms {
-			i := (first + k) % len(arms)
+			order = append(order, (first+k)%len(arms))
+		}
+		if rate == 0 {
+			for k := len(arms) - 1; k >= 0; k-- {
+				order = append(order, order[k])
+			}
+		}
+		for _, i := range order {
 			l := arms[i].load(conns, set.Duration)
 			l.Rate = rate
 			r, err := l.Run(context.Background())
@@ -162,7 +174,7 @@ func runToolCall(b runner, set loadSettings) {
 			if r.Failed > 0 || r.OK == 0 {
 				b.Fatalf("%s: %d of %d calls failed: %v", describe(arms[i].s), r.Failed, r.OK+r.Failed, r.FirstErrs)
 			}
-			res[i] = r
+			res[i] = res[i].add(r)
 		}
 		return res
 	}
