@@ -33,13 +33,6 @@ func checkToolResult(_, status int, body []byte) error {
 	return nil
 }
 
-// toolCallLoad is the check_drive_auth load on s.
-func toolCallLoad(s *server, token string, conns int, d time.Duration) load {
-	req := rawRequest("POST", s.Host, "/mcp", mcpHeader(token), checkDriveAuthCall)
-	return load{Addr: s.Host, PID: s.PID, Conns: conns, Duration: d, Warmup: d / 5, Requests: 10_000_000,
-		Request: func(int) []byte { return req }, Check: checkToolResult}
-}
-
 // loadSettings are a run's sizes: the benchmarks read them from the
 // environment, the smoke test makes them tiny.
 type loadSettings struct {
