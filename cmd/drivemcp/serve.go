@@ -316,7 +316,10 @@ func (a *running) serveHTTP(ctx context.Context) error {
 // event streams would otherwise hold the shutdown open.
 func (a *running) drainHTTP(srv *http.Server) error {
 	a.log.Info("stopping: finishing the tool calls in flight", "timeout", a.limits.drainTimeout)
-	shutCtx, cancelShut := context.WithTimeout(context.Background(), a.limits.drainTimeout+10*time.Second)
+	// Everything is over by the drain timeout plus the drain's last grace
+	// (httpguard.AfterDeadline): 29 s, before an orchestrator's SIGKILL at
+	// 30. Connections still busy then are closed.
+	shutCtx, cancelShut := context.WithTimeout(context.Background(), a.limits.drainTimeout+httpguard.AfterDeadline)
 	defer cancelShut()
 	shut := make(chan error, 1)
 	go func() { shut <- srv.Shutdown(shutCtx) }()

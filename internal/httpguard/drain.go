@@ -107,10 +107,12 @@ func (d *Drain) Writer(w io.Writer) io.Writer {
 
 // Stop refuses new tool calls from now on and waits until the calls in
 // flight have returned and their answers are written. If ctx ends first,
-// it cancels the calls and waits a few seconds more for them to return. It
-// reports how many calls were cancelled. Stop is called once.
+// it cancels the calls and waits at most AfterDeadline more, in all, for
+// them to return and their answers to be written: a container
+// orchestrator kills a process that is not gone 30 s after asking it to
+// stop, so drain timeout + AfterDeadline must stay under that (serve's:
+// 25 + 4). It reports how many calls were cancelled. Stop is called once.
 func (d *Drain) Stop(ctx context.Context) (cancelled int) {
-	defer d.waitAnswers()
 	d.mu.Lock()
 	d.draining = true
 	if d.running == 0 {
@@ -127,6 +129,7 @@ func (d *Drain) Stop(ctx context.Context) (cancelled int) {
 	}
 	select {
 	case <-d.idle:
+		d.waitAnswers(time.Now().Add(AnswerWait))
 		return 0
 	case <-ctx.Done():
 	}
@@ -134,24 +137,37 @@ func (d *Drain) Stop(ctx context.Context) (cancelled int) {
 	cancelled = d.running
 	d.mu.Unlock()
 	d.abortCall(errShuttingDown)
+	deadline := time.Now().Add(AfterDeadline)
+	wait := time.NewTimer(AfterDeadline)
+	defer wait.Stop()
 	select {
 	case <-d.idle:
-	case <-time.After(5 * time.Second): // a handler that ignores its context; exit anyway
+	case <-wait.C: // a handler that ignores its context; exit anyway
 	}
+	d.waitAnswers(deadline)
 	return cancelled
 }
 
-// waitAnswers waits, a few seconds at most, for the answers of the calls
+// AnswerWait is the longest Stop waits for the answers of calls that
+// finished in time to be written; AfterDeadline is the longest it waits,
+// once its context has ended, for the cancelled calls to return and for
+// every answer to be written, all told.
+const (
+	AnswerWait    = 5 * time.Second
+	AfterDeadline = 4 * time.Second
+)
+
+// waitAnswers waits, until deadline at most, for the answers of the calls
 // that returned to be written.
-func (d *Drain) waitAnswers() {
-	wait := time.NewTimer(5 * time.Second)
+func (d *Drain) waitAnswers(deadline time.Time) {
+	wait := time.NewTimer(time.Until(deadline))
 	defer wait.Stop()
 	select {
 	case <-d.postsIdle:
 	case <-wait.C:
 	}
 	if d.out != nil {
-		d.out.waitQuiet(100*time.Millisecond, 2*time.Second)
+		d.out.waitQuiet(100*time.Millisecond, min(2*time.Second, time.Until(deadline)))
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -156,4 +157,40 @@ func TestDrain_StopWaitsForAnswersOnTheirWay(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatal("Stop did not return once the answer was out")
 	}
+}
+
+// A container orchestrator kills a process that has not exited 30 s after
+// it asked it to stop. Stop must therefore be done within its context's
+// time plus AfterDeadline however the calls misbehave: a handler that
+// ignores its cancellation, and a POST whose answer never gets written.
+// (It took the deadline plus 5 s for the handler plus 5 s more for the
+// answers: 35 s with serve's 25 s.)
+func TestDrain_StopIsDoneBeforeTheOrchestratorKillsTheProcess(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := NewDrain()
+		release := make(chan struct{})
+		started := make(chan struct{})
+		deaf := d.Middleware(func(context.Context, string, mcp.Request) (mcp.Result, error) {
+			close(started)
+			<-release // ignores its context
+			return nil, nil
+		})
+		post := d.HTTP(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+			_, _ = deaf(context.Background(), "tools/call", nil)
+			<-release // and its answer is never written
+		}))
+		go post.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/mcp", nil))
+		<-started
+		const drainTimeout = 25 * time.Second
+		ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+		defer cancel()
+		start := time.Now()
+		if n := d.Stop(ctx); n != 1 {
+			t.Errorf("Stop cancelled %d calls, want 1", n)
+		}
+		if took := time.Since(start); took > drainTimeout+AfterDeadline {
+			t.Errorf("Stop took %v; the orchestrator's 30 s allow %v (drain timeout %v)", took, drainTimeout+AfterDeadline, drainTimeout)
+		}
+		close(release)
+	})
 }
