@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"iter"
 	"net/http"
 	"strconv"
 	"sync"
@@ -83,24 +82,18 @@ func (f *FastPath) opening(w http.ResponseWriter, r *http.Request) http.Response
 		}
 	}
 	once := false
+	first := func() {
+		if !once {
+			once = true
+			record()
+		}
+	}
 	return httpsnoop.Wrap(w, httpsnoop.Hooks{
 		WriteHeader: func(next httpsnoop.WriteHeaderFunc) httpsnoop.WriteHeaderFunc {
-			return func(code int) {
-				if !once {
-					once = true
-					record()
-				}
-				next(code)
-			}
+			return func(code int) { first(); next(code) }
 		},
 		Write: func(next httpsnoop.WriteFunc) httpsnoop.WriteFunc {
-			return func(b []byte) (int, error) {
-				if !once {
-					once = true
-					record()
-				}
-				return next(b)
-			}
+			return func(b []byte) (int, error) { first(); return next(b) }
 		},
 	})
 }
@@ -163,7 +156,7 @@ func (f *FastPath) Sessions() int {
 // Events wraps the event store given to the SDK's stateful handler, so
 // that the fast path stores its answers where the SDK replays them from
 // and learns at once when a session closes. Without it the fast path
-// serves no session.
+// serves no session. It is called once, while wiring, before SessionsHTTP.
 func (f *FastPath) Events(inner mcp.EventStore) mcp.EventStore {
 	if f == nil || inner == nil {
 		return inner
@@ -183,11 +176,6 @@ type closeHook struct {
 func (c *closeHook) SessionClosed(ctx context.Context, sessionID string) error {
 	c.f.forget(sessionID)
 	return c.EventStore.SessionClosed(ctx, sessionID)
-}
-
-// After is the inner store's (explicit, for readers looking for it).
-func (c *closeHook) After(ctx context.Context, sessionID, streamID string, index int) iter.Seq2[[]byte, error] {
-	return c.EventStore.After(ctx, sessionID, streamID, index)
 }
 
 // SessionsHTTP serves what it can of requests on MCP sessions and hands

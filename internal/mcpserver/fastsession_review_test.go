@@ -125,7 +125,9 @@ func TestFastPathSessions_IdleGapUnderTheTimeoutAfterAFastCallDoesNotEndTheSessi
 				defer s.do(http.MethodDelete, session, "")
 
 				// Steady use for a quarter of an hour, a call every 50 s:
-				// mostly through the fast path.
+				// mostly through the fast path. (Inside the synctest bubble
+				// time.Sleep moves the bubble's fake clock, on which the
+				// SDK's own idle timer runs; nothing waits in real time.)
 				const calls = 17
 				for i := range calls {
 					time.Sleep(50 * time.Second)
