@@ -66,23 +66,7 @@ func TestParseToolCallMeta_MatchesReference(t *testing.T) {
 			t.Errorf("parseToolCall took a _meta: %s", abbreviate([]byte(body)))
 		}
 		accepted++
-		for n := range len(body) {
-			if !raceDetector || n%16 == 0 {
-				checkParseToolCallMeta(t, []byte(body[:n]))
-			}
-		}
-		b := []byte(body)
-		for i := range b {
-			if raceDetector && i%16 != 0 {
-				continue // every position without the race detector
-			}
-			orig := b[i]
-			for _, c := range []byte(" \t\n\x00\"\\{}[]:,0-1eE.atnu/_\x7f\xff") {
-				b[i] = c
-				checkParseToolCallMeta(t, b)
-			}
-			b[i] = orig
-		}
+		varyBody(body, " \t\n\x00\"\\{}[]:,0-1eE.atnu/_\x7f\xff", func(b []byte) { checkParseToolCallMeta(t, b) })
 	}
 	if accepted < 40 {
 		t.Errorf("the oracle accepts only %d bodies of the corpus: it has too few valid calls to vary", accepted)
